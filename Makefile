@@ -1,0 +1,51 @@
+# Every target works from a fresh clone: `make test` and `make demo` install what they need first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INFRA := $(PYTHON) infra/local.py
+
+.PHONY: help install up down status fetch test test-fast check lint typecheck contracts bench demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with the package and its dev tools
+
+up: ## start local Kafka (KRaft) and Schema Registry; harmless when already up
+	$(INFRA) up
+
+down: ## stop them
+	$(INFRA) down
+
+status: ## say what runs
+	$(INFRA) status
+
+fetch: ## download the JVM artifacts only
+	$(INFRA) fetch
+
+test: install ## run every test; starts Kafka and the registry when they are not running
+	$(PY) -m pytest
+
+check: lint typecheck contracts ## static checks run by CI
+
+lint: install
+	$(VENV)/bin/ruff check marketo_stream tests infra
+	$(VENV)/bin/ruff format --check marketo_stream tests infra
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+contracts: install
+	@if grep -q '^\[tool.importlinter\]' pyproject.toml; then $(VENV)/bin/lint-imports; else echo "no import contracts yet"; fi
+
+bench: install up ## throughput and memory benchmarks (not part of CI)
+	@if [ -d bench ]; then $(PY) -m bench; else echo "no benchmarks yet"; fi
+
+clean: down
+	rm -rf .local $(VENV) build dist *.egg-info

@@ -1,0 +1,3 @@
+from marketo_stream.cli import main
+
+main()

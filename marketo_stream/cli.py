@@ -1,0 +1,18 @@
+"""The command line: parse, delegate, map outcomes to exit statuses. No logic lives here."""
+
+from __future__ import annotations
+
+import click
+
+from marketo_stream import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="marketo-stream")
+def main() -> None:
+    """Keep Kafka topics in step with an Adobe Marketo instance.
+
+    Activities come through Marketo's Bulk Extract API, newest first; entities through the REST API.
+    Every table is published as Avro with its schema in a Schema Registry, deletes as tombstones,
+    and the sync state is committed to a compacted topic together with the records.
+    """

@@ -1,0 +1,79 @@
+"""Shared fixtures: the real broker, the real registry, and throwaway topics on them."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from tests.infra import Infra, ensure_infra, stop_local_infra
+
+_infra_used: list[Infra] = []
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    found = ensure_infra()
+    _infra_used.append(found)
+    yield found
+    if found.started_here:
+        stop_local_infra()
+
+
+@pytest.fixture(scope="session")
+def bootstrap_servers(infra: Infra) -> str:
+    return infra.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def registry_url(infra: Infra) -> str:
+    return infra.registry_url
+
+
+@pytest.fixture(scope="session")
+def kafka_admin(bootstrap_servers: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap_servers})
+
+
+@pytest.fixture(scope="session")
+def registry_client(registry_url: str) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": registry_url})
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """Names unique to one test, so tests never see each other's topics or subjects."""
+
+    def make(prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    return make
+
+
+@pytest.fixture
+def new_topic(kafka_admin: AdminClient, unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
+    created: list[str] = []
+
+    def make(prefix: str = "test", partitions: int = 1, config: dict[str, str] | None = None) -> str:
+        name = unique_name(prefix)
+        futures = kafka_admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})]
+        )
+        futures[name].result(timeout=30)
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        for future in kafka_admin.delete_topics(created).values():
+            with contextlib.suppress(Exception):
+                future.result(timeout=30)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for found in _infra_used:
+        terminalreporter.write_line(f"integration tests ran against: {found.describe()}")
