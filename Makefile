@@ -35,8 +35,8 @@ test: install ## run every test; starts Kafka and the registry when they are not
 check: lint typecheck contracts ## static checks run by CI
 
 lint: install
-	$(VENV)/bin/ruff check marketo_stream tests infra
-	$(VENV)/bin/ruff format --check marketo_stream tests infra
+	$(VENV)/bin/ruff check marketo_stream tests infra bench
+	$(VENV)/bin/ruff format --check marketo_stream tests infra bench
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -45,7 +45,7 @@ contracts: install
 	@if grep -q '^\[tool.importlinter\]' pyproject.toml; then $(VENV)/bin/lint-imports; else echo "no import contracts yet"; fi
 
 bench: install up ## throughput and memory benchmarks (not part of CI)
-	@if [ -d bench ]; then $(PY) -m bench; else echo "no benchmarks yet"; fi
+	$(PY) -m bench $(BENCH)
 
 clean: down
 	rm -rf .local $(VENV) build dist *.egg-info

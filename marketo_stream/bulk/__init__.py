@@ -1,0 +1,1 @@
+"""Bulk Extract jobs: create, enqueue, poll, download, verify, read. Knows nothing of Kafka."""
