@@ -1,0 +1,57 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from marketo_stream.intervals import Interval, IntervalSet
+from marketo_stream.planner import MAX_BULK_WINDOW, plan_windows, window_size
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def test_first_run_fetches_the_newest_seven_days_before_any_history() -> None:
+    plan = plan_windows(IntervalSet(), now=NOW, horizon=NOW - 100 * DAY)
+    assert plan.priority == (Interval(NOW - 7 * DAY, NOW),)
+    assert plan.backfill[0].end == NOW - 7 * DAY
+    assert all(a.start == b.end for a, b in zip(plan.backfill, plan.backfill[1:], strict=False)), "newest to oldest"
+    assert plan.backfill[-1].start == NOW - 100 * DAY
+    assert all(w.length <= MAX_BULK_WINDOW for w in plan.all())
+
+
+def test_later_run_brings_new_data_up_to_date_with_a_lookback_then_backfills() -> None:
+    done = IntervalSet([Interval(NOW - 30 * DAY, NOW - 2 * DAY)])
+    plan = plan_windows(done, now=NOW, horizon=NOW - 60 * DAY, lookback=DAY)
+    assert plan.priority == (Interval(NOW - 3 * DAY, NOW),)
+    assert plan.backfill == (Interval(NOW - 60 * DAY, NOW - 30 * DAY),)
+
+
+def test_a_long_outage_is_caught_up_newest_window_first() -> None:
+    done = IntervalSet([Interval(NOW - 100 * DAY, NOW - 80 * DAY)])
+    plan = plan_windows(done, now=NOW, horizon=NOW - 100 * DAY, lookback=DAY)
+    assert plan.priority[0].end == NOW
+    assert plan.priority[-1].start == NOW - 81 * DAY
+    assert [w.end for w in plan.priority] == sorted((w.end for w in plan.priority), reverse=True)
+    assert plan.backfill == ()
+
+
+def test_nothing_left_when_everything_down_to_the_horizon_is_done() -> None:
+    done = IntervalSet([Interval(NOW - 50 * DAY, NOW)])
+    plan = plan_windows(done, now=NOW, horizon=NOW - 50 * DAY, lookback=timedelta(0))
+    assert plan.all() == ()
+
+
+def test_gaps_left_by_windows_that_finished_out_of_order_are_planned() -> None:
+    done = IntervalSet([Interval(NOW - 7 * DAY, NOW), Interval(NOW - 40 * DAY, NOW - 20 * DAY)])
+    plan = plan_windows(done, now=NOW, horizon=NOW - 40 * DAY, lookback=timedelta(0))
+    assert plan.backfill == (Interval(NOW - 20 * DAY, NOW - 7 * DAY),)
+
+
+def test_window_size_targets_rows_per_export_within_marketo_limits() -> None:
+    assert window_size(None, target_rows=100, smallest=DAY, largest=40 * DAY) == MAX_BULK_WINDOW
+    assert window_size(10.0, target_rows=100, smallest=DAY, largest=31 * DAY) == 10 * DAY
+    assert window_size(1e9, target_rows=100, smallest=DAY, largest=31 * DAY) == DAY
+
+
+def test_a_window_longer_than_marketo_allows_is_refused() -> None:
+    with pytest.raises(ValueError):
+        plan_windows(IntervalSet(), now=NOW, horizon=NOW - DAY, window=32 * DAY)
