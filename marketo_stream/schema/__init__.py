@@ -1,0 +1,31 @@
+"""Marketo metadata → Avro schemas, and Marketo rows → Avro-ready dicts. Pure functions, no I/O but ``schemas/``.
+
+- ``names``: the one mapping from Marketo names to Avro field names, with collision handling;
+- ``types``: the Marketo ``dataType`` → Avro type table;
+- ``tables``: builders for the lead table, activity-type tables and custom objects (key + value schemas);
+- ``fixed``: the fixed tables loaded from ``schemas/*.avsc``;
+- ``convert``: ``RowConverter``, compiled per value schema, run per row.
+
+The sink never imports this package: it takes the plain schema dicts that come out of it.
+"""
+
+from marketo_stream.schema.convert import RowConverter, ValueConversionError
+from marketo_stream.schema.fixed import FIXED_TABLES, fixed_table
+from marketo_stream.schema.names import assign_names, avro_name
+from marketo_stream.schema.tables import AvroTable, activity_table, custom_object_table, key_schema, lead_table
+from marketo_stream.schema.types import avro_type
+
+__all__ = [
+    "FIXED_TABLES",
+    "AvroTable",
+    "RowConverter",
+    "ValueConversionError",
+    "activity_table",
+    "assign_names",
+    "avro_name",
+    "avro_type",
+    "custom_object_table",
+    "fixed_table",
+    "key_schema",
+    "lead_table",
+]
