@@ -1,0 +1,164 @@
+"""What semantic activities mean for the other tables: leads to re-read, merges, membership changes.
+
+Marketo offers no change feed for leads or memberships, but its activities say what changed: a New Lead
+or Change Data Value names a lead to re-read, a Merge Leads names the losers (tombstones) and the winner,
+Add/Remove to List and to Opportunity change memberships, Change Status in Progression and Add to Nurture
+name programs whose membership changed. This module turns activity rows into those effects; it performs
+no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NEW_LEAD = 12
+CHANGE_DATA_VALUE = 13
+ADD_TO_LIST = 24
+REMOVE_FROM_LIST = 25
+MERGE_LEADS = 32
+ADD_TO_OPPORTUNITY = 34
+REMOVE_FROM_OPPORTUNITY = 35
+CHANGE_PROGRESSION_STATUS = 104
+ADD_TO_NURTURE = 113
+
+LEAD_CHANGING = frozenset({NEW_LEAD, CHANGE_DATA_VALUE, MERGE_LEADS})
+PROGRAM_CHANGING = frozenset({CHANGE_PROGRESSION_STATUS, ADD_TO_NURTURE})
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class ListChange:
+    activity_date: str
+    marketo_guid: str
+    list_id: int
+    lead_id: int
+    added: bool
+
+
+@dataclass(slots=True)
+class Effects:
+    """Accumulates effects over many activities; the last change per key wins, by activity date."""
+
+    leads_to_refresh: set[int] = field(default_factory=set)
+    merged_away: set[int] = field(default_factory=set)
+    list_changes: dict[tuple[int, int], ListChange] = field(default_factory=dict)
+    opportunity_leads: set[int] = field(default_factory=set)
+    programs_to_refresh: set[int] = field(default_factory=set)
+
+    def absorb(self, row: Mapping[str, Any]) -> None:
+        type_id = _as_int(row.get("activityTypeId"))
+        lead_id = _as_int(row.get("leadId"))
+        if type_id is None or lead_id is None:
+            return
+        if type_id in LEAD_CHANGING:
+            self.leads_to_refresh.add(lead_id)
+        if type_id == MERGE_LEADS:
+            for loser in merged_ids(row.get("attributes")):
+                if loser != lead_id:
+                    self.merged_away.add(loser)
+        elif type_id in (ADD_TO_LIST, REMOVE_FROM_LIST):
+            list_id = _as_int(row.get("primaryAttributeValueId"))
+            if list_id is not None:
+                change = ListChange(
+                    activity_date=str(row.get("activityDate") or ""),
+                    marketo_guid=str(row.get("marketoGUID") or ""),
+                    list_id=list_id,
+                    lead_id=lead_id,
+                    added=type_id == ADD_TO_LIST,
+                )
+                key = (list_id, lead_id)
+                previous = self.list_changes.get(key)
+                if previous is None or (change.activity_date, change.marketo_guid) >= (
+                    previous.activity_date,
+                    previous.marketo_guid,
+                ):
+                    self.list_changes[key] = change
+        elif type_id in (ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY):
+            self.opportunity_leads.add(lead_id)
+        elif type_id in PROGRAM_CHANGING:
+            program_id = _as_int(row.get("primaryAttributeValueId"))
+            if program_id is not None:
+                self.programs_to_refresh.add(program_id)
+
+    def absorb_all(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.absorb(row)
+
+    def merge(self, other: Effects) -> None:
+        self.leads_to_refresh |= other.leads_to_refresh
+        self.merged_away |= other.merged_away
+        self.opportunity_leads |= other.opportunity_leads
+        self.programs_to_refresh |= other.programs_to_refresh
+        for change in other.list_changes.values():
+            key = (change.list_id, change.lead_id)
+            mine = self.list_changes.get(key)
+            if mine is None or (change.activity_date, change.marketo_guid) >= (mine.activity_date, mine.marketo_guid):
+                self.list_changes[key] = change
+
+    def is_empty(self) -> bool:
+        return not (
+            self.leads_to_refresh
+            or self.merged_away
+            or self.list_changes
+            or self.opportunity_leads
+            or self.programs_to_refresh
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "leads_to_refresh": sorted(self.leads_to_refresh),
+            "merged_away": sorted(self.merged_away),
+            "list_changes": [
+                [c.activity_date, c.marketo_guid, c.list_id, c.lead_id, c.added]
+                for c in sorted(self.list_changes.values())
+            ],
+            "opportunity_leads": sorted(self.opportunity_leads),
+            "programs_to_refresh": sorted(self.programs_to_refresh),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Effects:
+        effects = cls(
+            leads_to_refresh=set(data.get("leads_to_refresh", ())),
+            merged_away=set(data.get("merged_away", ())),
+            opportunity_leads=set(data.get("opportunity_leads", ())),
+            programs_to_refresh=set(data.get("programs_to_refresh", ())),
+        )
+        for date, guid, list_id, lead_id, added in data.get("list_changes", ()):
+            effects.list_changes[(list_id, lead_id)] = ListChange(date, guid, list_id, lead_id, added)
+        return effects
+
+
+def merged_ids(attributes: object) -> list[int]:
+    """The lead ids a Merge Leads activity folded into the winner ("Merge IDs": a list, or its JSON text)."""
+    if isinstance(attributes, str):
+        try:
+            attributes = json.loads(attributes)
+        except ValueError:
+            return []
+    if isinstance(attributes, list):  # REST form: [{"name": ..., "value": ...}]
+        attributes = {item.get("name"): item.get("value") for item in attributes if isinstance(item, dict)}
+    if not isinstance(attributes, Mapping):
+        return []
+    raw = attributes.get("Merge IDs", attributes.get("Merge Ids"))
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = [part for part in raw.replace("[", "").replace("]", "").split(",") if part.strip()]
+    if isinstance(raw, int | str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        return []
+    return [value for value in (_as_int(item) for item in raw) if value is not None]
+
+
+def _as_int(value: object) -> int | None:
+    if value is None or value == "" or value == "null":
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
