@@ -10,6 +10,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from marketo_stream.sandbox import Sandbox, SandboxConfig
 from tests.infra import Infra, ensure_infra, stop_local_infra
 
 _infra_used: list[Infra] = []
@@ -77,3 +78,35 @@ def new_topic(kafka_admin: AdminClient, unique_name: Callable[[str], str]) -> It
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for found in _infra_used:
         terminalreporter.write_line(f"integration tests ran against: {found.describe()}")
+
+
+# --- the Marketo sandbox (marketo_stream.sandbox): a real local Marketo over HTTP on loopback -------------------
+
+SANDBOX_TEST_SETTINGS: dict[str, object] = {
+    "seed": 7,
+    "scale": "small",
+    "clock_speed": 0.0,  # the world moves only when a test advances the clock
+    "status_refresh_seconds": 0.0,
+    "job_duration_seconds": 0.0,
+}
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
+    """Starts sandboxes with test settings plus the given overrides (any SandboxConfig field); stops them after."""
+    started: list[Sandbox] = []
+
+    def make(**overrides: object) -> Sandbox:
+        sandbox = Sandbox(SandboxConfig.from_mapping({**SANDBOX_TEST_SETTINGS, **overrides})).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: Callable[..., Sandbox]) -> Sandbox:
+    """A small deterministic world with Marketo's default limits, instant jobs and a frozen clock."""
+    return sandbox_factory()

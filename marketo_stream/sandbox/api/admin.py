@@ -1,0 +1,74 @@
+"""The ``/_sandbox`` control plane: clock, faults, request log, stats, reset and ground truth. Never counted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marketo_stream.sandbox.clock import ClockError
+from marketo_stream.sandbox.envelope import ApiError
+from marketo_stream.sandbox.faults import parse_rules
+from marketo_stream.sandbox.http import Request, Response, Router
+from marketo_stream.sandbox.state import SandboxState
+from marketo_stream.sandbox.timefmt import BadTimestamp, iso_z, parse
+
+
+def routes(state: SandboxState) -> Router:
+    router = Router()
+
+    def clock(request: Request, _: re.Match[str]) -> Response:
+        if request.method == "POST":
+            body = request.json()
+            try:
+                if "advance_seconds" in body:
+                    state.clock.advance(float(body["advance_seconds"]))
+                elif "set" in body:
+                    state.clock.set(parse(str(body["set"])))
+                else:
+                    return _bad("expected advance_seconds or set")
+            except (ClockError, BadTimestamp, ValueError) as exc:
+                return _bad(str(exc))
+        return _ok({"now": iso_z(state.clock.now()), "epoch": state.clock.now()})
+
+    def faults(request: Request, _: re.Match[str]) -> Response:
+        if request.method == "DELETE":
+            state.faults.clear()
+        elif request.method == "POST":
+            try:
+                state.faults.add(parse_rules(request.json()))
+            except (TypeError, ValueError, re.error) as exc:
+                return _bad(str(exc))
+        return _ok({"faults": state.faults.describe()})
+
+    def requests(request: Request, _: re.Match[str]) -> Response:
+        entries = state.log.entries(since=request.get_int("since", 0), path=request.get("path"))
+        return _ok({"requests": entries})
+
+    def stats(request: Request, _: re.Match[str]) -> Response:
+        return _ok(_stats(state))
+
+    def reset(request: Request, _: re.Match[str]) -> Response:
+        state.reset()
+        return _ok({"now": iso_z(state.clock.now())})
+
+    router.add("GET POST", r"/_sandbox/clock", clock)
+    router.add("GET POST DELETE", r"/_sandbox/faults", faults)
+    router.add("GET DELETE", r"/_sandbox/requests", requests)
+    router.add("GET", r"/_sandbox/stats", stats)
+    router.add("POST", r"/_sandbox/reset", reset)
+    return router
+
+
+def _stats(state: SandboxState) -> dict[str, Any]:
+    return {"now": iso_z(state.clock.now()), "calls_today": state.limits.counted_today()}
+
+
+def _ok(payload: dict[str, Any]) -> Response:
+    return Response.json(payload)
+
+
+def _bad(message: str) -> Response:
+    return Response.json({"error": message}, status=400)
+
+
+__all__ = ["ApiError", "routes"]

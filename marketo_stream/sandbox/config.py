@@ -1,0 +1,95 @@
+"""Everything about the sandbox that a test or a user may want to change, with Marketo's defaults.
+
+A config file (``--config``) is JSON or TOML whose keys are the field names below; ``faults`` there is a list of
+fault rules in the format of ``faults.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from marketo_stream.sandbox.faults import FaultRule, parse_rules
+
+DEFAULT_START = "2026-11-02T15:00:00Z"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SandboxConfig:
+    """Limits default to what Marketo documents; the quirks default to Marketo's habits."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 1
+    scale: str = "small"
+    start: str = DEFAULT_START
+    clock_speed: float = 1.0
+    client_id: str = ""
+    client_secret: str = ""
+    extra_clients: tuple[tuple[str, str], ...] = ()
+    api_user: str = "sandbox.api@example.com"
+    # identity
+    token_ttl_seconds: int = 3600
+    accept_query_token: bool = True
+    # REST limits
+    rate_limit_calls: int = 100
+    rate_limit_window_seconds: float = 20.0
+    concurrency_limit: int = 10
+    daily_quota: int = 50_000
+    leads_filter_max_matches: int = 1000
+    # Bulk Extract
+    bulk_processing_slots: int = 2
+    bulk_queue_limit: int = 10
+    export_daily_quota_mb: float = 500.0
+    export_max_days: int = 31
+    export_file_retention_days: float = 7.0
+    export_status_retention_days: float = 30.0
+    export_list_days: float = 7.0
+    status_refresh_seconds: float = 60.0
+    job_duration_seconds: float = 120.0
+    other_processing_jobs: int = 0
+    other_queued_jobs: int = 0
+    other_export_mb_used: float = 0.0
+    lead_updated_at_filter: bool = True
+    # REST paging habits
+    empty_page_probability: float = 0.1
+    omit_empty_result: bool = True
+    # the world
+    late_commit_probability: float = 0.03
+    late_commit_max_seconds: int = 6 * 3600
+    future_days: int = 365
+    data_dir: str = ""
+    faults: tuple[FaultRule, ...] = ()
+
+    def replace(self, **changes: Any) -> SandboxConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> SandboxConfig:
+        return cls.from_mapping({**load_mapping(path), **overrides})
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> SandboxConfig:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown sandbox settings {unknown}; known: {sorted(known)}")
+        converted = dict(values)
+        if "faults" in converted:
+            converted["faults"] = parse_rules(converted["faults"])
+        if "extra_clients" in converted:
+            converted["extra_clients"] = tuple(tuple(pair) for pair in converted["extra_clients"])
+        return cls(**converted)
+
+
+def load_mapping(path: str | Path) -> dict[str, Any]:
+    """Reads a JSON or TOML file (by extension) into a dict."""
+    file = Path(path)
+    text = file.read_text(encoding="utf-8")
+    loaded: Any = tomllib.loads(text) if file.suffix.lower() == ".toml" else json.loads(text)
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{file} must hold an object of settings")
+    return loaded

@@ -1,0 +1,60 @@
+"""Marketo's several timestamp spellings, to and from epoch seconds (the sandbox's one internal time unit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+CHICAGO = ZoneInfo("America/Chicago")
+DAY = 86_400
+
+
+class BadTimestamp(ValueError):
+    """A timestamp the API cannot read; handlers answer it with Marketo's code 704/1003."""
+
+
+def iso_z(epoch: float) -> str:
+    """REST style: ``2026-01-01T10:00:00Z`` (no milliseconds, as Marketo writes them)."""
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_asset(epoch: float) -> str:
+    """Asset API style, which carries both ``Z`` and ``+0000``."""
+    return iso_z(epoch) + "+0000"
+
+
+def iso_local(epoch: float) -> str:
+    """Bulk job style: Central time with its offset, e.g. ``2026-01-01T04:00:00-06:00``."""
+    return dt.datetime.fromtimestamp(int(epoch), CHICAGO).isoformat()
+
+
+def iso_date(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%d")
+
+
+def parse(text: str) -> float:
+    """Reads ISO-8601 with ``Z``, an offset, the asset ``Z+0000`` form or a bare date; no offset means GMT."""
+    value = text.strip()
+    if value.endswith("Z+0000"):
+        value = value[:-5]
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    if len(value) > 5 and value[-5] in "+-" and value[-4:].isdigit() and value[-3] != ":":
+        value = value[:-2] + ":" + value[-2:]
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadTimestamp(text) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+def chicago_day(epoch: float) -> dt.date:
+    """The Central-time calendar day, which is when Marketo's daily quotas reset."""
+    return dt.datetime.fromtimestamp(epoch, CHICAGO).date()
+
+
+def next_chicago_midnight(epoch: float) -> float:
+    day = chicago_day(epoch) + dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=CHICAGO).timestamp()

@@ -1,0 +1,66 @@
+"""A deliberately small HTTP helper for the sandbox tests: a token and JSON, nothing of marketo_stream's client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from marketo_stream.sandbox import Sandbox
+
+
+class Api:
+    def __init__(self, sandbox: Sandbox, client_id: str | None = None, client_secret: str | None = None) -> None:
+        self.url = sandbox.url
+        self.client_id = client_id or sandbox.client_id
+        self.client_secret = client_secret or sandbox.client_secret
+        self.session = requests.Session()
+        self.token = ""
+
+    def authenticate(self) -> str:
+        params = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
+        answer = self.session.get(f"{self.url}/identity/oauth/token", params=params, timeout=30)
+        answer.raise_for_status()
+        self.token = answer.json()["access_token"]
+        return self.token
+
+    def twin(self) -> Api:
+        """Another session with the same token, for calls from another thread."""
+        other = Api.__new__(Api)
+        other.__dict__.update(self.__dict__)
+        other.session = requests.Session()
+        return other
+
+    def raw(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if not self.token:
+            self.authenticate()
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.session.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        answer = self.raw("GET", path, params=params)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def post(self, path: str, json: Any = None, **params: Any) -> dict[str, Any]:
+        answer = self.raw("POST", path, json=json, params=params)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def admin(self, method: str, endpoint: str, json: Any = None, **params: Any) -> dict[str, Any]:
+        answer = self.session.request(method, f"{self.url}/_sandbox/{endpoint}", json=json, params=params, timeout=60)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def advance(self, seconds: float) -> None:
+        self.admin("POST", "clock", {"advance_seconds": seconds})
+
+
+def error_code(body: dict[str, Any]) -> str | None:
+    """The first Marketo error code of an envelope, or None when it succeeded."""
+    if body.get("success", True):
+        return None
+    return str(body["errors"][0]["code"])
