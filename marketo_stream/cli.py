@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from marketo_stream import __version__
+from marketo_stream.commands.config import config_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,3 +17,6 @@ def main() -> None:
     Every table is published as Avro with its schema in a Schema Registry, deletes as tombstones,
     and the sync state is committed to a compacted topic together with the records.
     """
+
+
+main.add_command(config_group)

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from marketo_stream.errors import ConfigError
 
@@ -99,10 +99,33 @@ class SyncSettings(_Section):
     work_dir: Path = Field(Path(".local/work"), description="Where export files are downloaded")
 
 
+BLOCKABLE_GROUPS = ("activities", "entities", "memberships", "metadata", "custom_objects")
+
+
 class BlockSettings(_Section):
-    groups: list[str] = Field(default_factory=list, description='Groups of tables, e.g. ["activities"]')
-    tables: list[str] = Field(default_factory=list, description="Tables never published")
+    groups: list[str] = Field(
+        default_factory=list, description=f"Groups of tables never published: {', '.join(BLOCKABLE_GROUPS)}"
+    )
+    tables: list[str] = Field(default_factory=list, description="Tables never published (not 'lead')")
     columns: dict[str, list[str]] = Field(default_factory=dict, description="table -> columns never published")
+
+    @field_validator("groups")
+    @classmethod
+    def _known_groups(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(BLOCKABLE_GROUPS))
+        if unknown:
+            raise ValueError(f"unknown group(s) {', '.join(unknown)}; groups are: {', '.join(BLOCKABLE_GROUPS)}")
+        return value
+
+    @field_validator("tables")
+    @classmethod
+    def _lead_stays(cls, value: list[str]) -> list[str]:
+        if "lead" in value:
+            raise ValueError(
+                "the lead table cannot be blocked (deletes, merges and memberships refer to it); "
+                "block its columns instead with block.columns.lead"
+            )
+        return value
 
 
 class HashSettings(_Section):
@@ -117,28 +140,41 @@ class Settings(_Section):
     block: BlockSettings = BlockSettings()
     hash: HashSettings = HashSettings()
 
+    @model_validator(mode="after")
+    def _hashing_needs_a_secret(self) -> Settings:
+        if any(self.hash.columns.values()) and self.hash.secret is None:
+            raise ValueError(
+                "hash.secret is required when hash.columns is set "
+                "(set it in the file or MARKETO_STREAM_HASH__SECRET / MARKETO_STREAM_HASH__SECRET_FILE)"
+            )
+        return self
+
+
+def _setting_for(name: str) -> tuple[str, str] | None:
+    if name in SHORT_ENV:
+        return SHORT_ENV[name]
+    if name.startswith(ENV_PREFIX) and "__" in name:
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if section in Settings.model_fields:
+            return section, key
+    return None
+
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """``VAR=value`` or ``VAR_FILE=path`` (the file's content, for secrets); the plain form wins."""
     found: dict[str, dict[str, Any]] = {}
-    sections = set(Settings.model_fields)
     for var, raw in environ.items():
-        value: str = raw
-        if var.endswith("_FILE") and var[:-5] in environ:
+        from_file = var.endswith("_FILE") and var[:-5] not in environ
+        target = _setting_for(var[:-5] if from_file else var)
+        if target is None:
             continue
-        name = var[:-5] if var.endswith("_FILE") else var
-        if var.endswith("_FILE"):
+        value = raw
+        if from_file:
             try:
                 value = Path(raw).read_text().strip()
             except OSError as exc:
                 raise ConfigError(f"{var} names a file that cannot be read: {exc}") from exc
-        if name in SHORT_ENV:
-            section, key = SHORT_ENV[name]
-        elif name.startswith(ENV_PREFIX) and "__" in name:
-            section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-            if section not in sections:
-                continue
-        else:
-            continue
+        section, key = target
         found.setdefault(section, {})[key] = value
     return found
 
