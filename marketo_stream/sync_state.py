@@ -1,0 +1,194 @@
+"""The sync's memory between runs, as it is stored in the compacted state topic (one record per key).
+
+Each record is committed in the same Kafka transaction as the data it describes, so after a crash the state
+says exactly what was published. The content is versioned (``STATE_VERSION``); ``upgrade`` turns any older
+document into the current shape, step by step, and a newer one is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from marketo_stream.errors import MarketoStreamError
+from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
+
+STATE_VERSION = 1
+
+ACTIVITIES_KEY = "activities"
+RECENT_KEY = "activities.recent"
+LEADS_KEY = "lead"
+DELETED_LEADS_KEY = "deleted_leads"
+RUN_KEY = "run"
+
+
+def entity_key(table: str) -> str:
+    return f"entity.{table}"
+
+
+class StateVersionError(MarketoStreamError):
+    """The state topic was written by a newer marketo-stream; upgrade this one instead of misreading it."""
+
+
+def upgrade(doc: Mapping[str, Any]) -> dict[str, Any]:
+    version = int(doc.get("v", 1))
+    if version > STATE_VERSION:
+        raise StateVersionError(
+            f"state written by a newer marketo-stream (state version {version}, this one reads up to "
+            f"{STATE_VERSION}); upgrade marketo-stream"
+        )
+    out = dict(doc)
+    # future: if version == 1: out = _v1_to_v2(out) ...
+    out["v"] = STATE_VERSION
+    return out
+
+
+@dataclass
+class ExportProgress:
+    """An export we created and have not finished publishing; its id lets a restart reuse the job."""
+
+    window: Interval
+    type_ids: tuple[int, ...]
+    export_id: str | None = None
+    rows_committed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "window": self.window.to_json(),
+            "types": list(self.type_ids),
+            "export_id": self.export_id,
+            "rows": self.rows_committed,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExportProgress:
+        return cls(Interval.from_json(data["window"]), tuple(data["types"]), data.get("export_id"), data["rows"])
+
+
+@dataclass
+class ActivityState:
+    done: dict[int, IntervalSet] = field(default_factory=dict)
+    """Finished intervals per activity type id."""
+    exports: dict[str, ExportProgress] = field(default_factory=dict)
+    """In-flight exports by window label."""
+    rows_per_day: float | None = None
+
+    def done_for(self, type_ids: list[int]) -> IntervalSet:
+        """What every one of ``type_ids`` has finished: the windows the group need not fetch again."""
+        result: IntervalSet | None = None
+        for type_id in type_ids:
+            mine = self.done.get(type_id, IntervalSet())
+            result = mine if result is None else result.intersection(mine)
+        return result or IntervalSet()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "done": {str(k): v.to_json() for k, v in sorted(self.done.items())},
+            "exports": {k: v.to_json() for k, v in self.exports.items()},
+            "rows_per_day": self.rows_per_day,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> ActivityState:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        return cls(
+            done={int(k): IntervalSet.from_json(v) for k, v in data.get("done", {}).items()},
+            exports={k: ExportProgress.from_json(v) for k, v in data.get("exports", {}).items()},
+            rows_per_day=data.get("rows_per_day"),
+        )
+
+
+@dataclass
+class RecentActivities:
+    """GUIDs published for activities dated after ``since``: a lookback re-read skips them."""
+
+    since: datetime | None = None
+    guids: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "since": format_instant(self.since) if self.since else None,
+            "guids": sorted(self.guids),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RecentActivities:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        since = data.get("since")
+        return cls(parse_instant(since) if since else None, set(data.get("guids", ())))
+
+
+@dataclass
+class LeadState:
+    done: IntervalSet = field(default_factory=IntervalSet)
+    """``createdAt`` windows finished by the initial bulk load."""
+    initial_load_complete: bool = False
+    exports: dict[str, ExportProgress] = field(default_factory=dict)
+    pending_refresh: set[int] = field(default_factory=set)
+    """Leads named by activities, committed with those activities and re-read in the same run."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "done": self.done.to_json(),
+            "initial_load_complete": self.initial_load_complete,
+            "exports": {k: v.to_json() for k, v in self.exports.items()},
+            "pending_refresh": sorted(self.pending_refresh),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> LeadState:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        return cls(
+            done=IntervalSet.from_json(data.get("done", [])),
+            initial_load_complete=bool(data.get("initial_load_complete")),
+            exports={k: ExportProgress.from_json(v) for k, v in data.get("exports", {}).items()},
+            pending_refresh=set(data.get("pending_refresh", ())),
+        )
+
+
+@dataclass
+class CursorState:
+    """A date cursor (deleted leads) or the last successful run."""
+
+    at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": STATE_VERSION, "at": format_instant(self.at) if self.at else None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> CursorState:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        at = data.get("at")
+        return cls(parse_instant(at) if at else None)
+
+
+@dataclass
+class EntityState:
+    """Fingerprints of the rows last published, by key: unchanged rows are not sent again, and keys that
+    vanish from a full listing become tombstones."""
+
+    rows: dict[str, str] = field(default_factory=dict)
+    complete: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": STATE_VERSION, "rows": self.rows, "complete": self.complete}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> EntityState:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        return cls(rows=dict(data.get("rows", {})), complete=bool(data.get("complete")))
