@@ -1,0 +1,97 @@
+"""Our share of the instance's call limits, kept before Marketo has to refuse us.
+
+Marketo's limits (100 calls per 20 s, 10 in flight, about 50,000 a day) belong to the whole instance,
+shared with every other integration. We stay under a configurable share: a moving window (80 per 20 s by
+default), a bound on calls in flight (5), and optionally a daily budget that counts everybody's calls
+as ``stats/usage.json`` reports them, re-read every few hundred of our calls. Marketo's own 606/615/607
+still happen when others are busy; the code table handles those.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from marketo_stream.marketo.clock import Clock
+from marketo_stream.marketo.errors import QuotaExceeded
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLimits:
+    calls_per_window: int = 80
+    window_seconds: float = 20.0
+    max_concurrency: int = 5
+    daily_calls: int | None = None
+    """Stop before the instance's calls today (everyone's, from stats/usage) reach this; None: no check."""
+    usage_refresh_calls: int = 250
+    """Re-read stats/usage after this many of our calls."""
+
+    def __post_init__(self) -> None:
+        if self.calls_per_window < 1 or self.window_seconds <= 0 or self.max_concurrency < 1:
+            raise ValueError("call budget limits must be positive")
+
+
+class CallBudget:
+    """Blocks until a call fits the window and the concurrency bound; refuses when the day is spent."""
+
+    def __init__(self, limits: BudgetLimits, clock: Clock) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(limits.max_concurrency)
+        self._recent: deque[float] = deque()
+        self._usage_reader: Callable[[], int] | None = None
+        self._usage_total: int | None = None
+        self._since_usage = 0
+        self.waited_seconds = 0.0
+        """Total time spent waiting for the moving window (for run reports and tests)."""
+
+    def read_usage_with(self, reader: Callable[[], int]) -> None:
+        """``reader`` returns today's instance-wide call count; it must not pass through this budget."""
+        self._usage_reader = reader
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """Hold one call's place in the window and among the calls in flight."""
+        self._check_daily()
+        self._wait_for_window()
+        with self._slots:
+            yield
+
+    def note_uncounted_call(self) -> None:
+        """Account a call made outside :meth:`call` (the usage read itself) against the day."""
+        with self._lock:
+            self._since_usage += 1
+
+    def _wait_for_window(self) -> None:
+        limit, window = self.limits.calls_per_window, self.limits.window_seconds
+        while True:
+            with self._lock:
+                now = self._clock.monotonic()
+                while self._recent and self._recent[0] <= now - window:
+                    self._recent.popleft()
+                if len(self._recent) < limit:
+                    self._recent.append(now)
+                    self._since_usage += 1
+                    return
+                wait = self._recent[0] + window - now
+            self.waited_seconds += wait
+            self._clock.sleep(wait)
+
+    def _check_daily(self) -> None:
+        daily = self.limits.daily_calls
+        if daily is None:
+            return
+        with self._lock:
+            stale = self._usage_total is None or self._since_usage >= self.limits.usage_refresh_calls
+        if stale and self._usage_reader is not None:
+            total = self._usage_reader()
+            with self._lock:
+                self._usage_total, self._since_usage = total, 0
+        with self._lock:
+            used = (self._usage_total or 0) + self._since_usage
+        if used >= daily:
+            raise QuotaExceeded("607", f"daily call budget of {daily} reached: {used} calls today across the instance")
