@@ -1,1 +1,64 @@
-"""Kafka: Avro with registered schemas, topics, tombstones and state in one transaction. Knows nothing of Marketo."""
+"""Kafka: Avro with registered schemas, topics, tombstones and state in one transaction. Knows nothing of Marketo.
+
+Public API (the sync engine calls only this)::
+
+    SinkConfig(bootstrap_servers, registry_url, transactional_id, topic_prefix="marketo", state_topic=None,
+               partitions=1, replication_factor=1, retention_ms=30 days, delete_markers=False,
+               topic_config={}, producer_config={}, registry_config={}, transaction_timeout_ms=300_000, ...)
+    TableSchema(name, topic_suffix, key_schema: dict, value_schema: dict, compacted: bool, retention_ms=None)
+
+    sink = KafkaSink(config)
+    sink.open() -> dict[str, dict]          # init_transactions (fences older instances), then the committed state
+    sink.prepare(table) -> None             # topic + key/value schema registration; raises before producing
+    sink.published_value_schema(suffix)     # latest registered value schema (to regenerate with stable names)
+    with sink.transaction() as batch:       # commit on normal exit, abort on exception
+        batch.upsert(table_name, key: dict, value: dict)
+        batch.delete(table_name, key: dict) # tombstone (after a ``__deleted`` marker when delete_markers)
+        batch.put_state(key: str, state: dict | None)   # None resets the key
+        batch.counts                         # {topic: {"records": n, "tombstones": n}} in this transaction
+    sink.stats() -> dict                    # produced/committed per topic, transaction outcomes, policy mismatches
+    sink.policy_mismatches                  # existing topics whose cleanup.policy is not what the table needs
+    sink.close()
+
+Layout: topic ``<prefix>.<topic_suffix>`` per table, subjects ``<topic>-key`` / ``<topic>-value``, state in
+``<prefix>.sync-state`` (compacted, one partition). Records are Confluent-framed Avro (magic 0, 4-byte schema
+id, body); tombstones have the same key bytes as the records (key schemas are frozen). Delete markers, when
+enabled, add ``__deleted: boolean = false`` to every value schema; the marker record before a tombstone has
+the key columns, ``__deleted = true`` and null elsewhere (so non-key columns must be nullable).
+"""
+
+from marketo_stream.sink.config import PRODUCER_TUNING, SinkConfig, TableSchema
+from marketo_stream.sink.errors import (
+    IncompatibleSchemaError,
+    KafkaFatalError,
+    KafkaOperationError,
+    KeySchemaChangedError,
+    ProducerFencedError,
+    RecordEncodingError,
+    SchemaRegistrationError,
+    SinkError,
+    StateFormatError,
+    UnknownTableError,
+)
+from marketo_stream.sink.kafka import DELETED_FIELD, Batch, KafkaSink
+from marketo_stream.sink.topics import TopicPolicyMismatch
+
+__all__ = [
+    "DELETED_FIELD",
+    "PRODUCER_TUNING",
+    "Batch",
+    "IncompatibleSchemaError",
+    "KafkaFatalError",
+    "KafkaOperationError",
+    "KafkaSink",
+    "KeySchemaChangedError",
+    "ProducerFencedError",
+    "RecordEncodingError",
+    "SchemaRegistrationError",
+    "SinkConfig",
+    "SinkError",
+    "StateFormatError",
+    "TableSchema",
+    "TopicPolicyMismatch",
+    "UnknownTableError",
+]

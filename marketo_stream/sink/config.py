@@ -1,0 +1,85 @@
+"""What the sink is told: where Kafka and the registry are, how topics look, and each table's schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
+
+# Throughput settings (librdkafka): batching is the biggest lever; compression runs on librdkafka's threads,
+# outside the GIL. Successful deliveries are not reported back to Python at all: commit_transaction() fails
+# if any message of the transaction failed, which is the only report the sink needs.
+PRODUCER_TUNING: dict[str, Any] = {
+    "linger.ms": 50,
+    "batch.size": 1_000_000,
+    "batch.num.messages": 100_000,
+    "compression.type": "lz4",
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+    "delivery.report.only.error": True,
+    "partitioner": "murmur2_random",
+    "acks": "all",
+    "enable.idempotence": True,
+}
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    """Connection, topic layout and producer settings.
+
+    ``transactional_id`` must be stable per Marketo instance: a restarted sync with the same id fences any
+    older one still running. ``topic_config`` is added to every topic the sink creates (e.g.
+    ``min.insync.replicas``); ``producer_config`` overrides ``PRODUCER_TUNING`` key by key.
+    """
+
+    bootstrap_servers: str
+    registry_url: str
+    transactional_id: str
+    topic_prefix: str = "marketo"
+    state_topic: str | None = None
+    partitions: int = 1
+    replication_factor: int = 1
+    retention_ms: int = THIRTY_DAYS_MS
+    delete_markers: bool = False
+    topic_config: Mapping[str, str] = field(default_factory=dict)
+    producer_config: Mapping[str, Any] = field(default_factory=dict)
+    registry_config: Mapping[str, Any] = field(default_factory=dict)
+    transaction_timeout_ms: int = 300_000
+    call_timeout_s: float = 60.0
+    max_attempts: int = 5
+    max_redos: int = 3
+
+    @property
+    def state_topic_name(self) -> str:
+        return self.state_topic or f"{self.topic_prefix}.sync-state"
+
+    def topic(self, suffix: str) -> str:
+        return f"{self.topic_prefix}.{suffix}"
+
+    def producer_settings(self) -> dict[str, Any]:
+        return {
+            **PRODUCER_TUNING,
+            **self.producer_config,
+            "bootstrap.servers": self.bootstrap_servers,
+            "transactional.id": self.transactional_id,
+            "transaction.timeout.ms": self.transaction_timeout_ms,
+        }
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """One table as the sink sees it: plain Avro schema dicts, no Marketo.
+
+    ``key_schema`` holds only the primary key and must never change once registered. Compacted tables are
+    entities (deletes become tombstones); the others are event streams kept for ``retention_ms`` (the
+    sink's default when ``None``).
+    """
+
+    name: str
+    topic_suffix: str
+    key_schema: Mapping[str, Any]
+    value_schema: Mapping[str, Any]
+    compacted: bool
+    retention_ms: int | None = None

@@ -1,0 +1,104 @@
+"""Errors of the Kafka sink. Each carries what an operator needs: the table, the field, the Kafka error name.
+
+SinkError
+├── ProducerFencedError      another instance with the same transactional.id took over; exit
+├── KafkaFatalError          the producer is unusable (fatal librdkafka error); exit, restart
+├── KafkaOperationError      a Kafka call failed after retries (code and name of the last error)
+├── SchemaRegistrationError  the registry refused or could not be reached
+│   ├── IncompatibleSchemaError  a new value schema breaks BACKWARD compatibility; names table and fields
+│   └── KeySchemaChangedError    a table's key schema differs from the registered one
+├── StateFormatError         a state record is unreadable or written by a newer format
+└── UnknownTableError        a record for a table that was never prepared
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from marketo_stream.errors import MarketoStreamError
+
+
+class SinkError(MarketoStreamError):
+    """Kafka or the Schema Registry refused."""
+
+
+class KafkaCallError(SinkError):
+    """A failed Kafka call; ``code`` and ``name`` come from the librdkafka error."""
+
+    def __init__(self, what: str, code: int, name: str, reason: str) -> None:
+        self.what, self.code, self.name, self.reason = what, code, name, reason
+        super().__init__(f"{what}: {name} ({code}): {reason}")
+
+
+class ProducerFencedError(KafkaCallError):
+    """A newer producer with the same transactional.id exists; this instance must stop."""
+
+    def __init__(self, transactional_id: str, what: str, code: int, name: str, reason: str) -> None:
+        super().__init__(what, code, name, reason)
+        self.transactional_id = transactional_id
+        self.args = (
+            f"fenced: another instance took over transactional.id {transactional_id!r} ({what}: {name}); "
+            "this instance stops so that only one writer commits records and state",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class KafkaFatalError(KafkaCallError):
+    """The producer hit a fatal error and cannot continue; restart from the committed state."""
+
+
+class KafkaOperationError(KafkaCallError):
+    """A Kafka call failed and retrying did not help."""
+
+
+class SchemaRegistrationError(SinkError):
+    """The Schema Registry refused a schema or could not be reached."""
+
+
+class IncompatibleSchemaError(SchemaRegistrationError):
+    """The new value schema cannot read the records already published; nothing was produced."""
+
+    def __init__(self, table: str, subject: str, fields: Sequence[str], problems: Sequence[str]) -> None:
+        self.table, self.subject, self.fields, self.problems = table, subject, tuple(fields), tuple(problems)
+        named = ", ".join(self.fields) or "(the registry did not say which)"
+        super().__init__(
+            f"table {table!r}: the new schema for {subject} is not backward compatible; fields: {named}; "
+            + "; ".join(self.problems)
+        )
+
+
+class KeySchemaChangedError(SchemaRegistrationError):
+    """A key schema never changes once registered: tombstones must carry the bytes of the record keys."""
+
+    def __init__(self, table: str, subject: str) -> None:
+        self.table, self.subject = table, subject
+        super().__init__(
+            f"table {table!r}: the key schema differs from the one registered under {subject}; key schemas are "
+            "frozen so that tombstones match earlier records (publish the table under a new topic instead)"
+        )
+
+
+class StateFormatError(SinkError):
+    """A state record cannot be read by this version."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        super().__init__(f"state record {key!r}: {reason}")
+
+
+class UnknownTableError(SinkError):
+    """Records were sent for a table that ``prepare`` never saw."""
+
+    def __init__(self, table: str, known: Sequence[str]) -> None:
+        self.table = table
+        super().__init__(f"table {table!r} was not prepared; prepared: {', '.join(sorted(known)) or 'none'}")
+
+
+class RecordEncodingError(SinkError):
+    """A record does not fit its table's Avro schema (a bug upstream: rows must be converted first)."""
+
+    def __init__(self, table: str, reason: str) -> None:
+        self.table = table
+        super().__init__(f"table {table!r}: record does not fit the schema: {reason}")

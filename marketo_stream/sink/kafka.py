@@ -1,0 +1,328 @@
+"""The transactional Kafka sink: table records, tombstones and sync state committed together.
+
+Every batch runs in one Kafka transaction that carries both the records and the state record saying they
+are done, so after a crash the state read on start matches exactly what consumers (read_committed) see.
+Errors from librdkafka are handled by their class: retriable → the call is retried; abortable
+(``txn_requires_abort``) → the transaction is aborted and the batch, kept as encoded bytes, is produced
+again and committed (at most ``max_redos`` times); fatal → ``KafkaFatalError``, or ``ProducerFencedError``
+when a newer instance with the same ``transactional.id`` took over. After a fatal error the sink refuses
+further work: the process exits and restarts from the committed state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from marketo_stream.sink.codec import Encoder, key_encoder, value_encoder
+from marketo_stream.sink.config import SinkConfig, TableSchema
+from marketo_stream.sink.errors import (
+    KafkaFatalError,
+    KafkaOperationError,
+    ProducerFencedError,
+    RecordEncodingError,
+    SinkError,
+    UnknownTableError,
+)
+from marketo_stream.sink.registry import SchemaRegistrar
+from marketo_stream.sink.state import encode_state, read_state
+from marketo_stream.sink.topics import TopicManager, TopicPolicyMismatch, TopicSpec
+
+log = logging.getLogger(__name__)
+
+DELETED_FIELD = "__deleted"
+_FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
+Sent = tuple[str, bytes, bytes | None]
+
+
+class _AbortRequired(Exception):
+    """The transaction must be aborted; its records are produced again in a new one."""
+
+    def __init__(self, error: KafkaError) -> None:
+        super().__init__(error.str())
+        self.error = error
+
+
+def with_delete_flag(value_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The value schema plus ``__deleted`` (boolean, default false), set only on delete markers."""
+    fields = list(value_schema["fields"])
+    if not any(f["name"] == DELETED_FIELD for f in fields):
+        fields.append(
+            {"name": DELETED_FIELD, "type": "boolean", "default": False, "doc": "true on the marker before a tombstone"}
+        )
+    return {**value_schema, "fields": fields}
+
+
+@dataclass(frozen=True)
+class PreparedTable:
+    name: str
+    topic: str
+    encode_key: Encoder
+    encode_value: Encoder
+    delete_markers: bool
+
+
+class KafkaSink:
+    """Publishes tables to Kafka as Confluent-framed Avro inside transactions that also carry sync state.
+
+    Usage::
+
+        sink = KafkaSink(config)
+        states = sink.open()                   # fences older instances, returns {state key: state}
+        sink.prepare(table_schema)             # topic + schema registration, before any record
+        with sink.transaction() as batch:      # commit on normal exit, abort on an exception
+            batch.upsert("lead", {"id": 1}, {"id": 1, "email": "a@example.com"})
+            batch.delete("lead", {"id": 2})
+            batch.put_state("lead", {"cursor": "..."})
+        sink.close()
+    """
+
+    def __init__(self, config: SinkConfig, registry: SchemaRegistryClient | None = None) -> None:
+        self.config = config
+        client = registry or SchemaRegistryClient(
+            {"url": config.registry_url, "cache.latest.ttl.sec": 0, **config.registry_config}
+        )
+        self._registrar = SchemaRegistrar(client)
+        self._topics = TopicManager(
+            AdminClient({"bootstrap.servers": config.bootstrap_servers}), config.topic_config, config.call_timeout_s
+        )
+        self._producer: Producer | None = None
+        self._tables: dict[str, PreparedTable] = {}
+        self._produced: dict[str, dict[str, int]] = {}
+        self._committed: dict[str, dict[str, int]] = {}
+        self._transactions = {"committed": 0, "aborted": 0, "redone": 0}
+        self._failure: SinkError | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def open(self) -> dict[str, dict[str, Any]]:
+        """Creates the state topic if needed, fences older instances, and returns the committed state."""
+        state_topic = self.config.state_topic_name
+        self._topics.ensure(TopicSpec(state_topic, True, 1, self.config.replication_factor))
+        self._producer = Producer(self.config.producer_settings())
+        self._call("init_transactions", self._producer.init_transactions, self.config.call_timeout_s)
+        return read_state(self.config.bootstrap_servers, state_topic, self.config.call_timeout_s)
+
+    def prepare(self, table: TableSchema) -> None:
+        """Registers the key and value schemas and ensures the topic; raises before producing anything."""
+        topic = self.config.topic(table.topic_suffix)
+        value_schema = with_delete_flag(table.value_schema) if self.config.delete_markers else dict(table.value_schema)
+        key_id = self._registrar.register_key(table.name, f"{topic}-key", table.key_schema)
+        value_id = self._registrar.register_value(table.name, f"{topic}-value", value_schema)
+        retention = table.retention_ms if table.retention_ms is not None else self.config.retention_ms
+        spec = TopicSpec(topic, table.compacted, self.config.partitions, self.config.replication_factor, retention)
+        self._topics.ensure(spec)
+        self._tables[table.name] = PreparedTable(
+            table.name,
+            topic,
+            key_encoder(key_id, table.key_schema),
+            value_encoder(value_id, value_schema),
+            self.config.delete_markers,
+        )
+
+    def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None:
+        """The latest registered value schema of a table (to keep column names stable when regenerating)."""
+        return self._registrar.latest(f"{self.config.topic(topic_suffix)}-value")
+
+    @property
+    def policy_mismatches(self) -> tuple[TopicPolicyMismatch, ...]:
+        return tuple(self._topics.mismatches)
+
+    def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None and self._failure is None:
+            producer.flush(self.config.call_timeout_s)
+
+    def stats(self) -> dict[str, Any]:
+        """Records and tombstones per topic, produced and committed, and transaction outcomes."""
+        return {
+            "produced": {t: dict(c) for t, c in self._produced.items()},
+            "committed": {t: dict(c) for t, c in self._committed.items()},
+            "transactions": dict(self._transactions),
+            "policy_mismatches": [m.__dict__ for m in self._topics.mismatches],
+        }
+
+    # -- transactions ----------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Batch]:
+        """One Kafka transaction: committed when the block ends normally, aborted when it raises."""
+        producer = self._usable()
+        batch = Batch(self, producer)
+        self._call("begin_transaction", producer.begin_transaction)
+        try:
+            yield batch
+            self._commit(batch)
+        except BaseException:
+            if not batch.committed:
+                self._abort_quietly(batch)
+            raise
+
+    def _commit(self, batch: Batch) -> None:
+        producer = self._usable()
+        for redo in range(self.config.max_redos + 1):
+            try:
+                self._call("commit_transaction", producer.commit_transaction, self.config.call_timeout_s)
+                break
+            except _AbortRequired as exc:
+                if redo == self.config.max_redos:
+                    raise self._gave_up("commit_transaction", exc.error) from exc
+                self.redo(batch, exc.error)
+        batch.committed = True
+        self._transactions["committed"] += 1
+        self._account(batch, committed=True)
+
+    def redo(self, batch: Batch, error: KafkaError) -> None:
+        """Aborts the transaction and produces the batch's records again in a new one."""
+        batch.redos += 1
+        if batch.redos > self.config.max_redos:
+            raise self._gave_up("transaction", error)
+        log.warning("transaction must be aborted (%s); producing its %d records again", error.name(), len(batch.sent))
+        producer = self._usable()
+        self._call("abort_transaction", producer.abort_transaction, self.config.call_timeout_s)
+        self._transactions["redone"] += 1
+        self._call("begin_transaction", producer.begin_transaction)
+        for topic, key, value in batch.sent:
+            self.produce(topic, key, value, batch)
+
+    def produce(self, topic: str, key: bytes, value: bytes | None, batch: Batch) -> None:
+        """Produces one record, waiting for room when librdkafka's local queue is full."""
+        producer = self._usable()
+        while True:
+            try:
+                producer.produce(topic, value, key)
+                return
+            except BufferError:
+                producer.poll(0.05)  # back-pressure: let librdkafka drain its queue
+            except KafkaException as exc:
+                try:
+                    self._raise_classified(f"produce to {topic}", exc)
+                except _AbortRequired as abort:
+                    self.redo(batch, abort.error)
+                    return
+
+    def _abort_quietly(self, batch: Batch) -> None:
+        self._transactions["aborted"] += 1
+        self._account(batch, committed=False)
+        if self._failure is not None or self._producer is None:
+            return  # a fatal error leaves nothing to abort: the coordinator aborts on the next init
+        try:
+            self._call("abort_transaction", self._producer.abort_transaction, self.config.call_timeout_s)
+        except (SinkError, _AbortRequired) as exc:
+            log.error("aborting the transaction failed: %s", exc)
+
+    def _account(self, batch: Batch, committed: bool) -> None:
+        for topic, counts in batch.counts.items():
+            for target in (self._produced, self._committed) if committed else (self._produced,):
+                totals = target.setdefault(topic, {"records": 0, "tombstones": 0})
+                totals["records"] += counts["records"]
+                totals["tombstones"] += counts["tombstones"]
+
+    # -- error handling --------------------------------------------------------------------------------------
+
+    def _usable(self) -> Producer:
+        if self._failure is not None:
+            raise self._failure
+        if self._producer is None:
+            raise SinkError("the sink is not open: call open() first")
+        return self._producer
+
+    def _call(self, what: str, call: Callable[..., Any], *args: Any) -> Any:
+        """Runs a producer call, retrying retriable errors with backoff; see ``_raise_classified``."""
+        for attempt in range(1, self.config.max_attempts + 1):
+            try:
+                return call(*args)
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if not (error.retriable() and attempt < self.config.max_attempts) or error.fatal():
+                    self._raise_classified(what, exc)
+                log.warning("%s failed (%s), retrying (%d/%d)", what, error.name(), attempt, self.config.max_attempts)
+                time.sleep(min(0.1 * 2**attempt, 5.0))
+        raise AssertionError("unreachable")
+
+    def _raise_classified(self, what: str, exc: KafkaException) -> None:
+        error: KafkaError = exc.args[0]
+        if error.code() in _FENCED:
+            self._failure = ProducerFencedError(
+                self.config.transactional_id, what, error.code(), error.name(), error.str()
+            )
+            raise self._failure from exc
+        if error.fatal():
+            self._failure = KafkaFatalError(what, error.code(), error.name(), error.str())
+            raise self._failure from exc
+        if error.txn_requires_abort():
+            raise _AbortRequired(error) from exc
+        raise KafkaOperationError(what, error.code(), error.name(), error.str()) from exc
+
+    def _gave_up(self, what: str, error: KafkaError) -> KafkaOperationError:
+        return KafkaOperationError(
+            f"{what} (aborted and redone {self.config.max_redos} times)", error.code(), error.name(), error.str()
+        )
+
+
+class Batch:
+    """The records of one transaction. Methods encode and produce at once; the bytes are kept for a redo."""
+
+    def __init__(self, sink: KafkaSink, producer: Producer) -> None:
+        self._sink = sink
+        self._tables = sink._tables
+        self._state_topic = sink.config.state_topic_name
+        self._produce = producer.produce
+        self.sent: list[Sent] = []
+        self.committed = False
+        self.redos = 0
+
+    def upsert(self, table: str, key: Mapping[str, Any], value: Mapping[str, Any]) -> None:
+        """Publishes ``value`` under ``key``; both are Avro-ready dicts of the table's schemas."""
+        prepared = self._table(table)
+        try:
+            key_bytes, value_bytes = prepared.encode_key(key), prepared.encode_value(value)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
+        self._send(prepared.topic, key_bytes, value_bytes)
+
+    def delete(self, table: str, key: Mapping[str, Any]) -> None:
+        """A tombstone for ``key``, preceded by a ``__deleted`` marker record when markers are enabled."""
+        prepared = self._table(table)
+        try:
+            key_bytes = prepared.encode_key(key)
+            marker = prepared.encode_value({**key, DELETED_FIELD: True}) if prepared.delete_markers else None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
+        if marker is not None:
+            self._send(prepared.topic, key_bytes, marker)
+        self._send(prepared.topic, key_bytes, None)
+
+    def put_state(self, key: str, state: Mapping[str, Any] | None) -> None:
+        """Sets (or with ``None`` resets) a state key, committed with this batch's records."""
+        self._send(self._state_topic, key.encode(), None if state is None else encode_state(state))
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Records and tombstones produced so far in this transaction, per topic."""
+        found: dict[str, dict[str, int]] = {}
+        for topic, _, value in self.sent:
+            counts = found.setdefault(topic, {"records": 0, "tombstones": 0})
+            counts["records" if value is not None else "tombstones"] += 1
+        return found
+
+    def _table(self, table: str) -> PreparedTable:
+        try:
+            return self._tables[table]
+        except KeyError:
+            raise UnknownTableError(table, list(self._tables)) from None
+
+    def _send(self, topic: str, key: bytes, value: bytes | None) -> None:
+        self.sent.append((topic, key, value))
+        try:
+            self._produce(topic, value, key)
+        except (BufferError, KafkaException):
+            self._sink.produce(topic, key, value, self)

@@ -1,0 +1,91 @@
+"""Registering each table's key and value schemas (subjects ``<topic>-key`` and ``<topic>-value``).
+
+Value schemas evolve: a new version is registered when it is backward compatible with the latest one, and
+refused with ``IncompatibleSchemaError`` (naming the fields) otherwise, before anything is produced. Key
+schemas are frozen: when the registered key is the same schema in another spelling its id is reused, so
+the key bytes (which include the id) never change; a different key schema is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from fastavro.schema import parse_schema, to_parsing_canonical_form
+
+from marketo_stream.sink.compat import backward_problems
+from marketo_stream.sink.errors import IncompatibleSchemaError, KeySchemaChangedError, SchemaRegistrationError
+
+_SUBJECT_NOT_FOUND = 40401
+
+
+def canonical(schema: Mapping[str, Any]) -> str:
+    """Avro's parsing canonical form: equal exactly when two schemas encode data the same way."""
+    return str(to_parsing_canonical_form(parse_schema(dict(schema))))
+
+
+class SchemaRegistrar:
+    """Registers schemas through a Confluent-compatible registry, caching ids by subject and schema text."""
+
+    def __init__(self, client: SchemaRegistryClient) -> None:
+        self._client = client
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def latest(self, subject: str) -> Mapping[str, Any] | None:
+        """The latest schema registered under ``subject``, or ``None`` when the subject is new."""
+        found = self._latest(subject)
+        return None if found is None else _schema_of(found)
+
+    def register_key(self, table: str, subject: str, schema: Mapping[str, Any]) -> int:
+        text = json.dumps(schema, sort_keys=True)
+        if (subject, text) in self._ids:
+            return self._ids[(subject, text)]
+        latest = self._latest(subject)
+        if latest is None:
+            schema_id = self._register(subject, text)
+        elif canonical(_schema_of(latest)) == canonical(schema) and latest.schema_id is not None:
+            schema_id = latest.schema_id
+        else:
+            raise KeySchemaChangedError(table, subject)
+        self._ids[(subject, text)] = schema_id
+        return schema_id
+
+    def register_value(self, table: str, subject: str, schema: Mapping[str, Any]) -> int:
+        text = json.dumps(schema, sort_keys=True)
+        if (subject, text) in self._ids:
+            return self._ids[(subject, text)]
+        latest = self._latest(subject)
+        problems = [] if latest is None else backward_problems(schema, _schema_of(latest))
+        if problems:
+            raise IncompatibleSchemaError(
+                table, subject, sorted({path for path, _ in problems}), [f"{path}: {why}" for path, why in problems]
+            )
+        try:
+            schema_id = self._register(subject, text)
+        except SchemaRegistrationError as exc:
+            if getattr(exc.__cause__, "http_status_code", None) == 409:
+                raise IncompatibleSchemaError(table, subject, [], [str(exc.__cause__)]) from exc
+            raise
+        self._ids[(subject, text)] = schema_id
+        return schema_id
+
+    def _register(self, subject: str, text: str) -> int:
+        try:
+            return int(self._client.register_schema(subject, Schema(text, "AVRO")))
+        except SchemaRegistryError as exc:
+            raise SchemaRegistrationError(f"registering {subject} failed: {exc}") from exc
+
+    def _latest(self, subject: str) -> RegisteredSchema | None:
+        try:
+            return self._client.get_latest_version(subject)
+        except SchemaRegistryError as exc:
+            if exc.error_code == _SUBJECT_NOT_FOUND:
+                return None
+            raise SchemaRegistrationError(f"reading the latest schema of {subject} failed: {exc}") from exc
+
+
+def _schema_of(registered: RegisteredSchema) -> dict[str, Any]:
+    return dict(json.loads(registered.schema.schema_str or "{}"))
