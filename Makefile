@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INFRA := $(PYTHON) infra/local.py
 
-.PHONY: help install up down status fetch test test-fast check lint typecheck contracts bench demo clean
+.PHONY: help install up down connect-up connect-down status fetch test test-fast check lint typecheck contracts bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,6 +22,12 @@ up: ## start local Kafka (KRaft) and Schema Registry; harmless when already up
 
 down: ## stop them
 	$(INFRA) down
+
+connect-up: ## also start PostgreSQL and Kafka Connect (JDBC sink); see connect/README.md
+	$(INFRA) up --services kafka,registry,postgres,connect
+
+connect-down: ## stop Kafka Connect and PostgreSQL (Kafka and the registry keep running)
+	$(INFRA) down --services postgres,connect
 
 status: ## say what runs
 	$(INFRA) status
@@ -47,5 +53,5 @@ contracts: install
 bench: install up ## throughput and memory benchmarks (not part of CI)
 	$(PY) -m bench $(BENCH)
 
-clean: down
+clean: connect-down down
 	rm -rf .local $(VENV) build dist *.egg-info
