@@ -49,7 +49,9 @@ def test_very_large_cells_are_read_whole(tmp_path: Path) -> None:
 def test_attributes_column_is_parsed_as_a_json_object(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        b'marketoGUID,attributes\n7,"{""Old Status"":""Not in Program"",""Success"":true,""New Status ID"":6}"\n8,null\n',
+        b"marketoGUID,attributes\n"
+        b'7,"{""Old Status"":""Not in Program"",""Success"":true,""New Status ID"":6}"\n'
+        b"8,null\n",
     )
     rows = list(read_rows(path))
     assert rows[0]["attributes"] == {"Old Status": "Not in Program", "Success": True, "New Status ID": 6}
