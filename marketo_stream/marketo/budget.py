@@ -61,11 +61,6 @@ class CallBudget:
         with self._slots:
             yield
 
-    def note_uncounted_call(self) -> None:
-        """Account a call made outside :meth:`call` (the usage read itself) against the day."""
-        with self._lock:
-            self._since_usage += 1
-
     def _wait_for_window(self) -> None:
         limit, window = self.limits.calls_per_window, self.limits.window_seconds
         while True:
@@ -88,9 +83,13 @@ class CallBudget:
         with self._lock:
             stale = self._usage_total is None or self._since_usage >= self.limits.usage_refresh_calls
         if stale and self._usage_reader is not None:
+            self._refuse_if_spent(daily)  # the figure only grows: no need to spend a call re-reading it
             total = self._usage_reader()
             with self._lock:
-                self._usage_total, self._since_usage = total, 0
+                self._usage_total, self._since_usage = total, 1  # the read itself was a call
+        self._refuse_if_spent(daily)
+
+    def _refuse_if_spent(self, daily: int) -> None:
         with self._lock:
             used = (self._usage_total or 0) + self._since_usage
         if used >= daily:
