@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from marketo_stream.sandbox.bulk.jobs import ExportJobs
 from marketo_stream.sandbox.clock import SimClock
 from marketo_stream.sandbox.config import SandboxConfig
 from marketo_stream.sandbox.faults import FaultPlan
@@ -43,6 +44,7 @@ class SandboxState:
         )
         self.faults = FaultPlan(config.faults)
         self.log = RequestLog()
+        self.jobs = ExportJobs(config, self.clock, self.world, self.data_dir)
 
     def user_of(self, client_id: str) -> str:
         """The API user a client id belongs to, as usage statistics name it."""
@@ -50,7 +52,8 @@ class SandboxState:
 
     def reset(self) -> None:
         """Back to the state at start: clock, tokens, limits, faults from the config, request log, export jobs."""
+        self.jobs.close()
         self._build()
 
     def close(self) -> None:
-        """Releases background work; the data directory is the server's to remove."""
+        self.jobs.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import time
 from typing import Any
 
 import requests
@@ -64,3 +67,29 @@ def error_code(body: dict[str, Any]) -> str | None:
     if body.get("success", True):
         return None
     return str(body["errors"][0]["code"])
+
+
+def wait_for_status(api: Api, base: str, export_id: str, wanted: set[str], tries: int = 500) -> dict[str, Any]:
+    """Polls a job's status until it is one of ``wanted`` (real time passes only while the file is written)."""
+    for _ in range(tries):
+        job: dict[str, Any] = api.get(f"{base}/{export_id}/status.json")["result"][0]
+        if job["status"] in wanted:
+            return job
+        time.sleep(0.01)
+    raise AssertionError(f"job {export_id} never reached {wanted}: {job}")
+
+
+def run_export(api: Api, base: str, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """Create, enqueue, wait for Completed, download: the finished job and the file's exact bytes."""
+    created = api.post(f"{base}/create.json", json=body)
+    assert created["success"], created
+    export_id = created["result"][0]["exportId"]
+    assert api.post(f"{base}/{export_id}/enqueue.json")["success"]
+    job = wait_for_status(api, base, export_id, {"Completed", "Failed"})
+    answer = api.raw("GET", f"{base}/{export_id}/file.json")
+    assert answer.status_code == 200, answer.text
+    return job, answer.content
+
+
+def parse_csv(data: bytes, delimiter: str = ",") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter))

@@ -47,6 +47,21 @@ def routes(state: SandboxState) -> Router:
     def stats(request: Request, _: re.Match[str]) -> Response:
         return _ok(_stats(state))
 
+    def bulk(request: Request, _: re.Match[str]) -> Response:
+        if request.method == "POST":
+            changes = request.json()
+            names = {
+                "other_processing_jobs": "processing",
+                "other_queued_jobs": "queued",
+                "other_export_mb_used": "mb_used",
+            }
+            unknown = set(changes) - set(names)
+            if unknown:
+                return _bad(f"unknown settings {sorted(unknown)}; known: {sorted(names)}")
+            for key, value in changes.items():
+                state.jobs.others[names[key]] = float(value) if key == "other_export_mb_used" else int(value)
+        return _ok(state.jobs.stats())
+
     def reset(request: Request, _: re.Match[str]) -> Response:
         state.reset()
         return _ok({"now": iso_z(state.clock.now())})
@@ -56,11 +71,12 @@ def routes(state: SandboxState) -> Router:
     router.add("GET DELETE", r"/_sandbox/requests", requests)
     router.add("GET", r"/_sandbox/stats", stats)
     router.add("POST", r"/_sandbox/reset", reset)
+    router.add("GET POST", r"/_sandbox/bulk", bulk)
     return router
 
 
 def _stats(state: SandboxState) -> dict[str, Any]:
-    return {"now": iso_z(state.clock.now()), "calls_today": state.limits.counted_today()}
+    return {"now": iso_z(state.clock.now()), "calls_today": state.limits.counted_today(), **state.jobs.stats()}
 
 
 def _ok(payload: dict[str, Any]) -> Response:

@@ -1,0 +1,131 @@
+"""The rows of an export: what the world holds for an ExportSpec at the moment the job starts processing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from marketo_stream.sandbox.bulk.requests import ExportSpec
+from marketo_stream.sandbox.timefmt import iso_date, iso_z
+from marketo_stream.sandbox.world.events import Activity
+from marketo_stream.sandbox.world.fields import FIELD_BY_NAME
+from marketo_stream.sandbox.world.world import World
+
+
+def rows(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
+    if spec.kind == "activities":
+        return _activities(spec, world, as_of)
+    if spec.kind == "leads":
+        return _leads(spec, world, as_of)
+    if spec.kind == "program_members":
+        return _program_members(spec, world, as_of)
+    return _custom_objects(spec, world, as_of)
+
+
+def activity_attributes(activity: Activity) -> dict[str, Any]:
+    return {k: v for k, v in activity.event.attributes.items() if v is not None}
+
+
+def _activities(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
+    assert spec.dates is not None
+    by_id = spec.filter.get("primaryAttributeValueIds")
+    by_value = spec.filter.get("primaryAttributeValues")
+    for activity in world.log.dated(spec.dates.start, spec.dates.end, as_of, spec.type_ids):
+        event = activity.event
+        if by_id is not None and event.primary_id not in by_id:
+            continue
+        if by_value is not None and event.primary_value not in by_value:
+            continue
+        values = {
+            "marketoGUID": str(activity.guid),
+            "leadId": event.lead,
+            "activityDate": iso_z(event.t),
+            "activityTypeId": event.type_id,
+            "campaignId": event.campaign,
+            "primaryAttributeValueId": event.primary_id,
+            "primaryAttributeValue": event.primary_value,
+            "attributes": activity_attributes(activity),
+            "actionResult": "succeeded",
+        }
+        yield [values[f] for f in spec.fields]
+
+
+def lead_value(raw: dict[str, Any], name: str) -> object:
+    value = raw.get(name)
+    kind = FIELD_BY_NAME[name].data_type
+    if value is not None and kind == "datetime":
+        return iso_z(value)
+    if value is not None and kind == "date":
+        return iso_date(value)
+    return value
+
+
+def _in_range(spec: ExportSpec, when: float) -> bool:
+    return spec.dates is None or spec.dates.start <= when <= spec.dates.end
+
+
+def _list_members(spec: ExportSpec, world: World, as_of: float) -> set[int] | None:
+    raw = spec.filter
+    if "staticListId" in raw:
+        list_id = int(raw["staticListId"])
+    elif "staticListName" in raw:
+        found = [a.id for a in world.assets.lists if a.name == raw["staticListName"]]
+        list_id = found[0] if found else -1
+    else:
+        return None
+    return set(world.snapshot(as_of).list_members.get(list_id, {}))
+
+
+def _leads(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
+    snap = world.snapshot(as_of)
+    members = _list_members(spec, world, as_of)
+    for lead_id, raw in snap.leads.items():
+        if members is not None and lead_id not in members:
+            continue
+        if spec.date_field and not _in_range(spec, raw[spec.date_field]):
+            continue
+        yield [lead_value(raw, f) for f in spec.fields]
+
+
+def _program_members(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
+    snap = world.snapshot(as_of)
+    raw_filter = spec.filter
+    statuses = raw_filter.get("statusNames")
+    for (lead_id, program_id), member in snap.program_members.items():
+        if program_id not in spec.program_ids or not _in_range(spec, member["updatedAt"]):
+            continue
+        if statuses and member["statusName"] not in statuses:
+            continue
+        if raw_filter.get("isExhausted") is True:
+            continue
+        cadence = raw_filter.get("nurtureCadence")
+        if cadence and (member["nurtureCadence"] or "")[:4] != str(cadence)[:4]:
+            continue
+        row = [program_member_value(member, world, snap.leads[lead_id], f) for f in spec.fields]
+        yield [program_id, *row] if spec.prepend_program_id else row
+
+
+def program_member_value(member: dict[str, Any], world: World, lead: dict[str, Any], name: str) -> object:
+    if name == "program":
+        return world.assets.program_name(member["programId"])
+    if name in ("membershipDate", "reachedSuccessDate", "updatedAt", "createdAt"):
+        value = member.get(name)
+        return iso_z(value) if value is not None else None
+    if name == "isExhausted":
+        return False
+    if name in member:
+        return member[name]
+    if name in FIELD_BY_NAME:
+        return lead_value(lead, name)
+    return None
+
+
+def _custom_objects(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
+    snap = world.snapshot(as_of)
+    members = _list_members(spec, world, as_of)
+    for car in world.cars(snap):
+        if members is not None and car["leadId"] not in members:
+            continue
+        if spec.date_field and not _in_range(spec, car["updatedAt"]):
+            continue
+        yield [iso_z(car[f]) if f in ("createdAt", "updatedAt") else car[f] for f in spec.fields]

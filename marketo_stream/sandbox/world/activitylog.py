@@ -1,0 +1,139 @@
+"""The activity log: every activity of a day, derived on demand, and the two ways the API reads it.
+
+Each activity has an ``activityDate`` and a later commit time (usually seconds later; for email and web types
+sometimes hours later, like Marketo's late commits). REST paging follows *commit* time; the bulk ``createdAt``
+filter follows *activityDate*, and only rows committed when the job runs are exported.
+
+Days are generated from the seed when asked for and kept in a small LRU, so memory stays flat at any scale.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import threading
+from collections.abc import Collection, Iterator
+from itertools import accumulate
+
+from marketo_stream.sandbox.timefmt import DAY
+from marketo_stream.sandbox.world import catalog, noise
+from marketo_stream.sandbox.world.assets import Assets
+from marketo_stream.sandbox.world.events import Activity, Event
+from marketo_stream.sandbox.world.leads import LeadBook
+from marketo_stream.sandbox.world.rng import rng, unit
+
+GUID_STRIDE = 1_000_000
+_TYPES = tuple(noise.WEIGHTS)
+_CUMULATIVE = tuple(accumulate(noise.WEIGHTS.values()))
+
+
+class ActivityLog:
+    def __init__(
+        self, seed: int, book: LeadBook, assets: Assets, noise_per_day: int, late_share: float, late_max: int
+    ) -> None:
+        self.seed = seed
+        self.book = book
+        self.assets = assets
+        self.noise_per_day = noise_per_day
+        self.late_share = late_share
+        self.max_lag = max(late_max, 10)
+        self._indexed = 0
+        self._by_day: dict[int, list[int]] = collections.defaultdict(list)
+        self._cache: collections.OrderedDict[int, list[Activity]] = collections.OrderedDict()
+        self._capacity = max(4, 400_000 // max(1, noise_per_day + book.total // 50))
+        self._lock = threading.RLock()
+
+    # -- generation ------------------------------------------------------------------------------------------------
+    def day(self, day: int) -> list[Activity]:
+        """All activities dated on this UTC day (epoch day number), in activityDate order."""
+        with self._lock:
+            cached = self._cache.get(day)
+            if cached is not None:
+                self._cache.move_to_end(day)
+                return cached
+        made = self._make_day(day)
+        with self._lock:
+            self._cache[day] = made
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return made
+
+    def _make_day(self, day: int) -> list[Activity]:
+        lo, hi = day * DAY, (day + 1) * DAY
+        if hi <= self.book.origin or lo > self.book.horizon:
+            return []
+        events = [e for index in self._leads_on(day) for e in self.book.story(index) if lo <= e.t < hi]
+        events += self._noise(day)
+        events.sort(key=lambda e: (e.t, e.lead, e.type_id))
+        return [Activity(guid, self._commit(guid, e), e) for guid, e in enumerate(events, day * GUID_STRIDE + 1)]
+
+    def _commit(self, guid: int, event: Event) -> int:
+        share = unit(self.seed, "lag", guid)
+        if event.type_id in noise.LATE_TYPES and share < self.late_share:
+            return event.t + 60 + int(unit(self.seed, "late", guid) * (self.max_lag - 60))
+        return event.t + int(share * 4)
+
+    def _noise(self, day: int) -> list[Event]:
+        r = rng(self.seed, "noise", day)
+        count = int(self.noise_per_day * (0.8 + 0.4 * r.random()))
+        book, events = self.book, []
+        for t in sorted(day * DAY + r.randrange(DAY) for _ in range(count)):
+            if not book.origin <= t <= book.horizon:
+                continue
+            existing = book.count_at(t)
+            for _attempt in range(3):
+                index = r.randrange(existing) if existing else -1
+                if index >= 0 and book.alive(index, t):
+                    break
+            else:
+                continue
+            type_id = r.choices(_TYPES, cum_weights=_CUMULATIVE)[0]
+            primary_id, primary_value, attributes, campaign = noise.values(type_id, r, self.assets, t)
+            lead = book.lead_id(index)
+            events.append(Event(t, type_id, lead, primary_id, primary_value, attributes, campaign, (), lead))
+        return events
+
+    def _leads_on(self, day: int) -> list[int]:
+        """Indexes of the leads whose stories have an event on this day (the index grows as time is asked for)."""
+        with self._lock:
+            needed = self.book.count_at((day + 1) * DAY)
+            while self._indexed < needed:
+                index = self._indexed
+                for when in sorted({e.t // DAY for e in self.book.story(index)}):
+                    self._by_day[when].append(index)
+                self._indexed += 1
+            return list(self._by_day.get(day, ()))
+
+    def prepare(self, until: float) -> None:
+        """Indexes every lead created by ``until`` now rather than on the first query."""
+        self._leads_on(int(until // DAY))
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+    def visible(self, activity: Activity, as_of: float) -> bool:
+        """Committed by ``as_of`` and not yet purged by Marketo's retention for its type."""
+        kept = catalog.BY_ID[activity.type_id].retention_days * DAY
+        return activity.commit <= as_of and activity.date >= as_of - kept
+
+    def dated(self, start: float, end: float, as_of: float, types: Collection[int] | None) -> Iterator[Activity]:
+        """Activities with ``start <= activityDate <= end`` (bulk's inclusive ``createdAt`` filter)."""
+        for day in range(max(int(start // DAY), int(self.book.origin // DAY)), int(end // DAY) + 1):
+            for activity in self.day(day):
+                wanted = types is None or activity.type_id in types
+                if wanted and start <= activity.date <= end and self.visible(activity, as_of):
+                    yield activity
+
+    def committed(
+        self, after: tuple[int, int], as_of: float, types: Collection[int] | None, limit: int
+    ) -> list[Activity]:
+        """Up to ``limit`` activities committed after the ``(commit, guid)`` cursor and by ``as_of``, in order."""
+        pending: list[tuple[int, int, Activity]] = []
+        first = max(int((after[0] - self.max_lag) // DAY), int(self.book.origin // DAY))
+        for day in range(first, int(as_of // DAY) + 1):
+            for activity in self.day(day):
+                key = (activity.commit, activity.guid)
+                if key > after and (types is None or activity.type_id in types) and self.visible(activity, as_of):
+                    bisect.insort(pending, (*key, activity))
+            settled = bisect.bisect_left(pending, ((day + 1) * DAY, 0))
+            if settled >= limit:
+                break
+        return [item[2] for item in pending[:limit]]

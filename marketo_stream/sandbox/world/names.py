@@ -1,0 +1,148 @@
+"""Small vocabularies the world draws realistic-looking values from."""
+
+from __future__ import annotations
+
+FIRST = [
+    "Ada",
+    "Alan",
+    "Amara",
+    "Ana",
+    "Arjun",
+    "Beatriz",
+    "Bruno",
+    "Carla",
+    "Chen",
+    "Dario",
+    "Elena",
+    "Emeka",
+    "Eva",
+    "Farah",
+    "Felix",
+    "Grace",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Ivan",
+    "Jamal",
+    "Jana",
+    "Joao",
+    "Kai",
+    "Kenji",
+    "Lara",
+    "Leon",
+    "Lina",
+    "Luca",
+    "Maya",
+    "Mehmet",
+    "Mia",
+    "Nadia",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Pablo",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Sara",
+    "Tariq",
+    "Tess",
+    "Ugo",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Abbott",
+    "Ahmed",
+    "Bauer",
+    "Becker",
+    "Costa",
+    "Diaz",
+    "Dubois",
+    "Edwards",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Ito",
+    "Jensen",
+    "Kaur",
+    "Kim",
+    "Kowalski",
+    "Lopez",
+    "Meyer",
+    "Moreau",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "Okafor",
+    "Olsen",
+    "Park",
+    "Patel",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Sato",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Tanaka",
+    "Torres",
+    "Varga",
+    "Wagner",
+    "Weber",
+    "Yilmaz",
+    "Zhang",
+]
+TITLES = ("Marketing Manager", "VP Sales", "Data Engineer", "CTO", "Analyst", "Head of Growth", "Buyer", "CEO", "")
+CITIES = (
+    ("Chicago", "IL", "USA"),
+    ("Austin", "TX", "USA"),
+    ("Seattle", "WA", "USA"),
+    ("Toronto", "ON", "Canada"),
+    ("Berlin", "BE", "Germany"),
+    ("Lyon", "ARA", "France"),
+    ("Osaka", "27", "Japan"),
+    ("Sao Paulo", "SP", "Brazil"),
+    ("Leeds", "ENG", "United Kingdom"),
+    ("Pune", "MH", "India"),
+)
+COMPANY_WORDS = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Tyrell",
+    "Wonka",
+    "Cyberdyne",
+    "Aperture",
+]
+COMPANY_SUFFIX = ("Inc", "GmbH", "Ltd", "SA", "Corp", "LLC")
+INDUSTRIES = ("Software", "Retail", "Healthcare", "Manufacturing", "Finance", "Education", "Media")
+LEAD_SOURCES = ("Website", "Trade Show", "Paid Search", "Referral", "Partner", "Webinar", "List Import")
+LEAD_STATUSES = ("New", "Working", "Nurturing", "Qualified", "Unqualified", "Customer")
+TIERS = ("Bronze", "Silver", "Gold", "Platinum")
+LANGUAGES = ("en", "de", "fr", "ja", "pt", "es", "hi")
+USER_AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/128.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+)
+PAGES = ("/pricing", "/product/tour", "/blog/kafka-for-marketers", "/contact", "/docs/getting-started", "/careers")
+PRODUCTS = (("SKU-100", 49.0), ("SKU-200", 199.0), ("SKU-300", 999.0), ("SKU-410", 15.5))
+ROLES = ("Decision Maker", "Influencer", "Evaluator", "Economic Buyer", "Champion")
+CHANNELS = (
+    ("Webinar", "event", ("Not in Program", "Registered", "Attended", "No Show", "Attended On-demand")),
+    ("Online Advertising", "program", ("Not in Program", "Responded", "Clicked", "Engaged")),
+    ("Email Send", "email", ("Not in Program", "Member", "Sent", "Opened", "Clicked")),
+    ("Nurture", "nurture", ("Not in Program", "Member", "Engaged", "Influenced")),
+    ("Tradeshow", "event", ("Not in Program", "Invited", "Registered", "Visited Booth", "Follow-up")),
+)
+SUCCESS_STATUSES = frozenset({"Attended", "Engaged", "Clicked", "Influenced", "Visited Booth", "Attended On-demand"})
+TAG_TYPES = (("Region", ("AMER", "EMEA", "APAC")), ("Product Line", ("Core", "Cloud", "Services")))
