@@ -58,8 +58,11 @@ class Api:
         body: dict[str, Any] = answer.json()
         return body
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, reauthenticate: bool = True) -> None:
+        """Moves the simulated clock; by default takes a fresh token, since long jumps expire the old one."""
         self.admin("POST", "clock", {"advance_seconds": seconds})
+        if reauthenticate and self.token:
+            self.authenticate()
 
 
 def error_code(body: dict[str, Any]) -> str | None:
@@ -93,3 +96,21 @@ def run_export(api: Api, base: str, body: dict[str, Any]) -> tuple[dict[str, Any
 
 def parse_csv(data: bytes, delimiter: str = ",") -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter))
+
+
+def walk_activities(api: Api, path: str, token: str, **params: Any) -> tuple[list[list[dict[str, Any]]], str]:
+    """Follows ``nextPageToken`` while ``moreResult`` is true: the pages (as served) and the final token."""
+    pages = []
+    for _ in range(10_000):
+        body = api.get(path, nextPageToken=token, **params)
+        assert body["success"], body
+        pages.append(body.get("result", []))
+        token = body["nextPageToken"]
+        if not body["moreResult"]:
+            return pages, token
+    raise AssertionError("paging never ended")
+
+
+def since(api: Api, moment: str) -> str:
+    token: str = api.get("/rest/v1/activities/pagingtoken.json", sinceDatetime=moment)["nextPageToken"]
+    return token

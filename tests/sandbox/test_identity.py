@@ -55,7 +55,7 @@ def test_the_ttl_is_configurable(sandbox_factory) -> None:  # type: ignore[no-un
 def test_an_expired_token_answers_602_once_then_601_and_a_new_token_is_issued(sandbox: Sandbox) -> None:
     api = Api(sandbox)
     old = api.authenticate()
-    api.advance(3601)
+    api.advance(3601, reauthenticate=False)
     assert error_code(api.get(TYPES)) == "602"
     assert error_code(api.get(TYPES)) == "601"
     assert api.authenticate() != old

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import collections
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from itertools import accumulate
 
 from marketo_stream.sandbox.timefmt import DAY
@@ -123,7 +123,7 @@ class ActivityLog:
                     yield activity
 
     def committed(
-        self, after: tuple[int, int], as_of: float, types: Collection[int] | None, limit: int
+        self, after: tuple[int, int], as_of: float, wanted: Callable[[Activity], bool], limit: int
     ) -> list[Activity]:
         """Up to ``limit`` activities committed after the ``(commit, guid)`` cursor and by ``as_of``, in order."""
         pending: list[tuple[int, int, Activity]] = []
@@ -131,7 +131,7 @@ class ActivityLog:
         for day in range(first, int(as_of // DAY) + 1):
             for activity in self.day(day):
                 key = (activity.commit, activity.guid)
-                if key > after and (types is None or activity.type_id in types) and self.visible(activity, as_of):
+                if key > after and self.visible(activity, as_of) and wanted(activity):
                     bisect.insort(pending, (*key, activity))
             settled = bisect.bisect_left(pending, ((day + 1) * DAY, 0))
             if settled >= limit:
