@@ -29,6 +29,7 @@ from tests.connect.warehouse import (
     ConnectWorker,
     Warehouse,
     committed_ends,
+    consumed_topics,
     shipped_connector,
     wait_until_caught_up,
 )
@@ -46,6 +47,7 @@ LEAD_DESCRIBE = [
     {"name": "leadScore", "dataType": "score"},
     {"name": "unsubscribed", "dataType": "boolean"},
     {"name": "annualRevenue", "dataType": "currency"},
+    {"name": "group", "dataType": "string"},  # an SQL reserved word, as custom field names can be
 ]
 LEAD_SOURCE = {"name": "leadSource", "dataType": "string"}
 VISIT_WEBPAGE = {
@@ -71,6 +73,7 @@ def lead(lead_id: int, revision: int = 0, **extra: Any) -> dict[str, Any]:
         "lead_score": lead_id * 10 + revision,
         "unsubscribed": lead_id % 2 == 0,
         "annual_revenue": None if lead_id % 5 == 0 else lead_id * 1234.5,
+        "group": f"g{lead_id % 3}",
         **extra,
     }
 
@@ -78,6 +81,17 @@ def lead(lead_id: int, revision: int = 0, **extra: Any) -> dict[str, Any]:
 def membership(list_id: int, lead_id: int, revision: int = 0) -> dict[str, Any]:
     at = BASE + timedelta(minutes=list_id * 10 + lead_id, seconds=revision)
     return {"list_id": list_id, "lead_id": lead_id, "created_at": at, "updated_at": at + timedelta(days=revision)}
+
+
+def activity_type(type_id: int, revision: int = 0) -> dict[str, Any]:
+    return {
+        "id": type_id,
+        "name": f"Type {type_id}",
+        "description": f"revision {revision}",
+        "api_name": f"type{type_id}",
+        "primary_attribute": '{"name": "Webpage ID", "dataType": "integer"}',
+        "attributes": "[]",
+    }
 
 
 def activity(n: int, prefix: str = "a") -> dict[str, Any]:
@@ -109,6 +123,7 @@ class Scenario:
     deleted_leads: set[int] = field(default_factory=set)
     memberships: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     activities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    activity_types: dict[int, dict[str, Any]] = field(default_factory=dict)
     aborted_activities: set[str] = field(default_factory=set)
     connectors: list[str] = field(default_factory=list)
 
@@ -161,6 +176,10 @@ def produce_history(scenario: Scenario, tables: Mapping[str, TableSchema], abort
         for n in range(60):
             batch.upsert(activity_name, {"marketo_guid": activity(n)["marketo_guid"]}, activity(n))
             scenario.activities[activity(n)["marketo_guid"]] = activity(n)
+        for type_id in (1, 2, 3):
+            batch.upsert("activity_type", {"id": type_id}, activity_type(type_id))
+            scenario.activity_types[type_id] = activity_type(type_id)
+        batch.put_state("lead", {"cursor": "2024-02-29T23:59:58Z"})  # JSON: no sink may read the state topic
 
     for lead_id in [*range(11, 21), 999]:
         aborted.send(tables["lead"], {"id": lead_id}, lead(lead_id, revision=9, email="aborted@example.com"))
@@ -181,6 +200,8 @@ def produce_history(scenario: Scenario, tables: Mapping[str, TableSchema], abort
         del scenario.memberships[(1, 2)]
         batch.upsert("list_membership", {"list_id": 2, "lead_id": 3}, membership(2, 3, revision=1))
         scenario.memberships[(2, 3)] = membership(2, 3, revision=1)
+        batch.upsert("activity_type", {"id": 1}, activity_type(1, revision=1))  # an entity, whatever its name
+        scenario.activity_types[1] = activity_type(1, revision=1)
         for n in range(60, 100):
             batch.upsert(activity_name, {"marketo_guid": activity(n)["marketo_guid"]}, activity(n))
             scenario.activities[activity(n)["marketo_guid"]] = activity(n)
@@ -211,6 +232,7 @@ def scenario(
     sink.open()
     leads, members, visits = lead_table(LEAD_DESCRIBE), fixed_table("list_membership"), activity_table(VISIT_WEBPAGE)
     tables = {"lead": schema_of(leads), "list_membership": schema_of(members)}
+    tables["activity_type"] = schema_of(fixed_table("activity_type"))
     tables["activity"] = schema_of(visits)
     for table in tables.values():
         sink.prepare(table)
@@ -222,12 +244,15 @@ def scenario(
             connect_worker.create(connector)
             found.connectors.append(connector["name"])
         entities, activities = found.connectors
-        ends = committed_ends(infra.bootstrap_servers, topics_of(found, "lead", "list_membership", visits.name))
-        wait_until_caught_up(
-            kafka_admin, connect_worker, entities, {tp: o for tp, o in ends.items() if "activity_" not in tp.topic}
+        activity_topic = f"{prefix}.{visits.name}"
+        ends = committed_ends(
+            infra.bootstrap_servers, topics_of(found, "lead", "list_membership", "activity_type", visits.name)
         )
         wait_until_caught_up(
-            kafka_admin, connect_worker, activities, {tp: o for tp, o in ends.items() if "activity_" in tp.topic}
+            kafka_admin, connect_worker, entities, {tp: o for tp, o in ends.items() if tp.topic != activity_topic}
+        )
+        wait_until_caught_up(
+            kafka_admin, connect_worker, activities, {tp: o for tp, o in ends.items() if tp.topic == activity_topic}
         )
         yield found
     finally:
@@ -235,7 +260,7 @@ def scenario(
             connect_worker.delete(name)
         sink.close()
         with warehouse.connect() as conn:
-            for name in ("lead", "list_membership", visits.name):
+            for name in ("lead", "list_membership", "activity_type", visits.name):
                 conn.execute(f'DROP TABLE IF EXISTS "{found.table(name)}"')
         topics = [t for t in kafka_admin.list_topics(timeout=10).topics if t.startswith(f"{prefix}.")]
         for future in kafka_admin.delete_topics(topics).values():
@@ -311,6 +336,18 @@ def test_activities_are_appended_once_each(warehouse: Warehouse, scenario: Scena
     assert_rows_equal(activities, scenario.activities)
 
 
+def test_each_connector_reads_only_its_topics(
+    kafka_admin: AdminClient, warehouse: Warehouse, scenario: Scenario
+) -> None:
+    entities, activities = scenario.connectors
+    assert consumed_topics(kafka_admin, entities) == set(
+        topics_of(scenario, "lead", "list_membership", "activity_type")
+    )
+    assert consumed_topics(kafka_admin, activities) == set(topics_of(scenario, "activity_visit_webpage"))
+    types = rows(warehouse, scenario.table("activity_type"), ("id",))
+    assert_rows_equal(types, scenario.activity_types)
+
+
 def test_columns_take_the_types_of_the_avro_schema(warehouse: Warehouse, scenario: Scenario) -> None:
     assert columns(warehouse, scenario.table("lead")) == {
         "id": "bigint",
@@ -322,6 +359,7 @@ def test_columns_take_the_types_of_the_avro_schema(warehouse: Warehouse, scenari
         "lead_score": "bigint",
         "unsubscribed": "boolean",
         "annual_revenue": "double precision",
+        "group": "text",
     }
     assert primary_key(warehouse, scenario.table("lead")) == ["id"]
     assert primary_key(warehouse, scenario.table("list_membership")) == ["list_id", "lead_id"]

@@ -152,6 +152,13 @@ def committed_ends(bootstrap_servers: str, topics: Iterable[str]) -> dict[TopicP
         consumer.close()
 
 
+def consumed_topics(admin: AdminClient, connector: str) -> set[str]:
+    """The topics a sink connector has committed offsets for."""
+    group = f"connect-{connector}"
+    result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(timeout=10)
+    return {tp.topic for tp in result.topic_partitions if tp.offset >= 0}
+
+
 def wait_until_caught_up(
     admin: AdminClient,
     worker: ConnectWorker,
