@@ -105,6 +105,16 @@ def key_encoder(schema_id: int, schema: Mapping[str, Any]) -> Encoder:
         return value_encoder(schema_id, schema)
     prefix = header(schema_id)
     parts = tuple((f["name"], _PRIMITIVE_ENCODERS[str(kind)]) for f, kind in zip(fields, kinds, strict=True))
+    if len(parts) == 1 and kinds[0] == "long":
+        ((name, _),) = parts
+
+        def encode_single_long(key: Mapping[str, Any]) -> bytes:
+            value = key[name]
+            if value.__class__ is not int or not _LONG_MIN <= value <= _LONG_MAX:
+                raise TypeError(f"{value!r} is not an Avro long")
+            return prefix + zigzag_varint(value)
+
+        return encode_single_long
     if len(parts) == 1:
         ((name, encode_one),) = parts
 

@@ -282,12 +282,16 @@ class Batch:
 
     def upsert(self, table: str, key: Mapping[str, Any], value: Mapping[str, Any]) -> None:
         """Publishes ``value`` under ``key``; both are Avro-ready dicts of the table's schemas."""
-        prepared = self._table(table)
+        prepared = self._tables.get(table) or self._table(table)  # the per-row path: kept flat on purpose
         try:
             key_bytes, value_bytes = prepared.encode_key(key), prepared.encode_value(value)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
-        self._send(prepared.topic, key_bytes, value_bytes)
+        self.sent.append((prepared.topic, key_bytes, value_bytes))
+        try:
+            self._produce(prepared.topic, value_bytes, key_bytes)
+        except (BufferError, KafkaException):
+            self._sink.produce(prepared.topic, key_bytes, value_bytes, self)
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         """A tombstone for ``key``, preceded by a ``__deleted`` marker record when markers are enabled."""

@@ -64,7 +64,7 @@ def read_state(bootstrap_servers: str, topic: str, timeout_s: float) -> dict[str
         states: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + timeout_s
         while pending:
-            messages = consumer.consume(num_messages=1000, timeout=1.0)
+            messages = consumer.consume(num_messages=1000, timeout=0.05)  # returns early only when full
             if messages:
                 deadline = time.monotonic() + timeout_s
             elif time.monotonic() > deadline:
