@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from marketo_stream.sandbox.envelope import ApiError
+from marketo_stream.sandbox.envelope import ApiError, success
+from marketo_stream.sandbox.http import Request, Response
 
 
 def _encode(text: str) -> str:
@@ -68,3 +69,11 @@ def batch_size(raw: int, limit: int = 300) -> int:
     if raw < 1 or raw > limit:
         raise ApiError("1003", f"batchSize must be between 1 and {limit}")
     return raw
+
+
+def respond(request: Request, items: list[Any], more_result: bool = True) -> Response:
+    """A position-paged answer for ``batchSize``/``nextPageToken`` (some Marketo listings carry no ``moreResult``)."""
+    chosen, extra = page(items, request.get("nextPageToken"), batch_size(request.get_int("batchSize", 300)))
+    if not more_result:
+        extra.pop("moreResult")
+    return Response.json(success(chosen, **extra))

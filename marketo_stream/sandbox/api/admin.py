@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from marketo_stream.sandbox.clock import ClockError
-from marketo_stream.sandbox.envelope import ApiError
 from marketo_stream.sandbox.faults import parse_rules
 from marketo_stream.sandbox.http import Request, Response, Router
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import BadTimestamp, iso_z, parse
+from marketo_stream.sandbox.truth import UnknownTable, table_names, truth
 
 
 def routes(state: SandboxState) -> Router:
@@ -62,6 +62,14 @@ def routes(state: SandboxState) -> Router:
                 state.jobs.others[names[key]] = float(value) if key == "other_export_mb_used" else int(value)
         return _ok(state.jobs.stats())
 
+    def truth_table(request: Request, match: re.Match[str]) -> Response:
+        if not match["table"]:
+            return _ok({"tables": table_names()})
+        try:
+            return _ok(truth(state, match["table"], with_records=request.get("records", "true") != "false"))
+        except UnknownTable as exc:
+            return Response.json({"error": str(exc.args[0])}, status=404)
+
     def reset(request: Request, _: re.Match[str]) -> Response:
         state.reset()
         return _ok({"now": iso_z(state.clock.now())})
@@ -72,6 +80,7 @@ def routes(state: SandboxState) -> Router:
     router.add("GET", r"/_sandbox/stats", stats)
     router.add("POST", r"/_sandbox/reset", reset)
     router.add("GET POST", r"/_sandbox/bulk", bulk)
+    router.add("GET", r"/_sandbox/truth(?:/(?P<table>[a-z0-9_]+))?", truth_table)
     return router
 
 
@@ -85,6 +94,3 @@ def _ok(payload: dict[str, Any]) -> Response:
 
 def _bad(message: str) -> Response:
     return Response.json({"error": message}, status=400)
-
-
-__all__ = ["ApiError", "routes"]

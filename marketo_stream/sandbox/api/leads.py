@@ -85,7 +85,7 @@ def routes(state: SandboxState) -> Router:
             matched = [lead for lead in leads.values() if str(lead.get(filter_type)) in wanted]
         if len(matched) > state.config.leads_filter_max_matches:
             raise ApiError("1003", "Too many results match the filter")
-        return _paged(request, [World.rest_lead(lead, fields) for lead in matched])
+        return paging.respond(request, [World.rest_lead(lead, fields) for lead in matched])
 
     def list_members(request: Request, match: re.Match[str]) -> Response:
         snap = world.snapshot(state.clock.now())
@@ -94,7 +94,7 @@ def routes(state: SandboxState) -> Router:
             raise ApiError("1013", f"Static list {list_id} not found")
         fields = fields_of(request)
         members = sorted(snap.list_members.get(list_id, {}))
-        return _paged(request, [World.rest_lead(snap.leads[m], fields) for m in members])
+        return paging.respond(request, [World.rest_lead(snap.leads[m], fields) for m in members])
 
     def program_leads(request: Request, match: re.Match[str]) -> Response:
         snap = world.snapshot(state.clock.now())
@@ -115,7 +115,7 @@ def routes(state: SandboxState) -> Router:
                     "stream": member["trackName"],
                 }
                 records.append(record)
-        return _paged(request, records)
+        return paging.respond(request, records)
 
     def list_membership(request: Request, match: re.Match[str]) -> Response:
         snap = world.snapshot(state.clock.now())
@@ -125,7 +125,7 @@ def routes(state: SandboxState) -> Router:
             for list_id, members in sorted(snap.list_members.items())
             if lead_id in members
         ]
-        return _paged(request, found)
+        return paging.respond(request, found)
 
     router.add("GET", r"/rest/v1/leads/describe\.json", describe_leads)
     router.add("GET", r"/rest/v1/leads/describe2\.json", describe2)

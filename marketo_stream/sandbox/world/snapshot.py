@@ -18,6 +18,10 @@ class Snapshot:
     list_members: dict[int, dict[int, int]] = dataclasses.field(default_factory=dict)  # list -> lead -> since
     program_members: dict[tuple[int, int], dict[str, Any]] = dataclasses.field(default_factory=dict)
     opportunity_roles: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # every membership that ever existed by ``at``, so the ones gone since are known (truth deleted_keys)
+    ever_list_members: set[tuple[int, int]] = dataclasses.field(default_factory=set)
+    ever_program_members: set[tuple[int, int]] = dataclasses.field(default_factory=set)
+    ever_roles: set[str] = dataclasses.field(default_factory=set)
 
 
 def take(book: LeadBook, at: int) -> Snapshot:
@@ -33,6 +37,7 @@ def take(book: LeadBook, at: int) -> Snapshot:
             if event.t > at:
                 break
             ended = _apply(event.effect, event.t, record, memberships, programs, roles, lead_id) or ended
+            _remember(snap, event.effect, lead_id)
         if ended:
             snap.gone[lead_id] = ended
             continue
@@ -43,6 +48,16 @@ def take(book: LeadBook, at: int) -> Snapshot:
             snap.program_members[(lead_id, program_id)] = member
         snap.opportunity_roles.update(roles)
     return snap
+
+
+def _remember(snap: Snapshot, effect: tuple[Any, ...], lead_id: int) -> None:
+    kind = effect[0] if effect else None
+    if kind == "list_add":
+        snap.ever_list_members.add((effect[1], lead_id))
+    elif kind == "program":
+        snap.ever_program_members.add((lead_id, effect[1]))
+    elif kind == "opp_add":
+        snap.ever_roles.add(effect[1])
 
 
 def _apply(

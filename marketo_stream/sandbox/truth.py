@@ -1,0 +1,179 @@
+"""Ground truth: what a perfect sync of each table must hold at the current simulated time.
+
+``GET /_sandbox/truth/{table}`` answers ``{"table", "as_of", "key", "count", "records", "deleted_keys"}``. Records use
+the REST field names with values typed as the REST API returns them; timestamps are normalised to
+``YYYY-MM-DDTHH:MM:SSZ`` (the asset API's ``Z+0000`` included). ``deleted_keys`` lists the keys that existed and are
+gone (deleted and merged-away leads; memberships and roles that were removed or whose lead is gone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from marketo_stream.sandbox.api.entities import objects
+from marketo_stream.sandbox.api.leads import describe
+from marketo_stream.sandbox.bulk.rows import activity_attributes
+from marketo_stream.sandbox.state import SandboxState
+from marketo_stream.sandbox.timefmt import chicago_day, iso_z
+from marketo_stream.sandbox.world import catalog, records
+from marketo_stream.sandbox.world.fields import LEAD_FIELDS
+from marketo_stream.sandbox.world.world import CUSTOM_OBJECT, World
+
+Table = tuple[list[str], Iterable[dict[str, Any]], list[dict[str, Any]]]
+
+
+class UnknownTable(KeyError):
+    """No such truth table; the message lists the known ones."""
+
+
+def table_names() -> list[str]:
+    return [
+        "lead",
+        *(t.table for t in catalog.ALL),
+        "activity_type",
+        "campaign",
+        "program",
+        "program_tag",
+        "program_cost",
+        "program_membership",
+        "list",
+        "list_membership",
+        "opportunity",
+        "opportunity_membership",
+        "company",
+        "named_account",
+        "email_template_history",
+        "form",
+        f"custom_object_{CUSTOM_OBJECT}",
+        "lead_describe",
+        "api_usage",
+    ]
+
+
+def truth(state: SandboxState, table: str, with_records: bool = True) -> dict[str, Any]:
+    now = state.clock.now()
+    builders = _builders(state, now)
+    if table in catalog.BY_TABLE:
+        key, found, deleted = _activities(state.world, catalog.BY_TABLE[table].id, now)
+    elif table in builders:
+        key, found, deleted = builders[table]()
+    else:
+        raise UnknownTable(f"unknown truth table {table!r}; known: {', '.join(table_names())}")
+    body: dict[str, Any] = {"table": table, "as_of": iso_z(now), "key": key}
+    if with_records:
+        listed = list(found)
+        body.update(count=len(listed), records=listed)
+    else:
+        body["count"] = sum(1 for _ in found)
+    body["deleted_keys"] = deleted
+    return body
+
+
+def _activities(world: World, type_id: int, now: float) -> Table:
+    def rows() -> Iterator[dict[str, Any]]:
+        for activity in world.log.dated(world.origin, now, now, {type_id}):
+            event = activity.event
+            yield {
+                "marketoGUID": str(activity.guid),
+                "leadId": event.lead,
+                "activityDate": iso_z(event.t),
+                "activityTypeId": event.type_id,
+                "campaignId": event.campaign,
+                "primaryAttributeValueId": event.primary_id,
+                "primaryAttributeValue": event.primary_value,
+                "attributes": activity_attributes(activity),
+            }
+
+    return ["marketoGUID"], rows(), []
+
+
+def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]:
+    world, a = state.world, state.world.assets
+    lead_db = objects(state)
+
+    def snap() -> Any:
+        return world.snapshot(now)
+
+    def lead() -> Table:
+        s = snap()
+        names = [f.name for f in LEAD_FIELDS]
+        rows = [{n: World.rest_lead(raw).get(n) for n in names} for raw in s.leads.values()]
+        return ["id"], rows, [{"id": lead_id} for lead_id in sorted(s.gone)]
+
+    def program_membership() -> Table:
+        s = snap()
+        rows = [records.program_member(m, a) for m in s.program_members.values()]
+        gone = sorted(s.ever_program_members - set(s.program_members))
+        return ["leadId", "programId"], rows, [{"leadId": lead, "programId": p} for lead, p in gone]
+
+    def list_membership() -> Table:
+        s = snap()
+        rows = [
+            {"listId": list_id, "leadId": lead_id, "createdAt": iso_z(since)}
+            for list_id, members in sorted(s.list_members.items())
+            for lead_id, since in sorted(members.items())
+        ]
+        current = {(r["listId"], r["leadId"]) for r in rows}
+        gone = sorted(s.ever_list_members - current)
+        return ["listId", "leadId"], rows, [{"listId": lst, "leadId": lead} for lst, lead in gone]
+
+    def roles() -> Table:
+        s = snap()
+        rows = [records.opportunity_role(r, a) for r in s.opportunity_roles.values()]
+        gone = sorted(s.ever_roles - set(s.opportunity_roles))
+        return ["marketoGUID"], rows, [{"marketoGUID": g} for g in gone]
+
+    def templates() -> Table:
+        rows = [
+            records.template(x, revision, now, a, iso_z)
+            for x in a.templates
+            for revision in x.revisions
+            if revision.drafted <= now and x.created <= now
+        ]
+        return ["id", "version"], rows, []
+
+    def programs() -> list[Any]:
+        return [p for p in a.programs if p.when.exists(now)]
+
+    def usage() -> Table:
+        today = chicago_day(now)
+        rows = [
+            {"date": day.isoformat(), "total": sum(counts.values()), "users": dict(counts)}
+            for day, counts in sorted(state.limits.usage.items())
+            if day <= today
+        ]
+        return ["date"], rows, []
+
+    return {
+        "lead": lead,
+        "activity_type": lambda: (["id"], [t.as_rest() for t in catalog.ALL], []),
+        "campaign": lambda: (["id"], [records.campaign(x, now, a) for x in a.campaigns if x.when.exists(now)], []),
+        "program": lambda: (["id"], [records.program(p, now, a) for p in programs()], []),
+        "program_tag": lambda: (
+            ["programId", "tagType"],
+            [{"programId": p.id, "tagType": k, "tagValue": v} for p in programs() for k, v in p.tags],
+            [],
+        ),
+        "program_cost": lambda: (
+            ["programId", "startDate"],
+            [{"programId": p.id, "startDate": d, "cost": c, "note": n} for p in programs() for d, c, n in p.costs],
+            [],
+        ),
+        "program_membership": program_membership,
+        "list": lambda: (["id"], [records.static_list(x, now, a) for x in a.lists_at(now)], []),
+        "list_membership": list_membership,
+        "opportunity": lambda: (["marketoGUID"], lead_db["opportunities"].rows(now), []),
+        "opportunity_membership": roles,
+        "company": lambda: (["id"], lead_db["companies"].rows(now), []),
+        "named_account": lambda: (["marketoGUID"], lead_db["namedaccounts"].rows(now), []),
+        "email_template_history": templates,
+        "form": lambda: (["id"], [records.simple_asset(x, now, a, iso_z) for x in a.forms if x.when.exists(now)], []),
+        f"custom_object_{CUSTOM_OBJECT}": lambda: (
+            ["marketoGUID"],
+            lead_db[f"customobjects/{CUSTOM_OBJECT}"].rows(now),
+            [],
+        ),
+        "lead_describe": lambda: (["id"], describe(), []),
+        "api_usage": usage,
+    }
