@@ -242,7 +242,8 @@ class KafkaSink:
                 return call(*args)
             except KafkaException as exc:
                 error: KafkaError = exc.args[0]
-                if not (error.retriable() and attempt < self.config.max_attempts) or error.fatal():
+                final = error.fatal() or error.txn_requires_abort() or not error.retriable()
+                if final or attempt == self.config.max_attempts:
                     self._raise_classified(what, exc)
                 log.warning("%s failed (%s), retrying (%d/%d)", what, error.name(), attempt, self.config.max_attempts)
                 time.sleep(min(0.1 * 2**attempt, 5.0))

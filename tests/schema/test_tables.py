@@ -35,6 +35,17 @@ VISIT_WEBPAGE = {
     ],
 }
 
+CAR = {
+    "name": "car_c",
+    "idField": "marketoGUID",
+    "fields": [
+        {"name": "marketoGUID", "displayName": "Marketo GUID", "dataType": "string"},
+        {"name": "leadId", "displayName": "Lead", "dataType": "integer"},
+        {"name": "vIN", "displayName": "VIN", "dataType": "string"},
+        {"name": "price", "displayName": "Price", "dataType": "currency"},
+    ],
+}
+
 
 def _field(schema: dict[str, Any], name: str) -> dict[str, Any]:
     return next(f for f in schema["fields"] if f["name"] == name)
@@ -113,19 +124,11 @@ def test_an_attribute_colliding_with_a_standard_column_gets_the_suffix() -> None
 
 
 def test_custom_object_table_is_keyed_by_its_id_field() -> None:
-    describe = {
-        "name": "car_c",
-        "idField": "marketoGUID",
-        "fields": [
-            {"name": "marketoGUID", "displayName": "Marketo GUID", "dataType": "string"},
-            {"name": "vIN", "displayName": "VIN", "dataType": "string"},
-            {"name": "year", "displayName": "Year", "dataType": "integer"},
-        ],
-    }
+    describe = CAR
     table = custom_object_table(describe)
     assert table.name == "custom_object_car_c"
     assert table.key_schema["fields"] == [{"name": "marketo_guid", "type": "string"}]
-    assert [f["name"] for f in table.value_schema["fields"]] == ["marketo_guid", "v_in", "year"]
+    assert [f["name"] for f in table.value_schema["fields"]] == ["marketo_guid", "lead_id", "v_in", "price"]
 
 
 def test_a_new_field_keeps_published_names_and_order_and_is_appended() -> None:

@@ -16,7 +16,7 @@ from marketo_stream.schema import (
     lead_table,
 )
 from marketo_stream.sink import KafkaSink, TableSchema
-from tests.schema.test_tables import LEAD_FIELDS
+from tests.schema.test_tables import CAR, LEAD_FIELDS
 from tests.sink.kafka_reading import RegistryDecoder, plain, read_topic
 
 pytestmark = pytest.mark.kafka
@@ -32,17 +32,6 @@ CUSTOM_ACTIVITY = {
         {"name": "Answered At", "dataType": "datetime", "apiName": "answeredAt"},
     ],
 }
-CAR = {
-    "name": "car_c",
-    "idField": "marketoGUID",
-    "fields": [
-        {"name": "marketoGUID", "displayName": "Marketo GUID", "dataType": "string"},
-        {"name": "leadId", "displayName": "Lead", "dataType": "integer"},
-        {"name": "vIN", "displayName": "VIN", "dataType": "string"},
-        {"name": "price", "displayName": "Price", "dataType": "currency"},
-    ],
-}
-
 CASES: dict[str, tuple[AvroTable, list[dict[str, Any]]]] = {
     "lead with custom fields": (
         lead_table(LEAD_FIELDS),
