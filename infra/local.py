@@ -207,8 +207,14 @@ def _fetch_registry() -> None:
 
 
 def _fetch_connect_plugins() -> None:
-    """One directory per plugin, as Connect's ``plugin.path`` wants: the JDBC sink and the Avro converter."""
-    if CONNECT_PLUGINS.exists():
+    """One directory per plugin, as Connect's ``plugin.path`` wants: the JDBC sink and the Avro converter.
+
+    Every plugin gets ServiceLoader manifests (Kafka's ``connect-plugin-path sync-manifests`` adds the
+    converter's, which it lacks), so that the worker finds plugins without scanning classes: ~10 s less
+    per start on two cores. The marker file says the directory is complete.
+    """
+    ready = CONNECT_PLUGINS / ".complete"
+    if ready.exists():
         return
     print(
         f"fetching the Debezium JDBC sink {DEBEZIUM_JDBC_VERSION} and the Apicurio Avro converter "
@@ -236,6 +242,21 @@ def _fetch_connect_plugins() -> None:
     ):
         if not jar.exists():
             raise InfraError(f"the Connect plugins are incomplete: {jar} is missing")
+    sync = [
+        _java(),
+        f"-Dlog4j2.configurationFile={INFRA / 'connect' / 'log4j2.properties'}",
+        "-cp",
+        f"{KAFKA_LIBS}/*",
+        "org.apache.kafka.tools.ConnectPluginPath",
+        "sync-manifests",
+        "--plugin-path",
+        str(tmp),
+    ]
+    proc = subprocess.run(sync, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InfraError(f"adding ServiceLoader manifests to the Connect plugins failed:\n{proc.stdout}{proc.stderr}")
+    (tmp / ".complete").write_text(f"{DEBEZIUM_JDBC_VERSION} {APICURIO_CONVERTER_VERSION}\n")
+    shutil.rmtree(CONNECT_PLUGINS, ignore_errors=True)
     tmp.rename(CONNECT_PLUGINS)
 
 
