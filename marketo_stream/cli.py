@@ -6,6 +6,8 @@ import click
 
 from marketo_stream import __version__
 from marketo_stream.commands.config import config_group
+from marketo_stream.commands.sync import sync_command
+from marketo_stream.sandbox.command import sandbox_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,3 +22,5 @@ def main() -> None:
 
 
 main.add_command(config_group)
+main.add_command(sync_command)
+main.add_command(sandbox_command)

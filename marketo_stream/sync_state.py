@@ -105,25 +105,23 @@ class ActivityState:
 
 @dataclass
 class RecentActivities:
-    """GUIDs published for activities dated after ``since``: a lookback re-read skips them."""
+    """GUIDs (with their activity date, epoch seconds) published within the lookback: a re-read skips them."""
 
-    since: datetime | None = None
-    guids: set[str] = field(default_factory=set)
+    guids: dict[str, int] = field(default_factory=dict)
+
+    def prune(self, cutoff: datetime) -> None:
+        limit = int(cutoff.timestamp())
+        self.guids = {guid: at for guid, at in self.guids.items() if at >= limit}
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "v": STATE_VERSION,
-            "since": format_instant(self.since) if self.since else None,
-            "guids": sorted(self.guids),
-        }
+        return {"v": STATE_VERSION, "guids": self.guids}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> RecentActivities:
         if not data:
             return cls()
         data = upgrade(data)
-        since = data.get("since")
-        return cls(parse_instant(since) if since else None, set(data.get("guids", ())))
+        return cls({str(k): int(v) for k, v in data.get("guids", {}).items()})
 
 
 @dataclass

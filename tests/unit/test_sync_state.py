@@ -44,5 +44,5 @@ def test_state_from_a_newer_version_is_refused_not_misread() -> None:
 
 def test_missing_state_means_a_first_run() -> None:
     assert not LeadState.from_json(None).initial_load_complete
-    assert RecentActivities.from_json(None).guids == set()
+    assert RecentActivities.from_json(None).guids == {}
     assert EntityState.from_json({}).rows == {}

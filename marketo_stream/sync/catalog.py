@@ -1,0 +1,105 @@
+"""This run's tables: the fixed catalog plus the tables Marketo's metadata defines (lead, activity types,
+custom objects), with column policies applied and their schemas registered before anything is produced."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from marketo_stream.marketo.client import MarketoClient
+from marketo_stream.marketo.errors import MarketoRequestError
+from marketo_stream.schema import AvroTable, fixed_table
+from marketo_stream.schema import activity_table as activity_schema
+from marketo_stream.schema import custom_object_table as custom_object_schema
+from marketo_stream.schema import lead_table as lead_schema
+from marketo_stream.settings import Settings
+from marketo_stream.sink import KafkaSink
+from marketo_stream.sync.published import PublishedTable, is_blocked, publish
+from marketo_stream.tables import (
+    DELETE_LEAD_TYPE,
+    FIXED_TABLES,
+    LEAD_TABLE,
+    SEMANTIC_ACTIVITY_TYPES,
+    TableSpec,
+    activity_table,
+    custom_object_table,
+)
+
+log = logging.getLogger("marketo_stream.sync")
+
+
+@dataclass(frozen=True)
+class Metadata:
+    activity_types: list[dict[str, Any]]
+    lead_fields: list[dict[str, Any]]
+    custom_objects: list[dict[str, Any]]
+
+
+def fetch_metadata(client: MarketoClient) -> Metadata:
+    types = client.get("/rest/v1/activities/types.json").result
+    describe = client.get("/rest/v1/leads/describe2.json").result
+    lead_fields = list(describe[0].get("fields", [])) if describe else []
+    custom_objects: list[dict[str, Any]] = []
+    try:
+        listed = client.get("/rest/v1/customobjects.json").result
+    except MarketoRequestError as exc:
+        log.warning("custom objects are not available (%s); none will be synced", exc)
+        listed = []
+    for item in listed:
+        name = item.get("name")
+        if name:
+            found = client.get(f"/rest/v1/customobjects/{name}/describe.json").result
+            if found:
+                custom_objects.append(found[0])
+    return Metadata(types, lead_fields, custom_objects)
+
+
+@dataclass
+class RunTables:
+    published: dict[str, PublishedTable] = field(default_factory=dict)
+    lead: PublishedTable | None = None
+    activity_by_type: dict[int, PublishedTable | None] = field(default_factory=dict)
+    """Every activity type extracted; None where the table is blocked but the type is semantic."""
+    custom_objects: dict[str, PublishedTable] = field(default_factory=dict)
+
+    def fixed(self, name: str) -> PublishedTable | None:
+        return self.published.get(name)
+
+    def extracted_type_ids(self) -> list[int]:
+        return sorted(t for t in self.activity_by_type if t != DELETE_LEAD_TYPE)
+
+
+def build_tables(meta: Metadata, settings: Settings, sink: KafkaSink) -> RunTables:
+    """Every table of this run, registered with the sink (schemas checked before any record is produced)."""
+    run = RunTables()
+
+    def add(spec: TableSpec, table: AvroTable) -> PublishedTable:
+        published = publish(spec, table, settings)
+        run.published[spec.name] = published
+        return published
+
+    def previous(spec: TableSpec) -> Mapping[str, Any] | None:
+        return sink.published_value_schema(spec.topic_suffix)
+
+    for spec in FIXED_TABLES:
+        if not is_blocked(spec, settings):
+            add(spec, fixed_table(spec.name))
+    run.lead = add(LEAD_TABLE, lead_schema(meta.lead_fields, previous=previous(LEAD_TABLE)))
+    for item in meta.activity_types:
+        type_id = int(item["id"])
+        spec = activity_table(type_id, str(item["name"]))
+        if is_blocked(spec, settings):
+            if type_id in SEMANTIC_ACTIVITY_TYPES:
+                run.activity_by_type[type_id] = None
+            continue
+        run.activity_by_type[type_id] = add(spec, activity_schema(item, previous=previous(spec), name=spec.name))
+    for describe in meta.custom_objects:
+        spec = custom_object_table(str(describe["name"]))
+        if not is_blocked(spec, settings):
+            schema = custom_object_schema(describe, previous=previous(spec), name=spec.name)
+            run.custom_objects[spec.name] = add(spec, schema)
+    for table in run.published.values():
+        sink.prepare(table.sink_schema())
+    return run

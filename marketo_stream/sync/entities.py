@@ -1,0 +1,98 @@
+"""Entity tables read through REST listings: publish what changed, tombstone what disappeared.
+
+Each entity table keeps, in state, a short fingerprint of every row it last published, by key. A listing
+publishes only rows whose fingerprint changed, and a complete listing turns every key it no longer shows
+into a tombstone. Listings that cover part of a table (one program's members, one lead's roles) pass a
+``scope``: only keys inside it can be found missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.published import PublishedTable, Row
+from marketo_stream.sync_state import EntityState, entity_key
+
+Scope = Callable[[Row, str], bool]
+"""(published key, tag) → whether the key lies inside the listing's scope."""
+
+
+def key_text(key: Row) -> str:
+    return json.dumps([key[name] for name in sorted(key)], separators=(",", ":"), default=str)
+
+
+def fingerprint(value: Row) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+class EntityListing:
+    """One entity table's rows for this run; ``finish`` tombstones what a complete listing did not show."""
+
+    def __init__(self, ctx: RunContext, table: PublishedTable, tag: Callable[[Row], str] | None = None) -> None:
+        self.ctx = ctx
+        self.table = table
+        self.tag = tag
+        """Derives a short tag stored with the fingerprint (e.g. the lead id of a role) for scoping deletes."""
+        self.state_key = entity_key(table.name)
+        self.state = EntityState.from_json(ctx.states.get(self.state_key))
+        self.keys: dict[str, Row] = {}
+        """Published keys seen in this listing, by key text."""
+        self.published = 0
+
+    def put(self, marketo_row: Mapping[str, Any]) -> Row:
+        value = self.table.convert(marketo_row)
+        key = self.table.key_of(value)
+        text = key_text(key)
+        self.keys[text] = key
+        mark = fingerprint(value)
+        if self.tag is not None:
+            mark = f"{self.tag(value)}|{mark}"
+        if self.state.rows.get(text) != mark:
+            self.ctx.writer.upsert(self.table, key, value)
+            self.state.rows[text] = mark
+            self.ctx.summary.records[self.table.name] += 1
+            self.published += 1
+        self.ctx.writer.checkpoint({self.state_key: self.state.to_json()})
+        return key
+
+    def put_all(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.put(row)
+
+    def remove(self, key: Row) -> None:
+        """A key known to be gone (from an activity); no-op when it was never published."""
+        text = key_text(key)
+        self.ctx.writer.delete(self.table, key)
+        self.state.rows.pop(text, None)
+        self.ctx.summary.tombstones[self.table.name] += 1
+
+    def finish(self, scope: Scope | None = None, *, complete: bool = True) -> int:
+        """Tombstones for published keys inside ``scope`` that this listing did not show; commits."""
+        gone = 0
+        if complete:
+            for text, mark in list(self.state.rows.items()):
+                if text in self.keys:
+                    continue
+                key = self._key_from_text(text)
+                if scope is not None and not scope(key, mark.partition("|")[0] if "|" in mark else ""):
+                    continue
+                self.ctx.writer.delete(self.table, key, published_key=True)
+                del self.state.rows[text]
+                self.ctx.summary.tombstones[self.table.name] += 1
+                gone += 1
+        if scope is None and complete:
+            self.state.complete = True
+        self.ctx.writer.commit({self.state_key: self.state.to_json()})
+        return gone
+
+    def known_keys(self) -> list[Row]:
+        return [self._key_from_text(text) for text in self.state.rows]
+
+    def _key_from_text(self, text: str) -> Row:
+        names = sorted(f["name"] for f in self.table.avro.key_schema["fields"])
+        return dict(zip(names, json.loads(text), strict=True))

@@ -1,0 +1,251 @@
+"""Where each entity table's rows come from, and which listings are complete enough to detect deletes.
+
+- Complete listings each run (deletes detected): activity types, lead describe, campaigns, static lists,
+  programs, forms, companies.
+- Per program, fetched for every program on the first run and later for programs that changed or that
+  membership activities (Change Status in Progression, Add to Nurture) name: tags, costs, members.
+- Static list membership: a full listing per list on the first run; later, Add to List / Remove from List
+  activities upsert and tombstone members (the activity date is the membership's ``createdAt``).
+- Opportunity roles and custom object records are read per lead: every lead loaded on the first run,
+  later the leads that activities name. Opportunities are read by the external ids their roles name.
+- Email templates: every version Marketo shows (approved and draft) is kept as its own record; none are
+  ever deleted, it is a history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from marketo_stream.activity_effects import Effects
+from marketo_stream.marketo.errors import MarketoRequestError
+from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
+from marketo_stream.sync.catalog import Metadata
+from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.entities import EntityListing
+from marketo_stream.sync.published import PublishedTable, Row
+
+COMPANY_ID_GAP_BATCHES = 3
+"""Company ids are enumerated in batches of 300 until this many batches in a row past the highest id are empty."""
+
+
+class EntityPhase:
+    def __init__(self, ctx: RunContext, meta: Metadata, *, first_run: bool, new_lead_ids: set[int]) -> None:
+        self.ctx = ctx
+        self.meta = meta
+        self.first_run = first_run
+        self.lead_ids = new_lead_ids
+        """Leads whose roles and custom objects to read: every lead on the first run, later those named."""
+
+    def listing(self, name: str, tag: Callable[[Row], str] | None = None) -> EntityListing | None:
+        table = self.ctx.tables.fixed(name)
+        return EntityListing(self.ctx, table, tag) if table is not None else None
+
+    def run(self, effects: Effects) -> None:
+        self.lead_ids |= effects.leads_to_refresh | effects.opportunity_leads
+        self.simple("activity_type", self.meta.activity_types)
+        self.simple("lead_describe", self.meta.lead_fields)
+        self.simple("campaign", self.rows(position_token_pages(self.ctx.client, "/rest/v1/campaigns.json")))
+        self.simple("form", self.rows(offset_pages(self.ctx.client, "/rest/asset/v1/forms.json")))
+        lists = self.simple("list", self.rows(position_token_pages(self.ctx.client, "/rest/v1/lists.json")))
+        changed_programs, gone_programs, all_programs = self.programs()
+        self.program_details(all_programs if self.first_run else changed_programs, gone_programs)
+        self.program_members(
+            all_programs if self.first_run else (changed_programs | effects.programs_to_refresh) & all_programs,
+            gone_programs,
+        )
+        self.list_members(lists, effects)
+        self.email_templates()
+        self.companies()
+        self.roles_and_opportunities()
+        self.custom_objects()
+        self.usage()
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def rows(pages: Iterable[Any]) -> Iterator[dict[str, Any]]:
+        for page in pages:
+            yield from page.rows
+
+    def simple(self, name: str, rows: Iterable[dict[str, Any]]) -> list[Row]:
+        listing = self.listing(name)
+        if listing is None:
+            return list(rows)
+        keys = []
+        for row in rows:
+            keys.append(listing.put(row))
+        gone = listing.finish()
+        self.ctx.progress.step(f"{name}: {len(keys)} listed, {listing.published} published, {gone} deleted")
+        return keys
+
+    # -- programs ----------------------------------------------------------------------------------------------
+
+    def programs(self) -> tuple[set[int], set[int], set[int]]:
+        """(changed or new, gone, all current) program ids."""
+        listing = self.listing("program")
+        current: set[int] = set()
+        changed: set[int] = set()
+        rows = self.rows(offset_pages(self.ctx.client, "/rest/asset/v1/programs.json"))
+        if listing is None:
+            return changed, set(), {int(r["id"]) for r in rows}
+        known = {int(key["id"]) for key in listing.known_keys()}
+        for row in rows:
+            published = listing.published
+            key = listing.put(row)
+            current.add(int(key["id"]))
+            if listing.published > published:
+                changed.add(int(key["id"]))
+        gone_count = listing.finish()
+        self.ctx.progress.step(f"program: {len(current)} listed, {len(changed)} changed, {gone_count} deleted")
+        return changed, known - current, current
+
+    def program_details(self, program_ids: set[int], gone: set[int]) -> None:
+        tags, costs = self.listing("program_tag"), self.listing("program_cost")
+        if tags is None and costs is None:
+            return
+        for program_id in sorted(program_ids):
+            found = self.ctx.client.get(f"/rest/asset/v1/program/{program_id}.json").result
+            detail = found[0] if found else {}
+            for tag in detail.get("tags") or ():
+                if tags is not None:
+                    tags.put({"programId": program_id, **tag})
+            for cost in detail.get("costs") or ():
+                if costs is not None:
+                    costs.put({"programId": program_id, "note": "", **{k: v for k, v in cost.items() if v is not None}})
+        scope = program_ids | gone
+        for listing in (tags, costs):
+            if listing is not None:
+                listing.finish(lambda key, _: int(key["program_id"]) in scope)
+
+    def program_members(self, program_ids: set[int], gone: set[int]) -> None:
+        listing = self.listing("program_membership")
+        if listing is None:
+            return
+        fields = ",".join(f["marketo_name"] for f in listing.table.source.value_schema["fields"] if "marketo_name" in f)
+        for program_id in sorted(program_ids):
+            path = f"/rest/v1/programs/{program_id}/members.json"
+            listing.put_all(self.rows(position_token_pages(self.ctx.client, path, {"fields": fields})))
+        scope = program_ids | gone
+        gone_count = listing.finish(lambda key, _: int(key["program_id"]) in scope)
+        self.ctx.progress.step(
+            f"program_membership: {len(program_ids)} program(s) read, {listing.published} published, "
+            f"{gone_count} deleted"
+        )
+
+    # -- lists -------------------------------------------------------------------------------------------------
+
+    def list_members(self, lists: list[Row], effects: Effects) -> None:
+        listing = self.listing("list_membership")
+        if listing is None:
+            return
+        if self.first_run or not listing.state.complete:
+            for key in lists:
+                list_id = int(key["id"])
+                path = f"/rest/v1/lists/{list_id}/leads.json"
+                for lead in self.rows(position_token_pages(self.ctx.client, path, {"fields": "id"})):
+                    change = effects.list_changes.get((list_id, int(lead["id"])))
+                    created = change.activity_date if change is not None and change.added else None
+                    listing.put({"listId": list_id, "leadId": lead["id"], "createdAt": created})
+            gone = listing.finish()
+        else:
+            current = {int(k["id"]) for k in lists}
+            for change in sorted(effects.list_changes.values()):
+                if change.added and change.list_id in current:
+                    listing.put({"listId": change.list_id, "leadId": change.lead_id, "createdAt": change.activity_date})
+                else:
+                    listing.remove({"list_id": change.list_id, "lead_id": change.lead_id})
+            gone = listing.finish(lambda key, _: int(key["list_id"]) not in current)
+        effects.list_changes.clear()
+        self.ctx.progress.step(f"list_membership: {listing.published} published, {gone} deleted")
+
+    # -- assets with versions ------------------------------------------------------------------------------------
+
+    def email_templates(self) -> None:
+        listing = self.listing("email_template_history")
+        if listing is None:
+            return
+        for status in ("approved", "draft"):
+            path = "/rest/asset/v1/emailTemplates.json"
+            listing.put_all(self.rows(offset_pages(self.ctx.client, path, {"status": status})))
+        listing.finish(complete=False)
+        self.ctx.progress.step(f"email_template_history: {listing.published} new version(s)")
+
+    # -- lead-database objects -----------------------------------------------------------------------------------
+
+    def companies(self) -> None:
+        listing = self.listing("company")
+        if listing is None:
+            return
+        fields = ",".join(self.fields_of(listing.table))
+        highest, empty_run, start = 0, 0, 1
+        while empty_run < COMPANY_ID_GAP_BATCHES:
+            ids = ",".join(str(i) for i in range(start, start + MAX_BATCH))
+            found = self.ctx.client.get(
+                "/rest/v1/companies.json", {"filterType": "id", "filterValues": ids, "fields": fields}
+            ).result
+            for row in found:
+                key = listing.put(row)
+                highest = max(highest, int(key["id"]))
+            empty_run = 0 if found else empty_run + 1
+            start += MAX_BATCH
+        gone = listing.finish()
+        self.ctx.progress.step(f"company: ids up to {highest} read, {listing.published} published, {gone} deleted")
+
+    def roles_and_opportunities(self) -> None:
+        """Roles of the leads in question (a role's lead id is kept as its tag, so that roles of those leads
+        that are no longer listed become tombstones), then the opportunities all known roles name."""
+        roles = self.listing("opportunity_membership", tag=lambda value: str(value.get("lead_id")))
+        opportunities = self.listing("opportunity", tag=lambda value: str(value.get("external_opportunity_id")))
+        external_ids: set[str] = set()
+        leads = set(self.lead_ids)
+        if roles is not None:
+            fields = ",".join(self.fields_of(roles.table))
+            path = "/rest/v1/opportunities/roles.json"
+            for ids in batches(sorted(leads), MAX_BATCH):
+                params = {"filterType": "leadId", "filterValues": ",".join(map(str, ids)), "fields": fields}
+                for row in self.rows(position_token_pages(self.ctx.client, path, params)):
+                    roles.put(row)
+                    if row.get("externalOpportunityId"):
+                        external_ids.add(str(row["externalOpportunityId"]))
+            names = {str(lead) for lead in leads}
+            gone = roles.finish(lambda _, lead: self.first_run or lead in names)
+            self.ctx.progress.step(f"opportunity_membership: {roles.published} published, {gone} deleted")
+        if opportunities is None:
+            return
+        external_ids |= {mark.partition("|")[0] for mark in opportunities.state.rows.values()}
+        external_ids.discard("None")
+        fields = ",".join(self.fields_of(opportunities.table))
+        path = "/rest/v1/opportunities.json"
+        for chunk in batches(sorted(external_ids), MAX_BATCH):
+            params = {"filterType": "externalOpportunityId", "filterValues": ",".join(chunk), "fields": fields}
+            opportunities.put_all(self.rows(position_token_pages(self.ctx.client, path, params)))
+        gone = opportunities.finish()
+        self.ctx.progress.step(f"opportunity: {opportunities.published} published, {gone} deleted")
+
+    def custom_objects(self) -> None:
+        names = {str(lead) for lead in self.lead_ids}
+        for name, table in self.ctx.tables.custom_objects.items():
+            listing = EntityListing(self.ctx, table, tag=lambda value: str(value.get("lead_id")))
+            fields = ",".join(self.fields_of(table))
+            path = f"/rest/v1/customobjects/{table.spec.object_name}.json"
+            for ids in batches(sorted(self.lead_ids), MAX_BATCH):
+                params = {"filterType": "leadId", "filterValues": ",".join(map(str, ids)), "fields": fields}
+                try:
+                    listing.put_all(self.rows(position_token_pages(self.ctx.client, path, params)))
+                except MarketoRequestError as exc:
+                    self.ctx.summary.warnings.append(f"{name}: {exc}")
+                    break
+            gone = listing.finish(lambda _, lead: self.first_run or lead in names)
+            self.ctx.progress.step(f"{name}: {listing.published} published, {gone} deleted")
+
+    def usage(self) -> None:
+        listing = self.listing("api_usage")
+        if listing is None:
+            return
+        listing.put_all(self.ctx.client.get("/rest/v1/stats/usage/last7days.json").result)
+        listing.finish(complete=False)
+
+    @staticmethod
+    def fields_of(table: PublishedTable) -> list[str]:
+        return table.marketo_fields()

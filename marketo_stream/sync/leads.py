@@ -1,0 +1,163 @@
+"""Leads: deletes first, an initial bulk load over ``createdAt`` windows, then the leads activities name.
+
+Marketo keeps deleted leads for 14 days only, so ``deletedleads.json`` is read before anything else on
+every run, and a run that finds its last success older than that warns: deletes may have been missed. The
+initial load exports every lead, newest windows first, with every published describe field. After it,
+leads named by New Lead, Change Data Value and Merge Leads activities are re-read by id (300 per call);
+a named lead Marketo no longer returns, and every lead merged away, becomes a tombstone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from marketo_stream.bulk.csvfile import read_rows
+from marketo_stream.bulk.request import ExportRequest
+from marketo_stream.intervals import Interval, format_instant
+from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, paging_token
+from marketo_stream.planner import plan_windows
+from marketo_stream.sync.activities import ONE_SECOND, request_window
+from marketo_stream.sync.context import RunContext
+from marketo_stream.sync_state import DELETED_LEADS_KEY, CursorState, ExportProgress
+from marketo_stream.tables import DELETE_LEAD_TYPE
+
+DELETED_LEADS_RETENTION = timedelta(days=14)
+CURSOR_OVERLAP = timedelta(hours=1)
+
+
+def lead_label(window: Interval) -> str:
+    return f"leads:{window}"
+
+
+class LeadPhase:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.loaded_ids: set[int] = set()
+        """Ids of the leads the initial load published (their roles and custom objects are read next)."""
+
+    # -- deletes -------------------------------------------------------------------------------------------
+
+    def deleted_leads(self) -> None:
+        ctx = self.ctx
+        lead = ctx.tables.lead
+        if lead is None:
+            return
+        cursor = CursorState.from_json(ctx.states.get(DELETED_LEADS_KEY))
+        oldest = ctx.now - DELETED_LEADS_RETENTION
+        if cursor.at is not None and cursor.at < oldest:
+            ctx.summary.warnings.append(
+                f"the last sync ended {cursor.at.isoformat()}, more than 14 days ago: Marketo keeps deleted "
+                f"leads 14 days, so deletes older than {oldest.isoformat()} may have been missed; "
+                f"resync the lead table to be sure (marketo-stream resync lead --yes)"
+            )
+        since = max(oldest, (cursor.at or oldest) - CURSOR_OVERLAP)
+        activity = ctx.tables.activity_by_type.get(DELETE_LEAD_TYPE)
+        token = paging_token(ctx.client, format_instant(since))
+        deleted = 0
+        for page in date_token_pages(ctx.client, "/rest/v1/activities/deletedleads.json", None, since_token=token):
+            for row in page.rows:
+                lead_id = row.get("leadId")
+                if lead_id is None:
+                    continue
+                ctx.writer.delete(lead, {"id": int(lead_id)})
+                ctx.summary.tombstones[lead.name] += 1
+                deleted += 1
+                if activity is not None and row.get("marketoGUID"):
+                    ctx.writer.upsert_row(activity, row)
+                    ctx.summary.records[activity.name] += 1
+            ctx.writer.checkpoint({})
+        ctx.writer.commit({DELETED_LEADS_KEY: CursorState(ctx.now).to_json()})
+        ctx.progress.step(f"deleted leads since {format_instant(since)}: {deleted} tombstone(s)")
+
+    # -- initial load --------------------------------------------------------------------------------------
+
+    def initial_load(self) -> None:
+        ctx = self.ctx
+        lead = ctx.tables.lead
+        if lead is None or ctx.leads.initial_load_complete:
+            return
+        state = ctx.leads
+        fields = tuple(lead.marketo_fields())
+        done = state.done
+        for progress in state.exports.values():
+            done.add(progress.window)
+        window = timedelta(days=ctx.settings.sync.max_window_days)
+        plan = plan_windows(done, now=ctx.now, horizon=ctx.horizon, lookback=timedelta(0), window=window)
+        resumed = [self._request(p.window, fields, label) for label, p in sorted(state.exports.items())]
+        requests = resumed + [self._request(w, fields) for w in plan.all()]
+        ctx.progress.step(f"leads: initial load in {len(requests)} export window(s)")
+        known = {label: p.export_id for label, p in state.exports.items() if p.export_id}
+
+        def on_export_id(request: ExportRequest, export_id: str) -> None:
+            progress = state.exports.setdefault(request.label, ExportProgress(request_window(request), ()))
+            if progress.export_id != export_id:
+                progress.export_id, progress.rows_committed = export_id, 0
+            ctx.writer.commit(ctx.lead_states())
+
+        for export in ctx.exporter.run(requests, known_exports=known, on_export_id=on_export_id):
+            win = request_window(export.request)
+            progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
+            skip = progress.rows_committed
+            count = 0
+            for index, row in enumerate(read_rows(export.path, quarantine=ctx.quarantine)):
+                if row.get("id") is not None:
+                    self.loaded_ids.add(int(row["id"]))
+                if index < skip:
+                    continue
+                ctx.writer.upsert_row(lead, row)
+                ctx.summary.records[lead.name] += 1
+                progress.rows_committed = index + 1
+                count += 1
+                ctx.writer.checkpoint(ctx.lead_states())
+            state.done.add(win)
+            state.exports.pop(export.request.label, None)
+            ctx.writer.commit(ctx.lead_states())
+            export.path.unlink(missing_ok=True)
+            ctx.progress.step(f"leads {win}: {count:,} published")
+        state.initial_load_complete = True
+        ctx.writer.commit(ctx.lead_states())
+
+    @staticmethod
+    def _request(window: Interval, fields: tuple[str, ...], label: str | None = None) -> ExportRequest:
+        return ExportRequest(
+            kind="leads",
+            fields=fields,
+            filter={
+                "createdAt": {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)}
+            },
+            label=label or lead_label(window),
+        )
+
+    # -- changes named by activities -------------------------------------------------------------------------
+
+    def apply_effects(self) -> None:
+        ctx = self.ctx
+        lead = ctx.tables.lead
+        effects = ctx.effects
+        if lead is None:
+            return
+        for loser in sorted(effects.merged_away):
+            ctx.writer.delete(lead, {"id": loser})
+            ctx.summary.tombstones[lead.name] += 1
+        refresh = sorted(effects.leads_to_refresh - effects.merged_away)
+        fields = ",".join(lead.marketo_fields())
+        refreshed = gone = 0
+        for ids in batches(refresh, MAX_BATCH):
+            params: dict[str, Any] = {"filterType": "id", "filterValues": ",".join(map(str, ids)), "fields": fields}
+            found: set[int] = set()
+            for row in ctx.client.get("/rest/v1/leads.json", params).result:
+                ctx.writer.upsert_row(lead, row)
+                ctx.summary.records[lead.name] += 1
+                found.add(int(row["id"]))
+                refreshed += 1
+            for missing in sorted(set(ids) - found):
+                ctx.writer.delete(lead, {"id": missing})
+                ctx.summary.tombstones[lead.name] += 1
+                gone += 1
+            effects.leads_to_refresh -= set(ids)
+            ctx.writer.checkpoint(ctx.lead_states())
+        effects.merged_away.clear()
+        ctx.writer.commit(ctx.lead_states())
+        if refresh:
+            ctx.progress.step(f"leads named by activities: {refreshed} re-read, {gone} gone")

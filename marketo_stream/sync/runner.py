@@ -1,0 +1,141 @@
+"""One sync pass, in the order that keeps data safe and fresh.
+
+1. Open the sink: fence any older instance, read the committed state.
+2. Read Marketo's metadata and register every table's schemas (an incompatible change stops here, before
+   anything is produced).
+3. Deleted leads first: Marketo keeps them only 14 days.
+4. Activities, priority-first (the newest days, then history backwards).
+5. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
+6. Entities, memberships, email template versions, custom objects, usage.
+Every phase commits its records together with the state that says they are done.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from marketo_stream.activity_effects import Effects
+from marketo_stream.bulk.exporter import BulkExporter, ExporterConfig
+from marketo_stream.marketo.client import MarketoClient
+from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
+from marketo_stream.report import Progress, SyncSummary
+from marketo_stream.settings import Settings
+from marketo_stream.sink import KafkaSink, SinkConfig
+from marketo_stream.sync.activities import ActivityPhase
+from marketo_stream.sync.catalog import build_tables, fetch_metadata
+from marketo_stream.sync.context import EFFECTS_KEY, RunContext
+from marketo_stream.sync.entity_phase import EntityPhase
+from marketo_stream.sync.leads import LeadPhase
+from marketo_stream.sync.writer import Writer
+from marketo_stream.sync_state import RUN_KEY, CursorState
+
+log = logging.getLogger("marketo_stream.sync")
+
+DAY_MS = 86_400_000
+
+
+def sink_config(settings: Settings) -> SinkConfig:
+    kafka = settings.kafka
+    config = SinkConfig(
+        bootstrap_servers=kafka.bootstrap_servers,
+        registry_url=kafka.schema_registry_url,
+        transactional_id=kafka.effective_transactional_id(),
+        topic_prefix=kafka.topic_prefix,
+        state_topic=kafka.effective_state_topic(),
+        partitions=kafka.partitions,
+        replication_factor=kafka.replication_factor,
+        delete_markers=kafka.delete_markers,
+        producer_config=dict(kafka.producer),
+    )
+    if kafka.activity_retention_days:
+        config = replace(config, retention_ms=kafka.activity_retention_days * DAY_MS)
+    return config
+
+
+def exporter_config(settings: Settings, *, status_refresh_seconds: float = 60.0) -> ExporterConfig:
+    marketo = settings.marketo
+    return ExporterConfig(
+        work_dir=Path(settings.sync.work_dir),
+        poll_interval_seconds=marketo.poll_interval_seconds,
+        status_refresh_seconds=min(status_refresh_seconds, marketo.poll_interval_seconds),
+        job_timeout_seconds=marketo.job_timeout_seconds,
+        daily_export_mb=marketo.export_daily_mb,
+    )
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        progress: Progress | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        client: MarketoClient | None = None,
+        sink: KafkaSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self.progress = progress or Progress(quiet=True)
+        self.clock = clock
+        self.client = client or MarketoClient.from_settings(settings.marketo, clock=clock)
+        self.sink = sink or KafkaSink(sink_config(settings))
+        self.exporter = BulkExporter(self.client, exporter_config(settings), clock=clock)
+
+    def run_once(self, *, now: datetime | None = None) -> SyncSummary:
+        """One pass; raises typed errors (quota, Marketo, Kafka), leaving committed state consistent."""
+        started = datetime.now(UTC)
+        summary = SyncSummary(started=started)
+        try:
+            self._run(summary, now or self.clock.now())
+        except BaseException:
+            summary.outcome = "stopped"
+            raise
+        finally:
+            summary.finished = datetime.now(UTC)
+            summary.api_calls = self.client.call_counts()
+            summary.bulk_bytes = self.client.downloaded_bytes
+            summary.warnings.extend(
+                f"topic {m.topic} has cleanup.policy={m.actual}, expected {m.expected}"
+                for m in self.sink.policy_mismatches
+            )
+        return summary
+
+    def _run(self, summary: SyncSummary, now: datetime) -> None:
+        progress = self.progress
+        progress.step("reading the sync state from Kafka")
+        states = self.sink.open()
+        progress.step("reading Marketo metadata and registering schemas")
+        meta = fetch_metadata(self.client)
+        tables = build_tables(meta, self.settings, self.sink)
+        writer = Writer(self.sink, tables.published, self.settings.sync.transaction_rows)
+        ctx = RunContext(
+            settings=self.settings,
+            client=self.client,
+            exporter=self.exporter,
+            writer=writer,
+            tables=tables,
+            states=states,
+            summary=summary,
+            progress=progress,
+            now=now,
+        )
+        first_run = not ctx.leads.initial_load_complete
+        ctx.persist_effects = not first_run
+        leads = LeadPhase(ctx)
+        with writer:
+            leads.deleted_leads()
+            ActivityPhase(ctx, collect_effects=True).run()
+            if first_run:
+                leads.initial_load()
+            else:
+                leads.apply_effects()
+            EntityPhase(ctx, meta, first_run=first_run, new_lead_ids=leads.loaded_ids).run(ctx.effects)
+            ctx.effects = Effects()
+            writer.commit({EFFECTS_KEY: ctx.effects.to_json(), RUN_KEY: CursorState(now).to_json()})
+        progress.step("sync complete")
+
+    def close(self) -> None:
+        self.sink.close()
+        self.client.close()

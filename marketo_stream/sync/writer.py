@@ -1,0 +1,89 @@
+"""Records and the state that says they are done, committed together in chunked Kafka transactions.
+
+Callers publish rows, update their progress, and call ``checkpoint`` with the state documents that describe
+what has been written so far; when the open transaction holds ``rows_per_transaction`` records, the states
+are added and it commits. A crash between checkpoints loses only uncommitted work, which the state, read
+back on restart, says to redo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any
+
+from marketo_stream.sink import Batch, KafkaSink
+from marketo_stream.sync.published import PublishedTable, Row
+
+States = Mapping[str, Mapping[str, Any] | None]
+
+
+class Writer:
+    def __init__(self, sink: KafkaSink, tables: Mapping[str, PublishedTable], rows_per_transaction: int) -> None:
+        self._sink = sink
+        self._tables = tables
+        self._limit = rows_per_transaction
+        self._open: AbstractContextManager[Batch] | None = None
+        self._batch: Batch | None = None
+        self._pending = 0
+
+    def table(self, name: str) -> PublishedTable | None:
+        """The published table, or None when it is blocked (its rows are then dropped)."""
+        return self._tables.get(name)
+
+    def _current(self) -> Batch:
+        if self._batch is None:
+            self._open = self._sink.transaction()
+            self._batch = self._open.__enter__()
+        return self._batch
+
+    def upsert_row(self, table: PublishedTable, marketo_row: Mapping[str, Any]) -> Row:
+        """Converts, applies column policies and publishes one Marketo row; returns its published key."""
+        value = table.convert(marketo_row)
+        key = table.key_of(value)
+        self._current().upsert(table.name, key, value)
+        self._pending += 1
+        return key
+
+    def upsert(self, table: PublishedTable, key: Row, value: Row) -> None:
+        """Publishes an already converted value under its key."""
+        self._current().upsert(table.name, key, value)
+        self._pending += 1
+
+    def delete(self, table: PublishedTable, key: Row, *, published_key: bool = False) -> None:
+        """A tombstone; ``key`` holds Avro-ready values before hashing, or as published when ``published_key``."""
+        self._current().delete(table.name, key if published_key else table.hash_key(key))
+        self._pending += 1
+
+    def checkpoint(self, states: States, *, force: bool = False) -> bool:
+        """Commits with ``states`` when the transaction is full (or ``force``); True when it committed."""
+        if not force and self._pending < self._limit:
+            return False
+        if self._batch is None and not states:
+            return False
+        batch = self._current()
+        for key, doc in states.items():
+            batch.put_state(key, doc)
+        self._close(None, None, None)
+        return True
+
+    def commit(self, states: States) -> None:
+        self.checkpoint(states, force=True)
+
+    def _close(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        opened, self._open, self._batch, self._pending = self._open, None, None, 0
+        if opened is not None:
+            opened.__exit__(kind, exc, tb)
+
+    def abort(self, exc: BaseException) -> None:
+        self._close(type(exc), exc, exc.__traceback__)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is not None:
+            self._close(kind, exc, tb)
+        elif self._batch is not None:
+            raise RuntimeError("records left uncommitted: every phase must end with commit(states)")
