@@ -130,15 +130,6 @@ class Sandbox:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Foreground serving for the CLI; returns when interrupted."""
-        self._bind()
-        assert self._server is not None
-        try:
-            self._server.serve_forever()
-        finally:
-            self.stop()
-
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()

@@ -9,6 +9,7 @@ Days are generated from the seed when asked for and kept in a small LRU, so memo
 
 from __future__ import annotations
 
+import array
 import bisect
 import collections
 import threading
@@ -38,9 +39,9 @@ class ActivityLog:
         self.late_share = late_share
         self.max_lag = max(late_max, 10)
         self._indexed = 0
-        self._by_day: dict[int, list[int]] = collections.defaultdict(list)
+        self._by_day: dict[int, array.array[int]] = collections.defaultdict(lambda: array.array("I"))
         self._cache: collections.OrderedDict[int, list[Activity]] = collections.OrderedDict()
-        self._capacity = max(4, 400_000 // max(1, noise_per_day + book.total // 50))
+        self._capacity = max(4, 60_000 // max(1, noise_per_day + book.total // 50))  # ~60k activities cached
         self._lock = threading.RLock()
 
     # -- generation ------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the API shows depends on the simulated time.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import random
 
@@ -97,6 +98,10 @@ class Assets:
         self.opportunities = tuple(self._opportunity(i) for i in range(scale.opportunities))
         self.named_accounts = tuple(self._named_account(i) for i in range(max(3, scale.companies // 10)))
         self.program_by_id = {p.id: p for p in self.programs}
+        self._programs_by_birth = tuple(sorted(self.programs, key=lambda p: p.when.created))
+        self._program_births = [p.when.created for p in self._programs_by_birth]
+        self._lists_by_birth = tuple(sorted(self.lists, key=lambda x: x.when.created))
+        self._list_births = [x.when.created for x in self._lists_by_birth]
         self.list_by_id = {a.id: a for a in self.lists}
 
     def _time(self, future_share: float = 0.0) -> int:
@@ -208,11 +213,12 @@ class Assets:
             tuple(extra.items()),
         )
 
-    def programs_at(self, t: float) -> list[Program]:
-        return [p for p in self.programs if p.when.exists(t)]
+    def programs_at(self, t: float) -> tuple[Program, ...]:
+        """The programs that exist at ``t`` (a prefix of the programs in creation order)."""
+        return self._programs_by_birth[: bisect.bisect_right(self._program_births, t)]
 
-    def lists_at(self, t: float) -> list[Asset]:
-        return [a for a in self.lists if a.when.exists(t)]
+    def lists_at(self, t: float) -> tuple[Asset, ...]:
+        return self._lists_by_birth[: bisect.bisect_right(self._list_births, t)]
 
     def program_name(self, pid: int | None) -> str:
         program = self.program_by_id.get(pid) if pid else None

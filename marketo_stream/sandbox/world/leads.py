@@ -71,7 +71,7 @@ class LeadBook:
         return self.created(index) <= t < self.fate(index).end
 
     # -- the base record ------------------------------------------------------------------------------------------
-    @functools.lru_cache(maxsize=50_000)  # noqa: B019 - the book lives as long as the world
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - the book lives as long as the world
     def base(self, index: int) -> dict[str, Any]:
         """The lead as created (field name -> raw value; datetimes as epoch seconds)."""
         r = rng(self.seed, "lead", index)
@@ -114,7 +114,7 @@ class LeadBook:
         return f"{base['firstName']} {base['lastName']}"
 
     # -- the story --------------------------------------------------------------------------------------------
-    @functools.lru_cache(maxsize=20_000)  # noqa: B019 - the book lives as long as the world
+    @functools.lru_cache(maxsize=16_384)  # noqa: B019 - the book lives as long as the world
     def story(self, index: int) -> tuple[Event, ...]:
         """Every event of this lead's life that happens before the world's horizon, in time order."""
         return tell(self, index)

@@ -24,7 +24,7 @@ SCALES: dict[str, Scale] = {
                    opportunities=30, email_templates=6),
     "demo": Scale(leads=5_000, history_days=180, noise_per_day=450, lists=25, programs=40, companies=400,
                   opportunities=300, email_templates=15),
-    "bench": Scale(leads=100_000, history_days=120, noise_per_day=4_300, lists=40, programs=60, companies=5_000,
+    "bench": Scale(leads=100_000, history_days=120, noise_per_day=5_600, lists=40, programs=60, companies=5_000,
                    opportunities=3_000, email_templates=30),
 }  # fmt: skip
 
