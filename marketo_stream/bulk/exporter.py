@@ -318,9 +318,10 @@ class _Run:
         now = self.clock.monotonic()
         due = [t.next_poll for t in self.active]
         if self.pending and self.stop_error is None:
-            due.append(max(self.queue_blocked_until, now))
-            if self.foreign:
-                due.append(self.foreign_refresh_at)
+            if self._in_flight() < self.config.max_in_flight:
+                due.append(self.queue_blocked_until)  # only a full queue holds the next job back
+            elif self.foreign:
+                due.append(self.foreign_refresh_at)  # jobs of earlier runs may have finished meanwhile
         wait = max(0.0, min(due, default=now) - now)
         if wait > 0:
             self.clock.sleep(wait)
