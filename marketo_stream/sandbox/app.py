@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from marketo_stream.sandbox.state import SandboxState
 
 _LOGGED_BODY_PATHS = ("/export/create.json",)
+URI_LIMIT = 8 * 1024  # lead-database GETs; longer ones must be sent as POST with _method=GET
+BODY_LIMIT = 1024 * 1024
 
 
 class SandboxApp:
@@ -40,6 +42,10 @@ class SandboxApp:
         if request.path == "/identity/oauth/token":
             fired = state.faults.fire(request.method, request.path)
             return self._scripted(fired) or _identity(state, request), False
+        if request.target_length > URI_LIMIT and request.path.startswith("/rest/v1/"):
+            return Response.text(414, "Request-URI Too Long"), False
+        if len(request.body) > BODY_LIMIT:
+            return Response.text(413, "Request Entity Too Large"), False
         try:
             request.client_id = state.tokens.client_of(_token(request, state.config.accept_query_token))
         except ApiError as error:

@@ -24,6 +24,7 @@ class Request:
     form: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     client_id: str = ""
     faults: list[FaultRule] = dataclasses.field(default_factory=list)
+    target_length: int = 0
 
     @classmethod
     def parse(cls, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Request:
@@ -37,7 +38,7 @@ class Request:
             method = "GET"
             for key, values in form.items():
                 query.setdefault(key, []).extend(values)
-        return cls(method, split.path, query, headers, body, form)
+        return cls(method, split.path, query, headers, body, form, target_length=len(target))
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of a query or form parameter."""

@@ -8,12 +8,12 @@ gone (deleted and merged-away leads; memberships and roles that were removed or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from marketo_stream.sandbox.api.entities import objects
 from marketo_stream.sandbox.api.leads import describe
-from marketo_stream.sandbox.bulk.rows import activity_attributes
+from marketo_stream.sandbox.bulk.rows import activity_record
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import chicago_day, iso_z
 from marketo_stream.sandbox.world import catalog, records
@@ -71,21 +71,8 @@ def truth(state: SandboxState, table: str, with_records: bool = True) -> dict[st
 
 
 def _activities(world: World, type_id: int, now: float) -> Table:
-    def rows() -> Iterator[dict[str, Any]]:
-        for activity in world.log.dated(world.origin, now, now, {type_id}):
-            event = activity.event
-            yield {
-                "marketoGUID": str(activity.guid),
-                "leadId": event.lead,
-                "activityDate": iso_z(event.t),
-                "activityTypeId": event.type_id,
-                "campaignId": event.campaign,
-                "primaryAttributeValueId": event.primary_id,
-                "primaryAttributeValue": event.primary_value,
-                "attributes": activity_attributes(activity),
-            }
-
-    return ["marketoGUID"], rows(), []
+    rows = (activity_record(a) for a in world.log.dated(world.origin, now, now, {type_id}))
+    return ["marketoGUID"], rows, []
 
 
 def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]:

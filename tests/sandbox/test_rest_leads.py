@@ -54,3 +54,15 @@ def test_filter_limits_answer_1003_and_unsupported_fields_1011(sandbox_factory: 
     too_many = api.get("/rest/v1/leads.json", filterType="leadSource", filterValues="Website")
     assert too_many["errors"] == [{"code": "1003", "message": "Too many results match the filter"}]
     assert error_code(api.get("/rest/v1/leads.json", filterType="createdAt", filterValues="x")) == "1011"
+
+
+def test_a_uri_over_8_kb_answers_414_and_post_with_method_get_carries_it(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    values = ",".join(str(i) for i in range(1001, 3000))
+    assert len(values) > 8192
+    assert api.raw("GET", "/rest/v1/leads.json", params={"filterType": "id", "filterValues": values}).status_code == 414
+    form = {"filterType": "id", "filterValues": ",".join(str(i) for i in range(1001, 1201)) + ",9" * 3000}
+    answer = api.raw("POST", "/rest/v1/leads.json", params={"_method": "GET"}, data=form)
+    assert error_code(answer.json()) == "1003", "the 300-value limit still applies"
+    form["filterValues"] = "1001,1002,1003"
+    assert api.raw("POST", "/rest/v1/leads.json", params={"_method": "GET"}, data=form).json()["success"]

@@ -22,8 +22,19 @@ def rows(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]
     return _custom_objects(spec, world, as_of)
 
 
-def activity_attributes(activity: Activity) -> dict[str, Any]:
-    return {k: v for k, v in activity.event.attributes.items() if v is not None}
+def activity_record(activity: Activity) -> dict[str, Any]:
+    """An activity with the bulk export's default fields, ``attributes`` as a dict of the non-empty ones."""
+    event = activity.event
+    return {
+        "marketoGUID": str(activity.guid),
+        "leadId": event.lead,
+        "activityDate": iso_z(event.t),
+        "activityTypeId": event.type_id,
+        "campaignId": event.campaign,
+        "primaryAttributeValueId": event.primary_id,
+        "primaryAttributeValue": event.primary_value,
+        "attributes": {k: v for k, v in event.attributes.items() if v is not None},
+    }
 
 
 def _activities(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
@@ -36,17 +47,7 @@ def _activities(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[o
             continue
         if by_value is not None and event.primary_value not in by_value:
             continue
-        values = {
-            "marketoGUID": str(activity.guid),
-            "leadId": event.lead,
-            "activityDate": iso_z(event.t),
-            "activityTypeId": event.type_id,
-            "campaignId": event.campaign,
-            "primaryAttributeValueId": event.primary_id,
-            "primaryAttributeValue": event.primary_value,
-            "attributes": activity_attributes(activity),
-            "actionResult": "succeeded",
-        }
+        values = {**activity_record(activity), "actionResult": "succeeded"}
         yield [values[f] for f in spec.fields]
 
 
