@@ -256,6 +256,7 @@ class MarketoClient:
 
     def _read_usage(self) -> int:
         """Reads stats/usage outside the daily check (the budget calls this to do that check)."""
+
         def attempt() -> Envelope:
             token = self.tokens.token()
             with self._send("GET", self.base_url + USAGE_PATH, endpoint_of("GET", USAGE_PATH), token) as response:

@@ -54,6 +54,10 @@ def stream_to_file(
     length_header = response.headers.get("Content-Length")
     expected = int(length_header) if length_header and length_header.isdigit() else None
     written = 0
+    # urllib3 would discard the bytes of a short last read to raise IncompleteRead; we keep them and
+    # compare with Content-Length ourselves, so a resume starts after every byte that arrived.
+    if hasattr(response.raw, "enforce_content_length"):
+        response.raw.enforce_content_length = False
     try:
         with dest.open(mode) as out:
             for chunk in response.iter_content(chunk_bytes):
