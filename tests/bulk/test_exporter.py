@@ -10,7 +10,7 @@ import pytest
 from marketo_stream.bulk.csvfile import read_rows
 from marketo_stream.bulk.errors import ExportFailed
 from marketo_stream.bulk.request import ExportRequest
-from marketo_stream.marketo.errors import ExportQuotaExceeded
+from marketo_stream.marketo.errors import ExportQuotaExceeded, UnsupportedFilter
 from tests.bulk.helpers import Caller, SettlingClock, Started, activity_window, calls, creates, make_exporter, weeks
 
 
@@ -143,3 +143,28 @@ def test_a_job_that_cannot_fit_in_todays_export_volume_is_not_started(started: S
     assert len(done) == 1 and done[0].file_size > 40_000
     assert "would not fit" in refused.value.message
     assert creates(admin) == 1
+
+
+def test_program_member_and_custom_object_exports_use_their_own_endpoints(started: Started, tmp_path: Path) -> None:
+    sandbox, admin, clock = started()
+    program_id = admin.call("GET", "truth/program")["records"][0]["id"]
+    september = {"startAt": "2026-09-01T00:00:00Z", "endAt": "2026-09-30T23:59:59Z"}
+    requests = [
+        ExportRequest("program_members", ("leadId", "statusName"), {"programIds": [program_id]}, "members"),
+        ExportRequest("custom_object", ("marketoGUID", "vin"), {"updatedAt": september}, "cars", object_name="car_c"),
+    ]
+    done = {c.request.label: c for c in make_exporter(sandbox, clock, tmp_path).run(requests)}
+    members = list(read_rows(done["members"].path))
+    assert members and list(members[0]) == ["programId", "leadId", "statusName"], "programIds prepends programId"
+    assert all(row["vin"] for row in read_rows(done["cars"].path))
+    assert len(calls(admin, r"/program/members/export/create\.json")) == 1
+    assert len(calls(admin, r"/customobjects/car_c/export/create\.json")) == 1
+
+
+def test_an_unsupported_filter_is_raised_for_the_caller_to_fall_back(started: Started, tmp_path: Path) -> None:
+    sandbox, _, clock = started(lead_updated_at_filter=False)
+    september = {"startAt": "2026-09-01T00:00:00Z", "endAt": "2026-09-30T23:59:59Z"}
+    request = ExportRequest("leads", ("id",), {"updatedAt": september}, "leads:updated")
+    with pytest.raises(UnsupportedFilter) as refused:
+        list(make_exporter(sandbox, clock, tmp_path).run([request]))
+    assert refused.value.code == "1035"
