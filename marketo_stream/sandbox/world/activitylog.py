@@ -41,7 +41,7 @@ class ActivityLog:
         self._indexed = 0
         self._by_day: dict[int, array.array[int]] = collections.defaultdict(lambda: array.array("I"))
         self._cache: collections.OrderedDict[int, list[Activity]] = collections.OrderedDict()
-        self._capacity = max(4, 60_000 // max(1, noise_per_day + book.total // 50))  # ~60k activities cached
+        self._capacity = max(4, 30_000 // max(1, noise_per_day + book.total // 50))  # ~30k activities cached
         self._lock = threading.RLock()
 
     # -- generation ------------------------------------------------------------------------------------------------

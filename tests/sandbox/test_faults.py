@@ -1,0 +1,69 @@
+"""Faults on demand: error codes after N matching calls for M times, bare HTTP errors, method filters, the admin API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from marketo_stream.sandbox import FaultRule, Sandbox
+from tests.sandbox.client import Api, error_code
+
+TYPES = "/rest/v1/activities/types.json"
+
+
+def test_a_code_fires_after_n_matching_calls_for_m_calls(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    api.admin("POST", "faults", {"faults": [{"path": "types\\.json$", "after": 2, "times": 2, "code": "606"}]})
+    codes = [error_code(api.get(TYPES)) for _ in range(5)]
+    assert codes == [None, None, "606", "606", None]
+    log = api.admin("GET", "requests", path="types")["requests"]
+    assert log[2]["code"] == "606"
+    assert api.get(TYPES)["success"]
+
+
+def test_default_messages_follow_the_configured_limits(sandbox_factory: Callable[..., Sandbox]) -> None:
+    api = Api(sandbox_factory(rate_limit_calls=50, rate_limit_window_seconds=10))
+    api.admin("POST", "faults", {"faults": [{"path": "types", "code": "606"}]})
+    assert api.get(TYPES)["errors"][0]["message"] == "Max rate limit '50' exceeded with in '10' secs"
+
+
+def test_bare_http_errors_and_method_filters(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    rules = [{"path": "types", "method": "POST", "code": "611"}, {"path": "types", "method": "GET", "http_status": 502}]
+    api.admin("POST", "faults", {"faults": rules})
+    gateway = api.raw("GET", TYPES)
+    assert gateway.status_code == 502
+    assert gateway.headers["Content-Type"].startswith("text/plain")
+    assert api.get(TYPES)["success"]
+
+
+def test_rules_from_the_config_are_live_at_start_and_can_be_listed_and_cleared(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    api = Api(sandbox_factory(faults=[FaultRule(path="types", code="713", times=0)]))
+    assert error_code(api.get(TYPES)) == "713"
+    listed = api.admin("GET", "faults")["faults"]
+    assert listed[0]["code"] == "713" and listed[0]["seen"] == 1
+    api.admin("DELETE", "faults")
+    assert api.get(TYPES)["success"]
+
+
+def test_identity_can_be_faulted_too(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    api.admin("POST", "faults", {"faults": [{"path": "/identity/", "http_status": 503}]})
+    params = {
+        "grant_type": "client_credentials",
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret,
+    }
+    assert api.session.get(f"{sandbox.url}/identity/oauth/token", params=params).status_code == 503
+
+
+def test_reset_restores_the_start(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    api.get(TYPES)
+    api.advance(86400)
+    api.admin("POST", "faults", {"faults": [{"path": "types", "code": "606"}]})
+    assert api.admin("POST", "reset")["now"] == "2026-11-02T15:00:00Z"
+    assert api.admin("GET", "faults")["faults"] == []
+    assert api.admin("GET", "stats")["calls_today"] == 0
+    assert error_code(api.get(TYPES)) == "601", "tokens are forgotten too"
