@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.schema import AvroTable, activity_table, fixed_table, lead_table
+from marketo_stream.settings import KafkaSettings
 from marketo_stream.sink import KafkaSink, SinkConfig, TableSchema
 from marketo_stream.sink.codec import key_encoder, value_encoder
 from tests.connect.warehouse import (
@@ -226,8 +227,15 @@ def scenario(
     registry_client: SchemaRegistryClient,
 ) -> Iterator[Scenario]:
     prefix = f"cx{uuid.uuid4().hex[:10]}"
+    kafka = KafkaSettings(topic_prefix=prefix)  # the state topic named as the sync names it
     sink = KafkaSink(
-        SinkConfig(infra.bootstrap_servers, infra.registry_url, transactional_id=f"test-{prefix}", topic_prefix=prefix)
+        SinkConfig(
+            infra.bootstrap_servers,
+            infra.registry_url,
+            transactional_id=f"test-{prefix}",
+            topic_prefix=prefix,
+            state_topic=kafka.effective_state_topic(),
+        )
     )
     sink.open()
     leads, members, visits = lead_table(LEAD_DESCRIBE), fixed_table("list_membership"), activity_table(VISIT_WEBPAGE)
