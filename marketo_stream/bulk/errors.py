@@ -21,20 +21,22 @@ class BulkError(MarketoStreamError):
     """An export job or its file could not be turned into verified rows."""
 
 
-class ExportFailed(BulkError):
+class _ExportProblem(BulkError):
+    outcome = "went wrong"
+
     def __init__(self, label: str, export_id: str | None, reason: str) -> None:
         self.label = label
         self.export_id = export_id
         self.reason = reason
-        super().__init__(f"export {label} (job {export_id}) failed: {reason}")
+        super().__init__(f"export {label} (job {export_id}) {self.outcome}: {reason}")
 
 
-class ExportVerificationError(BulkError):
-    def __init__(self, label: str, export_id: str, reason: str) -> None:
-        self.label = label
-        self.export_id = export_id
-        self.reason = reason
-        super().__init__(f"export {label} (job {export_id}) did not verify: {reason}")
+class ExportFailed(_ExportProblem):
+    outcome = "failed"
+
+
+class ExportVerificationError(_ExportProblem):
+    outcome = "did not verify"
 
 
 class MalformedRowError(BulkError):
