@@ -33,8 +33,10 @@ def window_size(rows_per_day: float | None, *, target_rows: int, smallest: timed
     largest = min(largest, MAX_BULK_WINDOW)
     if not rows_per_day or rows_per_day <= 0:
         return largest
-    size = timedelta(days=target_rows / rows_per_day)
-    return max(smallest, min(largest, size))
+    days = target_rows / rows_per_day
+    if days >= largest.total_seconds() / 86400:
+        return largest
+    return max(smallest, timedelta(days=days))
 
 
 def plan_windows(

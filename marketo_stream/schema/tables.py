@@ -139,8 +139,7 @@ def activity_table(
     """
     standard = [Column(m, t) for m, t in STANDARD_ACTIVITY_COLUMNS]
     attributes = [
-        Column(str(a["name"]), str(a.get("dataType") or "string"), attribute=True)
-        for a in activity_type.get("attributes") or ()
+        Column(str(a["name"]), _attribute_type(a), attribute=True) for a in activity_type.get("attributes") or ()
     ]
     primary = activity_type.get("primaryAttribute")
     record_attributes: dict[str, Any] = {"marketo_activity_type_id": activity_type["id"]}
@@ -155,6 +154,16 @@ def activity_table(
         reserved=[m for m, _ in STANDARD_ACTIVITY_COLUMNS],
         record_attributes=record_attributes,
     )
+
+
+LIST_VALUED_ATTRIBUTES = frozenset({"Merge IDs"})
+"""Activity attributes whose values are arrays although ``types.json`` declares a scalar type (Merge Leads'
+losing ids): published as JSON text, so that no id is lost and every sink can store it."""
+
+
+def _attribute_type(attribute: Mapping[str, Any]) -> str:
+    name = str(attribute["name"])
+    return "text" if name in LIST_VALUED_ATTRIBUTES else str(attribute.get("dataType") or "string")
 
 
 def custom_object_table(

@@ -18,6 +18,7 @@ from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.planner import plan_windows, window_size
+from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync_state import RECENT_KEY, ExportProgress
 
@@ -54,9 +55,12 @@ def request_types(request: ExportRequest) -> tuple[int, ...]:
 
 
 class ActivityPhase:
-    def __init__(self, ctx: RunContext, *, collect_effects: bool) -> None:
+    def __init__(self, ctx: RunContext, *, collect_fresh: bool, collect_history: bool) -> None:
+        """``collect_*``: whether activities of the priority (fresh) and backfill (history) windows feed effects;
+        history only on a first run, where it dates list memberships, never later, where it is stale."""
         self.ctx = ctx
-        self.collect_effects = collect_effects
+        self.collect_fresh = collect_fresh
+        self.collect_history = collect_history
         self.type_ids = ctx.tables.extracted_type_ids()
         sync = ctx.settings.sync
         self.lookback = timedelta(hours=sync.lookback_hours)
@@ -100,8 +104,8 @@ class ActivityPhase:
             f"activities: {len(priority)} priority window(s), then {len(backfill)} backfill window(s), "
             f"{len(self.type_ids)} activity types"
         )
-        self._run_requests(priority, collect=self.collect_effects)
-        self._run_requests(backfill, collect=False)
+        self._run_requests(priority, collect=self.collect_fresh)
+        self._run_requests(backfill, collect=self.collect_history)
 
     def _run_requests(self, requests: list[ExportRequest], *, collect: bool) -> None:
         if not requests:
@@ -149,9 +153,13 @@ class ActivityPhase:
                     ctx.effects.absorb(row)
                 table = by_type.get(_int(row.get("activityTypeId")))
                 if table is not None:
-                    writer.upsert_row(table, row)
-                    ctx.summary.records[table.name] += 1
-                    published += 1
+                    try:
+                        writer.upsert_row(table, row)
+                    except ValueConversionError as exc:
+                        ctx.reject(table.name, row, exc)
+                    else:
+                        ctx.summary.records[table.name] += 1
+                        published += 1
                 if at is not None and (newest is None or at > newest.timestamp()):
                     newest = datetime.fromtimestamp(at, tz=window.start.tzinfo)
             if writer.checkpoint(ctx.activity_states()):

@@ -41,6 +41,12 @@ def fetch_metadata(client: MarketoClient) -> Metadata:
     types = client.get("/rest/v1/activities/types.json").result
     describe = client.get("/rest/v1/leads/describe2.json").result
     lead_fields = list(describe[0].get("fields", [])) if describe else []
+    # describe2 names the fields, the older describe numbers them: the lead_describe table keeps both
+    ids = {
+        str((item.get("rest") or {}).get("name")): item.get("id")
+        for item in client.get("/rest/v1/leads/describe.json").result
+    }
+    lead_fields = [{**f, "id": f.get("id", ids.get(str(f.get("name"))))} for f in lead_fields]
     custom_objects: list[dict[str, Any]] = []
     try:
         listed = client.get("/rest/v1/customobjects.json").result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,9 +75,15 @@ class RunContext:
 
     def quarantine(self, row: QuarantinedRow) -> None:
         """Malformed export rows are kept for a person to look at, never silently dropped."""
+        self._keep({"file": str(row.file), "line": row.line, "reason": row.reason, "fields": row.fields})
+
+    def reject(self, table: str, row: Mapping[str, Any], error: Exception) -> None:
+        """A row whose value does not fit its column: kept in the quarantine file, counted in the summary."""
+        self._keep({"table": table, "reason": str(error), "row": dict(row)})
+
+    def _keep(self, entry: dict[str, Any]) -> None:
         self.summary.quarantined_rows += 1
         path = Path(self.settings.sync.work_dir) / "quarantine.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
-            entry = {"file": str(row.file), "line": row.line, "reason": row.reason, "fields": row.fields}
             fh.write(json.dumps(entry, default=str) + "\n")

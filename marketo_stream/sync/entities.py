@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.sync_state import EntityState, entity_key
@@ -43,9 +44,17 @@ class EntityListing:
         self.keys: dict[str, Row] = {}
         """Published keys seen in this listing, by key text."""
         self.published = 0
+        self.rejected = 0
+        """Rows that did not convert: while there are any, no key is taken for deleted."""
 
-    def put(self, marketo_row: Mapping[str, Any]) -> Row:
-        value = self.table.convert(marketo_row)
+    def put(self, marketo_row: Mapping[str, Any]) -> Row | None:
+        """Publishes the row if it changed; returns its published key (None when the row was rejected)."""
+        try:
+            value = self.table.convert(marketo_row)
+        except ValueConversionError as exc:
+            self.ctx.reject(self.table.name, marketo_row, exc)
+            self.rejected += 1
+            return None
         key = self.table.key_of(value)
         text = key_text(key)
         self.keys[text] = key
@@ -74,6 +83,7 @@ class EntityListing:
     def finish(self, scope: Scope | None = None, *, complete: bool = True) -> int:
         """Tombstones for published keys inside ``scope`` that this listing did not show; commits."""
         gone = 0
+        complete = complete and not self.rejected
         if complete:
             for text, mark in list(self.state.rows.items()):
                 if text in self.keys:

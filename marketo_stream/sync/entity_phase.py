@@ -72,9 +72,7 @@ class EntityPhase:
         listing = self.listing(name)
         if listing is None:
             return list(rows)
-        keys = []
-        for row in rows:
-            keys.append(listing.put(row))
+        keys = [key for key in (listing.put(row) for row in rows) if key is not None]
         gone = listing.finish()
         self.ctx.progress.step(f"{name}: {len(keys)} listed, {listing.published} published, {gone} deleted")
         return keys
@@ -93,6 +91,8 @@ class EntityPhase:
         for row in rows:
             published = listing.published
             key = listing.put(row)
+            if key is None:
+                continue
             current.add(int(key["id"]))
             if listing.published > published:
                 changed.add(int(key["id"]))
@@ -186,7 +186,8 @@ class EntityPhase:
             ).result
             for row in found:
                 key = listing.put(row)
-                highest = max(highest, int(key["id"]))
+                if key is not None:
+                    highest = max(highest, int(key["id"]))
             empty_run = 0 if found else empty_run + 1
             start += MAX_BATCH
         gone = listing.finish()

@@ -17,6 +17,7 @@ from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, format_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, paging_token
 from marketo_stream.planner import plan_windows
+from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.activities import ONE_SECOND, request_window
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync_state import DELETED_LEADS_KEY, CursorState, ExportProgress
@@ -105,8 +106,12 @@ class LeadPhase:
                     self.loaded_ids.add(int(row["id"]))
                 if index < skip:
                     continue
-                ctx.writer.upsert_row(lead, row)
-                ctx.summary.records[lead.name] += 1
+                try:
+                    ctx.writer.upsert_row(lead, row)
+                except ValueConversionError as exc:
+                    ctx.reject(lead.name, row, exc)
+                else:
+                    ctx.summary.records[lead.name] += 1
                 progress.rows_committed = index + 1
                 count += 1
                 ctx.writer.checkpoint(ctx.lead_states())

@@ -126,7 +126,7 @@ class SyncRunner:
         leads = LeadPhase(ctx)
         with writer:
             leads.deleted_leads()
-            ActivityPhase(ctx, collect_effects=True).run()
+            ActivityPhase(ctx, collect_fresh=True, collect_history=first_run).run()
             if first_run:
                 leads.initial_load()
             else:

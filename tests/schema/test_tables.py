@@ -174,3 +174,22 @@ def test_every_schema_file_is_a_known_fixed_table() -> None:
 )
 def test_fixed_tables_have_their_documented_keys(name: str, key: tuple[str, ...]) -> None:
     assert fixed_table(name).key_fields == key
+
+
+def test_list_valued_activity_attributes_are_published_as_json_text() -> None:
+    from marketo_stream.schema import RowConverter
+
+    merge = {
+        "id": 32,
+        "name": "Merge Leads",
+        "attributes": [
+            {"name": "Merge IDs", "dataType": "integer"},
+            {"name": "Merged in Sales", "dataType": "boolean"},
+        ],
+    }
+    table = activity_table(merge)
+    types = {f["name"]: f["type"] for f in table.value_schema["fields"]}
+    assert types["merge_ids"] == ["null", "string"]
+    row = {"marketoGUID": "1", "leadId": "5", "activityDate": "2026-01-01T00:00:00Z", "activityTypeId": "32",
+           "attributes": '{"Merge IDs": [11, 12], "Merged in Sales": false}'}  # fmt: skip
+    assert RowConverter(table.value_schema)(row)["merge_ids"] == "[11,12]"

@@ -50,6 +50,7 @@ def test_window_size_targets_rows_per_export_within_marketo_limits() -> None:
     assert window_size(None, target_rows=100, smallest=DAY, largest=40 * DAY) == MAX_BULK_WINDOW
     assert window_size(10.0, target_rows=100, smallest=DAY, largest=31 * DAY) == 10 * DAY
     assert window_size(1e9, target_rows=100, smallest=DAY, largest=31 * DAY) == DAY
+    assert window_size(1e-12, target_rows=10**9, smallest=DAY, largest=31 * DAY) == 31 * DAY
 
 
 def test_a_window_longer_than_marketo_allows_is_refused() -> None:
