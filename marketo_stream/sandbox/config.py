@@ -50,6 +50,7 @@ class SandboxConfig:
     export_list_days: float = 7.0
     status_refresh_seconds: float = 60.0
     job_duration_seconds: float = 120.0
+    job_write_wait_seconds: float = 10.0
     other_processing_jobs: int = 0
     other_queued_jobs: int = 0
     other_export_mb_used: float = 0.0

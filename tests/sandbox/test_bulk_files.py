@@ -114,7 +114,10 @@ def test_nothing_is_served_before_completion_and_status_moves_with_the_clock(
     assert early.status_code == 404
     assert early.headers["Content-Type"].startswith("text/plain")
     api.advance(301)
-    assert wait_for_status(api, LEADS, export_id, {"Completed"})["numberOfRecords"] > 0
+    done = api.get(f"{LEADS}/{export_id}/status.json")["result"][0]
+    assert done["status"] == "Completed", "a job is done when its duration has passed on the simulated clock"
+    assert done["finishedAt"] == "2026-11-02T15:05:00Z"
+    assert api.raw("GET", f"{LEADS}/{export_id}/file.json").status_code == 200
 
 
 def test_status_changes_show_at_most_once_per_refresh_interval(sandbox_factory: Callable[..., Sandbox]) -> None:

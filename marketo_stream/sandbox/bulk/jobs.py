@@ -3,9 +3,11 @@
 A job goes Created -> (enqueue) Queued -> Processing -> Completed | Failed, or Cancelled. At most
 ``bulk_processing_slots`` jobs process at once and ``bulk_queue_limit`` may be Queued+Processing together, counting
 jobs that *other integrations* hold (``other_*`` settings, changeable at run time through ``/_sandbox/bulk``).
-The file is written in a background thread from the world as it was when processing started; the job completes
-when both its configured duration has passed on the simulated clock and the file is written. The status endpoint
-shows the state as of the last ``status_refresh_seconds`` tick since creation, like Marketo's once-a-minute updates.
+The file is written in a background thread from the world as it was when processing started. A job completes at
+``startedAt + job_duration_seconds`` on the simulated clock; a call that finds that moment passed waits (up to
+``job_write_wait_seconds`` of real time) for the writer, so a test that jumps the clock sees the job done exactly
+then. The status endpoint shows the state as of the last ``status_refresh_seconds`` tick since creation, like
+Marketo's once-a-minute updates.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ class ExportJob:
     cancelled_at: float | None = None
     error: str | None = None
     fail_message: str | None = None
-    ready_at: float | None = None
     file: csvfile.WrittenFile | None = None
     file_gone: bool = False
+    written: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def status_at(self, t: float) -> str:
         if self.cancelled_at is not None and self.cancelled_at <= t:
@@ -233,10 +235,10 @@ class ExportJobs:
         while True:
             moved = False
             for job in self._jobs.values():
-                if job.status_at(now) != "Processing" or job.ready_at is None or job.started_at is None:
+                if job.status_at(now) != "Processing" or job.started_at is None:
                     continue
-                finish = max(job.started_at + duration, job.ready_at)
-                if finish <= now:
+                finish = job.started_at + duration
+                if finish <= now and job.written.wait(self._config.job_write_wait_seconds):
                     job.finished_at = finish
                     job.error = job.error or job.fail_message
                     self._slot_freed = max(self._slot_freed, finish)
@@ -267,9 +269,8 @@ class ExportJobs:
                 error = None
             except Exception as exc:  # a failed export is a Failed job with its reason, as Marketo reports it
                 written, error = None, f"Export failed: {exc}"
-            with self._lock:
-                job.file, job.error = written, error
-                job.ready_at = self._clock.now()
+            job.file, job.error = written, error
+            job.written.set()
 
         threading.Thread(target=write, name=f"export-{job.export_id[:8]}", daemon=True).start()
 
