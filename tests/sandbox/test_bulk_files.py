@@ -27,8 +27,11 @@ DEFAULT_ACTIVITY_HEADER = [
 
 
 def test_an_activity_export_serves_the_default_columns_with_checksum_size_and_record_count(sandbox: Sandbox) -> None:
-    job, data = run_export(Api(sandbox), ACTIVITIES, {"format": "CSV", "filter": {"createdAt": OCTOBER}})
+    api = Api(sandbox)
+    job, data = run_export(api, ACTIVITIES, {"format": "CSV", "filter": {"createdAt": OCTOBER}})
     rows = parse_csv(data)
+    logged = api.admin("GET", "requests", path="create\\.json$")["requests"]
+    assert logged[0]["body"] == {"format": "CSV", "filter": {"createdAt": OCTOBER}}
     assert job["status"] == "Completed"
     assert rows[0] == DEFAULT_ACTIVITY_HEADER
     assert job["numberOfRecords"] == len(rows) - 1 > 100
@@ -136,9 +139,11 @@ def test_after_seven_days_the_file_is_gone_while_the_status_still_says_completed
     api = Api(sandbox)
     job, _ = run_export(api, LEADS, {"fields": ["id"], "filter": {"createdAt": OCTOBER}})
     api.advance(7 * 86400 + 1)
-    api.authenticate()
     assert api.get(f"{LEADS}/{job['exportId']}/status.json")["result"][0]["status"] == "Completed"
     assert api.raw("GET", f"{LEADS}/{job['exportId']}/file.json").status_code == 404
+    assert api.get(f"{LEADS}.json").get("result") == [], "the job list shows the last 7 days"
+    api.advance(23 * 86400)
+    assert error_code(api.get(f"{LEADS}/{job['exportId']}/status.json")) == "1003", "status is kept 30 days"
 
 
 def test_cancel_moves_a_queued_job_to_cancelled(sandbox_factory: Callable[..., Sandbox]) -> None:
