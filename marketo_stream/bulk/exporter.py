@@ -326,7 +326,7 @@ class _Run:
         if wait > 0:
             self.clock.sleep(wait)
 
-    # -- jobs of ours that this run did not start ------------------------------------------------------
+    # -- jobs of our API user that this run did not start (earlier runs, other processes) --------------
 
     def _list_foreign(self, requests: Sequence[ExportRequest]) -> None:
         self.families = {r.family: r for r in requests}
@@ -339,10 +339,13 @@ class _Run:
         found: set[str] = set()
         for request in self.families.values():
             try:
-                jobs = self.repo.list_jobs(request, (ExportStatus.QUEUED, ExportStatus.PROCESSING))
+                jobs = self.repo.list_jobs(request)
             except (MarketoRequestError, MarketoProtocolError) as exc:
                 log.warning("listing %s jobs failed (%s); assuming none of ours are running", request.family, exc)
                 continue
+            for job in jobs:
+                if job.status is ExportStatus.COMPLETED:
+                    self.quota.record(job, family=request.family)  # earlier runs' files count against today
             found.update(j.export_id for j in jobs if j.status.holds_queue_slot and j.export_id not in ours)
         if found:
             log.info("%d export jobs of this API user from elsewhere hold queue slots", len(found))

@@ -42,8 +42,12 @@ class ExportQuota:
         if stamp and (self._server_now is None or stamp > self._server_now):
             self._server_now = stamp
 
-    def record(self, job: ExportJob, request: ExportRequest | None = None) -> None:
-        """Count a completed job's file against the day it finished on (once per export id)."""
+    def record(self, job: ExportJob, request: ExportRequest | None = None, *, family: str | None = None) -> None:
+        """Count a completed job's file against the day it finished on (once per export id).
+
+        Without its ``request`` (a job only seen in the job list) its window is unknown: it still teaches
+        the size of a whole job of its ``family``.
+        """
         self.observe(job)
         if job.export_id in self._seen or job.file_size is None:
             return
@@ -52,6 +56,8 @@ class ExportQuota:
         self._used[day] += job.file_size
         if request is not None:
             self._rates[request.family].append((request.window_seconds(), job.file_size))
+        elif family is not None:
+            self._rates[family].append((None, job.file_size))
 
     def mark_spent(self) -> None:
         """Marketo said 1029 "Export daily quota exceeded": nothing more fits today."""

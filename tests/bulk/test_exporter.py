@@ -168,3 +168,19 @@ def test_an_unsupported_filter_is_raised_for_the_caller_to_fall_back(started: St
     with pytest.raises(UnsupportedFilter) as refused:
         list(make_exporter(sandbox, clock, tmp_path).run([request]))
     assert refused.value.code == "1035"
+
+
+def test_files_exported_earlier_today_count_against_the_quota_of_a_new_exporter(
+    started: Started, tmp_path: Path
+) -> None:
+    sandbox, admin, clock = started()
+    (first,) = list(make_exporter(sandbox, clock, tmp_path).run([activity_window(1)]))
+    assert 50_000 < first.file_size < 100_000
+
+    fresh = make_exporter(
+        sandbox, clock, tmp_path, daily_export_mb=0.1
+    )  # room for 100 kB: what is used, not another week
+    with pytest.raises(ExportQuotaExceeded) as refused:
+        list(fresh.run([activity_window(8)]))
+    assert "would not fit" in refused.value.message
+    assert creates(admin) == 1
