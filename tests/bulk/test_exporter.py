@@ -177,9 +177,8 @@ def test_files_exported_earlier_today_count_against_the_quota_of_a_new_exporter(
     (first,) = list(make_exporter(sandbox, clock, tmp_path).run([activity_window(1)]))
     assert 50_000 < first.file_size < 100_000
 
-    fresh = make_exporter(
-        sandbox, clock, tmp_path, daily_export_mb=0.1
-    )  # room for 100 kB: what is used, not another week
+    # 100 kB a day: room for what is already used, not for another week of the same size
+    fresh = make_exporter(sandbox, clock, tmp_path, daily_export_mb=0.1)
     with pytest.raises(ExportQuotaExceeded) as refused:
         list(fresh.run([activity_window(8)]))
     assert "would not fit" in refused.value.message
