@@ -22,6 +22,7 @@ from marketo_stream.sandbox.world.assets import Assets
 from marketo_stream.sandbox.world.events import Activity, Event
 from marketo_stream.sandbox.world.leads import LeadBook
 from marketo_stream.sandbox.world.rng import rng, unit
+from marketo_stream.sandbox.world.story import SECTIONS, section
 
 GUID_STRIDE = 1_000_000
 _TYPES = tuple(noise.WEIGHTS)
@@ -63,7 +64,8 @@ class ActivityLog:
         lo, hi = day * DAY, (day + 1) * DAY
         if hi <= self.book.origin or lo > self.book.horizon:
             return []
-        events = [e for index in self._leads_on(day) for e in self.book.story(index) if lo <= e.t < hi]
+        parts = self._parts_on(day)
+        events = [e for part in parts for e in self.book.section(part >> 3, part & 7) if lo <= e.t < hi]
         events += self._noise(day)
         events.sort(key=lambda e: (e.t, e.lead, e.type_id))
         return [Activity(guid, self._commit(guid, e), e) for guid, e in enumerate(events, day * GUID_STRIDE + 1)]
@@ -94,20 +96,26 @@ class ActivityLog:
             events.append(Event(t, type_id, lead, primary_id, primary_value, attributes, campaign, (), lead))
         return events
 
-    def _leads_on(self, day: int) -> list[int]:
-        """Indexes of the leads whose stories have an event on this day (the index grows as time is asked for)."""
+    def _parts_on(self, day: int) -> list[int]:
+        """The story sections (``index << 3 | section``) with an event on this day; the index grows on demand."""
         with self._lock:
             needed = self.book.count_at((day + 1) * DAY)
             while self._indexed < needed:
                 index = self._indexed
-                for when in sorted({e.t // DAY for e in self.book.story(index)}):
-                    self._by_day[when].append(index)
+                days = {(self.book.created(index) // DAY, 0)}  # New Lead happens at creation
+                for which in range(1, len(SECTIONS) - 1):
+                    days.update((e.t // DAY, which) for e in section(self.book, index, which))
+                fate = self.book.fate(index)
+                if fate.kind != "alive":
+                    days.add((int(fate.end // DAY), len(SECTIONS) - 1))
+                for when, which in sorted(days):
+                    self._by_day[when].append(index << 3 | which)
                 self._indexed += 1
             return list(self._by_day.get(day, ()))
 
     def prepare(self, until: float) -> None:
         """Indexes every lead created by ``until`` now rather than on the first query."""
-        self._leads_on(int(until // DAY))
+        self._parts_on(int(until // DAY))
 
     # -- reading ---------------------------------------------------------------------------------------------------
     def visible(self, activity: Activity, as_of: float) -> bool:

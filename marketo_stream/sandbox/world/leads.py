@@ -16,7 +16,7 @@ from marketo_stream.sandbox.world.assets import Assets
 from marketo_stream.sandbox.world.events import NEVER, Event, Fate
 from marketo_stream.sandbox.world.fields import new_value
 from marketo_stream.sandbox.world.rng import exponential, rng, unit
-from marketo_stream.sandbox.world.story import tell
+from marketo_stream.sandbox.world.story import section, tell
 
 LEAD_BASE = 1001
 DELETE_SHARE = 0.04
@@ -114,7 +114,12 @@ class LeadBook:
         return f"{base['firstName']} {base['lastName']}"
 
     # -- the story --------------------------------------------------------------------------------------------
-    @functools.lru_cache(maxsize=16_384)  # noqa: B019 - the book lives as long as the world
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the book lives as long as the world
     def story(self, index: int) -> tuple[Event, ...]:
         """Every event of this lead's life that happens before the world's horizon, in time order."""
         return tell(self, index)
+
+    @functools.lru_cache(maxsize=16_384)  # noqa: B019 - the book lives as long as the world
+    def section(self, index: int, which: int) -> tuple[Event, ...]:
+        """One part of the story (see ``story.SECTIONS``): what a day's activities need, cheaper than the whole."""
+        return section(self, index, which)

@@ -17,39 +17,50 @@ if TYPE_CHECKING:
 SOURCES = ("Marketo Flow Action", "Web service API", "Web form fillout")
 
 
+SECTIONS = ("new lead", "field changes", "lists", "programs", "opportunity", "end")
+
+
 def tell(book: LeadBook, index: int) -> tuple[Event, ...]:
-    r = rng(book.seed, "story", index)
+    """Every event of the lead's life, in time order."""
+    events = [e for which in range(len(SECTIONS)) for e in section(book, index, which)]
+    events.sort(key=lambda e: (e.t, e.type_id))
+    return tuple(events)
+
+
+def section(book: LeadBook, index: int, which: int) -> tuple[Event, ...]:
+    """One part of the story, with its own random stream, so a day's activities can be told without the rest."""
+    r = rng(book.seed, "story", which, index)
     lead = book.lead_id(index)
     start = book.created(index)
     fate = book.fate(index)
     end = min(fate.end, book.horizon)
-    events = [_new_lead(book, index, r)]
-    events += _field_changes(book, index, r, start, end)
-    events += _lists(book, lead, r, start)
-    events += _programs(book, lead, r, start)
-    events += _opportunity(book, lead, r, start)
-    kept = [e for e in events if e.t < end]
+    if which == 0:
+        return (_new_lead(book, index, r),)
+    if which == 1:
+        events = _field_changes(book, index, r, start, end)
+    elif which == 2:
+        events = _lists(book, lead, r, start)
+    elif which == 3:
+        events = _programs(book, lead, r, start)
+    elif which == 4:
+        events = _opportunity(book, lead, r, start)
+    else:
+        return _ending(book, index, lead)
+    return tuple(e for e in events if e.t < end)
+
+
+def _ending(book: LeadBook, index: int, lead: int) -> tuple[Event, ...]:
+    fate = book.fate(index)
     if fate.kind == "deleted":
-        kept.append(Event(int(fate.end), 37, lead, lead, book.full_name(index), {}, None, ("deleted",), lead))
-    elif fate.kind == "merged" and fate.winner is not None:
+        return (Event(int(fate.end), 37, lead, lead, book.full_name(index), {}, None, ("deleted",), lead),)
+    if fate.kind == "merged" and fate.winner is not None:
         winner_index = book.index_of(fate.winner)
         attributes = {"Merge IDs": [lead], "Merged in Sales": False, "Merge Source": "Web service API"}
         attributes["Master Updated"] = True
-        kept.append(
-            Event(
-                int(fate.end),
-                32,
-                fate.winner,
-                fate.winner,
-                book.full_name(winner_index),
-                attributes,
-                None,
-                ("merged", fate.winner),
-                lead,
-            )
-        )
-    kept.sort(key=lambda e: (e.t, e.type_id))
-    return tuple(kept)
+        merge = Event(int(fate.end), 32, fate.winner, fate.winner, book.full_name(winner_index), attributes, None,
+                      ("merged", fate.winner), lead)  # fmt: skip
+        return (merge,)
+    return ()
 
 
 def _campaign(book: LeadBook, r: random.Random) -> int | None:
@@ -79,9 +90,11 @@ def _new_lead(book: LeadBook, index: int, r: random.Random) -> Event:
 
 
 def _field_changes(book: LeadBook, index: int, r: random.Random, start: int, end: float) -> list[Event]:
+    times = sorted(start + 30 + int(r.expovariate(1 / (25 * DAY))) for _ in range(r.choice((0, 1, 1, 2, 3))))
+    if not times:
+        return []
     current = dict(book.base(index))
     lead = current["id"]
-    times = sorted(start + 30 + int(r.expovariate(1 / (25 * DAY))) for _ in range(r.choice((0, 1, 1, 2, 3))))
     events = []
     for t in times:
         name = r.choice(UPDATED_FIELDS)
