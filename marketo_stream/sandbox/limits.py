@@ -66,6 +66,10 @@ class CallLimits:
             self.usage[today][user] += 1
             return True
 
+    def calls_in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
     def counted_today(self) -> int:
         with self._lock:
             return sum(self.usage[chicago_day(self._clock.now())].values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Callable
 
 from marketo_stream.sandbox import Sandbox
@@ -30,14 +31,15 @@ def test_more_calls_in_flight_than_the_concurrency_limit_answer_615(sandbox_fact
     sandbox = sandbox_factory(concurrency_limit=2)
     api = Api(sandbox)
     api.authenticate()
-    api.admin("POST", "faults", {"faults": [{"path": "types", "delay_seconds": 0.6, "times": 2}]})
+    api.admin("POST", "faults", {"faults": [{"path": "types", "delay_seconds": 1.0, "times": 2}]})
 
     def call() -> str | None:
         return error_code(api.twin().get(TYPES))
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         slow = [pool.submit(call) for _ in range(2)]
-        concurrent.futures.wait(slow, timeout=0.3)
+        while api.admin("GET", "stats")["in_flight"] < 2:
+            time.sleep(0.01)
         blocked = error_code(Api(sandbox).get(TYPES))
     assert blocked == "615"
     assert [f.result() for f in slow] == [None, None]

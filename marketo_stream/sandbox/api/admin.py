@@ -85,7 +85,14 @@ def routes(state: SandboxState) -> Router:
 
 
 def _stats(state: SandboxState) -> dict[str, Any]:
-    return {"now": iso_z(state.clock.now()), "calls_today": state.limits.counted_today(), **state.jobs.stats()}
+    limits = state.limits
+    now = iso_z(state.clock.now())
+    return {
+        "now": now,
+        "calls_today": limits.counted_today(),
+        "in_flight": limits.calls_in_flight(),
+        **state.jobs.stats(),
+    }
 
 
 def _ok(payload: dict[str, Any]) -> Response:
