@@ -8,6 +8,7 @@ Marketo said yes (or the code table says its "no" means yes); every other outcom
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import re
 import threading
@@ -15,6 +16,7 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +103,7 @@ class MarketoClient:
         )
         self._counts: Counter[str] = Counter()
         self._downloaded = 0
+        self._server_time: tuple[datetime, float] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -242,7 +245,32 @@ class MarketoClient:
         except requests.RequestException as exc:
             raise Again(resolve("connection"), RetryableError("connection", redact(str(exc)))) from None
         log.debug("%s → HTTP %s", endpoint, response.status_code)
+        self._note_server_time(response.headers.get("Date"))
         return response
+
+    def _note_server_time(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            at = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        if at.tzinfo is None:
+            return
+        with self._lock:
+            self._server_time = (at, self.clock.monotonic())
+
+    def server_now(self) -> datetime | None:
+        """Marketo's clock, from the ``Date`` header of its latest answer (to the second), or None before any.
+
+        Windows are planned up to Marketo's now, not ours: a fast local clock must never mark as extracted a
+        span that Marketo has not reached yet.
+        """
+        with self._lock:
+            if self._server_time is None:
+                return None
+            at, seen = self._server_time
+            return at + timedelta(seconds=self.clock.monotonic() - seen)
 
     def _identity_send(self, method: str, path: str, params: dict[str, str]) -> requests.Response:
         def attempt() -> requests.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import http.server
 import shutil
 import socket
@@ -46,6 +47,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the sandbox keeps its own request log."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header tells the simulated time, as Marketo's tells its own: clients plan by it."""
+        return email.utils.formatdate(self.server.app.state.clock.now(), usegmt=True)
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

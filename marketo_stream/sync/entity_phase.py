@@ -6,8 +6,10 @@
   membership activities (Change Status in Progression, Add to Nurture) name: tags, costs, members.
 - Static list membership: a full listing per list on the first run; later, Add to List / Remove from List
   activities upsert and tombstone members (the activity date is the membership's ``createdAt``).
-- Opportunity roles and custom object records are read per lead: every lead loaded on the first run,
-  later the leads that activities name. Opportunities are read by the external ids their roles name.
+- Opportunity roles are read per lead: every lead loaded on the first run, later the leads that activities
+  name. Opportunities are read by the external ids their roles name (one without any role is not found).
+- Custom objects come from bulk exports over ``updatedAt`` windows.
+- Whatever hangs off a lead that was deleted or merged away (memberships, roles, custom objects) is deleted.
 - Email templates: every version Marketo shows (approved and draft) is kept as its own record; none are
   ever deleted, it is a history.
 """
@@ -15,27 +17,41 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from marketo_stream.activity_effects import Effects
-from marketo_stream.marketo.errors import MarketoRequestError
+from marketo_stream.bulk.csvfile import read_rows
+from marketo_stream.bulk.request import ExportRequest
+from marketo_stream.intervals import Interval, IntervalSet, format_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
+from marketo_stream.planner import plan_windows
+from marketo_stream.sync.activities import ONE_SECOND, request_window
 from marketo_stream.sync.catalog import Metadata
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.entities import EntityListing
 from marketo_stream.sync.published import PublishedTable, Row
 
+OBJECT_LOOKBACK = timedelta(hours=1)
 COMPANY_ID_GAP_BATCHES = 3
 """Company ids are enumerated in batches of 300 until this many batches in a row past the highest id are empty."""
 
 
 class EntityPhase:
-    def __init__(self, ctx: RunContext, meta: Metadata, *, first_run: bool, new_lead_ids: set[int]) -> None:
+    def __init__(
+        self, ctx: RunContext, meta: Metadata, *, first_run: bool, new_lead_ids: set[int], gone_lead_ids: set[int]
+    ) -> None:
         self.ctx = ctx
         self.meta = meta
         self.first_run = first_run
         self.lead_ids = new_lead_ids
-        """Leads whose roles and custom objects to read: every lead on the first run, later those named."""
+        """Leads whose roles to read: every lead on the first run, later those activities named."""
+        self.gone = gone_lead_ids
+        """Leads deleted or merged away: whatever hangs off them is deleted with them."""
+        self.gone_text = {str(lead) for lead in gone_lead_ids}
+
+    def lead_gone(self, key: Row) -> bool:
+        return int(key["lead_id"]) in self.gone
 
     def listing(self, name: str, tag: Callable[[Row], str] | None = None) -> EntityListing | None:
         table = self.ctx.tables.fixed(name)
@@ -127,7 +143,7 @@ class EntityPhase:
             path = f"/rest/v1/programs/{program_id}/members.json"
             listing.put_all(self.rows(position_token_pages(self.ctx.client, path, {"fields": fields})))
         scope = program_ids | gone
-        gone_count = listing.finish(lambda key, _: int(key["program_id"]) in scope)
+        gone_count = listing.finish(lambda key, _: int(key["program_id"]) in scope or self.lead_gone(key))
         self.ctx.progress.step(
             f"program_membership: {len(program_ids)} program(s) read, {listing.published} published, "
             f"{gone_count} deleted"
@@ -155,7 +171,7 @@ class EntityPhase:
                     listing.put({"listId": change.list_id, "leadId": change.lead_id, "createdAt": change.activity_date})
                 else:
                     listing.remove({"list_id": change.list_id, "lead_id": change.lead_id})
-            gone = listing.finish(lambda key, _: int(key["list_id"]) not in current)
+            gone = listing.finish(lambda key, _: int(key["list_id"]) not in current or self.lead_gone(key))
         effects.list_changes.clear()
         self.ctx.progress.step(f"list_membership: {listing.published} published, {gone} deleted")
 
@@ -210,7 +226,7 @@ class EntityPhase:
                     if row.get("externalOpportunityId"):
                         external_ids.add(str(row["externalOpportunityId"]))
             names = {str(lead) for lead in leads}
-            gone = roles.finish(lambda _, lead: self.first_run or lead in names)
+            gone = roles.finish(lambda _, lead: self.first_run or lead in names or lead in self.gone_text)
             self.ctx.progress.step(f"opportunity_membership: {roles.published} published, {gone} deleted")
         if opportunities is None:
             return
@@ -225,20 +241,35 @@ class EntityPhase:
         self.ctx.progress.step(f"opportunity: {opportunities.published} published, {gone} deleted")
 
     def custom_objects(self) -> None:
-        names = {str(lead) for lead in self.lead_ids}
+        """Custom objects by bulk export over ``updatedAt`` windows: the first run back to the horizon, later
+        runs from the last window (with an overlap). Records of leads that are gone become tombstones."""
         for name, table in self.ctx.tables.custom_objects.items():
             listing = EntityListing(self.ctx, table, tag=lambda value: str(value.get("lead_id")))
-            fields = ",".join(self.fields_of(table))
-            path = f"/rest/v1/customobjects/{table.spec.object_name}.json"
-            for ids in batches(sorted(self.lead_ids), MAX_BATCH):
-                params = {"filterType": "leadId", "filterValues": ",".join(map(str, ids)), "fields": fields}
-                try:
-                    listing.put_all(self.rows(position_token_pages(self.ctx.client, path, params)))
-                except MarketoRequestError as exc:
-                    self.ctx.summary.warnings.append(f"{name}: {exc}")
-                    break
-            gone = listing.finish(lambda _, lead: self.first_run or lead in names)
-            self.ctx.progress.step(f"{name}: {listing.published} published, {gone} deleted")
+            windows_key = f"windows.{name}"
+            done = IntervalSet.from_json((self.ctx.states.get(windows_key) or {}).get("done", []))
+            plan = plan_windows(done, now=self.ctx.now, horizon=self.ctx.horizon, lookback=OBJECT_LOOKBACK)
+            requests = [self._object_request(table, window) for window in plan.all()]
+            for export in self.ctx.exporter.run(requests):
+                for row in read_rows(export.path, quarantine=self.ctx.quarantine):
+                    listing.put(row)
+                done.add(request_window(export.request))
+                export.path.unlink(missing_ok=True)
+                self.ctx.writer.commit(
+                    {listing.state_key: listing.state.to_json(), windows_key: {"done": done.to_json()}}
+                )
+            gone = listing.finish(lambda _, lead: lead in self.gone_text)
+            self.ctx.progress.step(f"{name}: {len(requests)} export(s), {listing.published} published, {gone} deleted")
+
+    @staticmethod
+    def _object_request(table: PublishedTable, window: Interval) -> ExportRequest:
+        span = {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)}
+        return ExportRequest(
+            kind="custom_object",
+            object_name=table.spec.object_name,
+            fields=tuple(table.marketo_fields()),
+            filter={"updatedAt": span},
+            label=f"{table.name}:{window}",
+        )
 
     def usage(self) -> None:
         listing = self.listing("api_usage")

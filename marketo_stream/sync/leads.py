@@ -35,7 +35,9 @@ class LeadPhase:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.loaded_ids: set[int] = set()
-        """Ids of the leads the initial load published (their roles and custom objects are read next)."""
+        """Ids of the leads the initial load published (their roles are read next)."""
+        self.gone_ids: set[int] = set()
+        """Leads deleted or merged away in this run: their memberships, roles and custom objects go too."""
 
     # -- deletes -------------------------------------------------------------------------------------------
 
@@ -63,6 +65,7 @@ class LeadPhase:
                     continue
                 ctx.writer.delete(lead, {"id": int(lead_id)})
                 ctx.summary.tombstones[lead.name] += 1
+                self.gone_ids.add(int(lead_id))
                 deleted += 1
                 if activity is not None and row.get("marketoGUID"):
                     ctx.writer.upsert_row(activity, row)
@@ -145,6 +148,7 @@ class LeadPhase:
         for loser in sorted(effects.merged_away):
             ctx.writer.delete(lead, {"id": loser})
             ctx.summary.tombstones[lead.name] += 1
+            self.gone_ids.add(loser)
         refresh = sorted(effects.leads_to_refresh - effects.merged_away)
         fields = ",".join(lead.marketo_fields())
         refreshed = gone = 0
@@ -159,6 +163,7 @@ class LeadPhase:
             for missing in sorted(set(ids) - found):
                 ctx.writer.delete(lead, {"id": missing})
                 ctx.summary.tombstones[lead.name] += 1
+                self.gone_ids.add(missing)
                 gone += 1
             effects.leads_to_refresh -= set(ids)
             ctx.writer.checkpoint(ctx.lead_states())

@@ -88,7 +88,7 @@ class SyncRunner:
         started = datetime.now(UTC)
         summary = SyncSummary(started=started)
         try:
-            self._run(summary, now or self.clock.now())
+            self._run(summary, now)
         except BaseException:
             summary.outcome = "stopped"
             raise
@@ -102,12 +102,13 @@ class SyncRunner:
             )
         return summary
 
-    def _run(self, summary: SyncSummary, now: datetime) -> None:
+    def _run(self, summary: SyncSummary, now: datetime | None) -> None:
         progress = self.progress
         progress.step("reading the sync state from Kafka")
         states = self.sink.open()
         progress.step("reading Marketo metadata and registering schemas")
         meta = fetch_metadata(self.client)
+        now = now or self.client.server_now() or self.clock.now()
         tables = build_tables(meta, self.settings, self.sink)
         writer = Writer(self.sink, tables.published, self.settings.sync.transaction_rows)
         ctx = RunContext(
@@ -131,7 +132,10 @@ class SyncRunner:
                 leads.initial_load()
             else:
                 leads.apply_effects()
-            EntityPhase(ctx, meta, first_run=first_run, new_lead_ids=leads.loaded_ids).run(ctx.effects)
+            entities = EntityPhase(
+                ctx, meta, first_run=first_run, new_lead_ids=leads.loaded_ids, gone_lead_ids=leads.gone_ids
+            )
+            entities.run(ctx.effects)
             ctx.effects = Effects()
             writer.commit({EFFECTS_KEY: ctx.effects.to_json(), RUN_KEY: CursorState(now).to_json()})
         progress.step("sync complete")

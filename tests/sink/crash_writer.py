@@ -1,7 +1,8 @@
 """A sync stand-in for the crash test: writes numbered records in transactions with its progress as state.
 
 Run as ``python -m tests.sink.crash_writer BOOTSTRAP REGISTRY PREFIX TOTAL BATCH``. It resumes from the
-committed state, prints ``opened <next>`` once the sink is open, and ``done`` when all TOTAL are written.
+committed state, prints ``opened <next>`` once the sink is open, ``committed <next>`` after each
+transaction, and ``done`` when all TOTAL are written.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main(bootstrap: str, registry: str, prefix: str, total: int, batch_size: int
                 batch.upsert("events", {"marketo_guid": guid}, {"marketo_guid": guid, "lead_id": n, "webpage_url": "/"})
             batch.put_state("writer", {"next": end})
         position = end
+        print(f"committed {end}", flush=True)
     sink.close()
     print("done", flush=True)
 

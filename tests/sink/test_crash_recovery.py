@@ -52,7 +52,11 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         opened = child.stdout.readline()
         assert opened.startswith("opened"), f"the writer did not open: {opened!r}"
         resumed_from.append(int(opened.split()[1]))
-        time.sleep(chance.uniform(0.0, 0.25))
+        # let a random number of transactions commit, then kill at a random moment of the next one: tied to
+        # the writer's progress, not the machine's speed, so every kill lands while the writer works
+        for _ in range(chance.randint(0, 3)):
+            child.stdout.readline()
+        time.sleep(chance.uniform(0.0, 0.05))
         if child.poll() is not None:
             break  # it finished before the kill
         child.kill()  # SIGKILL: no cleanup, possibly mid-transaction or mid-commit
