@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 
-from marketo_stream.schema.names import avro_name
+from marketo_stream.schema.names import table_name
 
 
 class Source(Enum):
@@ -176,7 +176,7 @@ UNBLOCKABLE = frozenset({LEAD_TABLE.name})
 
 def activity_table(type_id: int, type_name: str) -> TableSpec:
     return TableSpec(
-        name=f"activity_{avro_name(type_name)}",
+        name=table_name("activity", type_name),
         source=Source.BULK_ACTIVITIES,
         schema=Schema.ACTIVITY_TYPE,
         endpoint="/bulk/v1/activities/export/create.json",
@@ -191,7 +191,7 @@ def activity_table(type_id: int, type_name: str) -> TableSpec:
 
 def custom_object_table(api_name: str) -> TableSpec:
     return TableSpec(
-        name=f"custom_object_{avro_name(api_name)}",
+        name=table_name("custom_object", api_name),
         source=Source.CUSTOM_OBJECT,
         schema=Schema.CUSTOM_OBJECT,
         endpoint=f"/rest/v1/customobjects/{api_name}.json",
