@@ -51,8 +51,10 @@ class SandboxState:
         return self.config.api_user if client_id == self.client_id else f"{client_id}@sandbox.example.com"
 
     def reset(self) -> None:
-        """Back to the state at start: clock, tokens, limits, faults from the config, request log, export jobs."""
+        """Back to the state at start: clock, tokens, limits, faults from the config, request log, export jobs,
+        no added lead fields."""
         self.jobs.close()
+        self.world.lead_fields.clear_added()
         self._build()
 
     def close(self) -> None:

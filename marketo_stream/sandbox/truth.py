@@ -17,7 +17,6 @@ from marketo_stream.sandbox.bulk.rows import activity_record
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import chicago_day, iso_z
 from marketo_stream.sandbox.world import catalog, records
-from marketo_stream.sandbox.world.fields import LEAD_FIELDS
 from marketo_stream.sandbox.world.world import CUSTOM_OBJECT, World
 
 Table = tuple[list[str], Iterable[dict[str, Any]], list[dict[str, Any]]]
@@ -84,8 +83,8 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
 
     def lead() -> Table:
         s = snap()
-        names = [f.name for f in LEAD_FIELDS]
-        rows = [{n: World.rest_lead(raw).get(n) for n in names} for raw in s.leads.values()]
+        names = [f.name for f in world.lead_fields.all]
+        rows = [{n: world.rest_lead(raw).get(n) for n in names} for raw in s.leads.values()]
         return ["id"], rows, [{"id": lead_id} for lead_id in sorted(s.gone)]
 
     def program_membership() -> Table:
@@ -161,6 +160,6 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
             lead_db[f"customobjects/{CUSTOM_OBJECT}"].rows(now),
             [],
         ),
-        "lead_describe": lambda: (["id"], describe(), []),
+        "lead_describe": lambda: (["id"], describe(world.lead_fields.all), []),
         "api_usage": usage,
     }

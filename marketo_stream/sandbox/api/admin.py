@@ -1,7 +1,8 @@
-"""The ``/_sandbox`` control plane: clock, faults, request log, stats, reset and ground truth. Never counted."""
+"""The ``/_sandbox`` control plane: clock, faults, requests, stats, lead fields, reset, ground truth. Never counted."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ from marketo_stream.sandbox.http import Request, Response, Router
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import BadTimestamp, iso_z, parse
 from marketo_stream.sandbox.truth import UnknownTable, table_names, truth
+from marketo_stream.sandbox.world.fields import FieldError
 
 
 def routes(state: SandboxState) -> Router:
@@ -70,6 +72,22 @@ def routes(state: SandboxState) -> Router:
         except UnknownTable as exc:
             return Response.json({"error": str(exc.args[0])}, status=404)
 
+    def lead_fields(request: Request, _: re.Match[str]) -> Response:
+        if request.method == "POST":
+            body = request.json()
+            try:
+                state.world.lead_fields.add(
+                    str(body.get("name") or ""),
+                    str(body.get("displayName") or ""),
+                    str(body.get("dataType") or "string"),
+                    state.clock.now(),
+                )
+            except FieldError as exc:
+                return _bad(str(exc))
+        known = state.world.lead_fields
+        added = [{**dataclasses.asdict(known.by_name[name]), "added_at": iso_z(at)} for name, at in known.added.items()]
+        return _ok({"added": added})
+
     def reset(request: Request, _: re.Match[str]) -> Response:
         state.reset()
         return _ok({"now": iso_z(state.clock.now())})
@@ -80,6 +98,7 @@ def routes(state: SandboxState) -> Router:
     router.add("GET", r"/_sandbox/stats", stats)
     router.add("POST", r"/_sandbox/reset", reset)
     router.add("GET POST", r"/_sandbox/bulk", bulk)
+    router.add("GET POST", r"/_sandbox/lead-fields", lead_fields)
     router.add("GET", r"/_sandbox/truth(?:/(?P<table>[a-z0-9_]+))?", truth_table)
     return router
 

@@ -36,6 +36,7 @@ def routes(state: SandboxState) -> Router:
             request.json(),
             max_days=config.export_max_days,
             updated_at_ok=config.lead_updated_at_filter,
+            lead_fields=state.world.lead_fields.by_name.keys(),
         )
         failing = [rule.message or "Export failed: internal error" for rule in request.faults if rule.job == "fail"]
         job = state.jobs.create(request.client_id, spec, failing[0] if failing else None)

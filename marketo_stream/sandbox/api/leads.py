@@ -10,15 +10,14 @@ from marketo_stream.sandbox.envelope import ApiError, success
 from marketo_stream.sandbox.http import Request, Response, Router
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import iso_z
-from marketo_stream.sandbox.world.fields import FIELD_BY_NAME, LEAD_FIELDS, SEARCHABLE
-from marketo_stream.sandbox.world.world import World
+from marketo_stream.sandbox.world.fields import SEARCHABLE, LeadField
 
 DEFAULT_FIELDS = ["id", "email", "updatedAt", "createdAt", "firstName", "lastName"]
 
 
-def describe() -> list[dict[str, Any]]:
+def describe(lead_fields: tuple[LeadField, ...]) -> list[dict[str, Any]]:
     result = []
-    for f in LEAD_FIELDS:
+    for f in lead_fields:
         item: dict[str, Any] = {"id": f.id, "displayName": f.display, "dataType": f.data_type}
         if f.length:
             item["length"] = f.length
@@ -34,19 +33,19 @@ def routes(state: SandboxState) -> Router:
 
     def fields_of(request: Request) -> list[str]:
         fields = request.get_list("fields") or DEFAULT_FIELDS
-        unknown = [f for f in fields if f not in FIELD_BY_NAME]
+        unknown = [f for f in fields if f not in world.lead_fields.by_name]
         if unknown:
             raise ApiError("1006", f"Field '{unknown[0]}' not found")
         return fields
 
     def describe_leads(request: Request, _: re.Match[str]) -> Response:
-        return Response.json(success(describe()))
+        return Response.json(success(describe(world.lead_fields.all)))
 
     def describe2(request: Request, _: re.Match[str]) -> Response:
         fields = [
             {"name": f.name, "displayName": f.display, "dataType": f.data_type, "length": f.length,
              "updateable": f.updateable, "crmManaged": False}
-            for f in LEAD_FIELDS
+            for f in world.lead_fields.all
         ]  # fmt: skip
         searchable = [[name] for name in SEARCHABLE]
         return Response.json(success([{"name": "API Lead", "searchableFields": searchable, "fields": fields}]))
@@ -56,7 +55,7 @@ def routes(state: SandboxState) -> Router:
             {"displayName": f.display, "name": f.name, "description": f.display, "dataType": f.data_type,
              "length": f.length, "isHidden": False, "isHtmlEncodingInEmail": f.data_type == "text",
              "isSensitive": False, "isCustom": f.custom, "isApiCreated": f.custom}
-            for f in LEAD_FIELDS
+            for f in world.lead_fields.all
         ]  # fmt: skip
         chosen, extra = paging.page(
             items, request.get("nextPageToken"), paging.batch_size(request.get_int("batchSize", 300))
@@ -65,7 +64,7 @@ def routes(state: SandboxState) -> Router:
 
     def one_lead(request: Request, match: re.Match[str]) -> Response:
         raw = world.snapshot(state.clock.now()).leads.get(int(match["id"]))
-        return Response.json(success([World.rest_lead(raw, fields_of(request))] if raw else []))
+        return Response.json(success([world.rest_lead(raw, fields_of(request))] if raw else []))
 
     def by_filter(request: Request, _: re.Match[str]) -> Response:
         filter_type = request.get("filterType") or ""
@@ -85,7 +84,7 @@ def routes(state: SandboxState) -> Router:
             matched = [lead for lead in leads.values() if str(lead.get(filter_type)) in wanted]
         if len(matched) > state.config.leads_filter_max_matches:
             raise ApiError("1003", "Too many results match the filter")
-        return paging.respond(request, [World.rest_lead(lead, fields) for lead in matched])
+        return paging.respond(request, [world.rest_lead(lead, fields) for lead in matched])
 
     def list_members(request: Request, match: re.Match[str]) -> Response:
         snap = world.snapshot(state.clock.now())
@@ -94,7 +93,7 @@ def routes(state: SandboxState) -> Router:
             raise ApiError("1013", f"Static list {list_id} not found")
         fields = fields_of(request)
         members = sorted(snap.list_members.get(list_id, {}))
-        return paging.respond(request, [World.rest_lead(snap.leads[m], fields) for m in members])
+        return paging.respond(request, [world.rest_lead(snap.leads[m], fields) for m in members])
 
     def program_leads(request: Request, match: re.Match[str]) -> Response:
         snap = world.snapshot(state.clock.now())
@@ -103,7 +102,7 @@ def routes(state: SandboxState) -> Router:
         records = []
         for (lead_id, member_program), member in sorted(snap.program_members.items()):
             if member_program == program_id:
-                record = World.rest_lead(snap.leads[lead_id], fields)
+                record = world.rest_lead(snap.leads[lead_id], fields)
                 record["membership"] = {
                     "progressionStatus": member["statusName"],
                     "acquiredBy": member["acquiredBy"],

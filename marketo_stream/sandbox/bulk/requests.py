@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from typing import Any
 
 from marketo_stream.sandbox.envelope import ApiError
 from marketo_stream.sandbox.timefmt import DAY, BadTimestamp, parse
 from marketo_stream.sandbox.world import catalog
-from marketo_stream.sandbox.world.fields import FIELD_BY_NAME
 
 ACTIVITY_FIELDS = (
     "marketoGUID",
@@ -65,7 +65,13 @@ class ExportSpec:
 
 
 def parse_request(
-    kind: str, object_name: str, body: dict[str, Any], *, max_days: int, updated_at_ok: bool
+    kind: str,
+    object_name: str,
+    body: dict[str, Any],
+    *,
+    max_days: int,
+    updated_at_ok: bool,
+    lead_fields: Collection[str],
 ) -> ExportSpec:
     file_format = str(body.get("format") or "CSV").upper()
     if file_format not in ("CSV", "TSV", "SSV"):
@@ -73,7 +79,7 @@ def parse_request(
     raw_filter = body.get("filter")
     if not isinstance(raw_filter, dict) or not raw_filter:
         raise ApiError("1003", "filter is required")
-    fields = _fields(kind, body.get("fields"))
+    fields = _fields(kind, body.get("fields"), lead_fields)
     renames = body.get("columnHeaderNames") or {}
     if not isinstance(renames, dict) or set(renames) - set(fields):
         raise ApiError("1003", "columnHeaderNames must only name fields included in the export")
@@ -88,15 +94,15 @@ def parse_request(
     return _custom_object(spec, raw_filter, max_days)
 
 
-def _fields(kind: str, raw: Any) -> tuple[str, ...]:
+def _fields(kind: str, raw: Any, lead_fields: Collection[str]) -> tuple[str, ...]:
     if kind == "activities" and not raw:
         return ACTIVITY_FIELDS
     if not isinstance(raw, list) or not raw or not all(isinstance(f, str) for f in raw):
         raise ApiError("1003", "fields is required")
     allowed: set[str] = {
         "activities": {*ACTIVITY_FIELDS, "actionResult"},
-        "leads": set(FIELD_BY_NAME),
-        "program_members": {*PROGRAM_MEMBER_FIELDS, *FIELD_BY_NAME},
+        "leads": set(lead_fields),
+        "program_members": {*PROGRAM_MEMBER_FIELDS, *lead_fields},
         "customobject": set(CAR_FIELDS),
     }[kind]
     unknown = [f for f in raw if f not in allowed]

@@ -8,7 +8,6 @@ from typing import Any
 from marketo_stream.sandbox.bulk.requests import ExportSpec
 from marketo_stream.sandbox.timefmt import iso_date, iso_z
 from marketo_stream.sandbox.world.events import Activity
-from marketo_stream.sandbox.world.fields import FIELD_BY_NAME
 from marketo_stream.sandbox.world.world import World
 
 
@@ -51,9 +50,9 @@ def _activities(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[o
         yield [values[f] for f in spec.fields]
 
 
-def lead_value(raw: dict[str, Any], name: str) -> object:
-    value = raw.get(name)
-    kind = FIELD_BY_NAME[name].data_type
+def lead_value(world: World, raw: dict[str, Any], name: str) -> object:
+    value = world.lead_fields.value(raw, name)
+    kind = world.lead_fields.by_name[name].data_type
     if value is not None and kind == "datetime":
         return iso_z(value)
     if value is not None and kind == "date":
@@ -85,7 +84,7 @@ def _leads(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object
             continue
         if spec.date_field and not _in_range(spec, raw[spec.date_field]):
             continue
-        yield [lead_value(raw, f) for f in spec.fields]
+        yield [lead_value(world, raw, f) for f in spec.fields]
 
 
 def _program_members(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
@@ -116,8 +115,8 @@ def program_member_value(member: dict[str, Any], world: World, lead: dict[str, A
         return False
     if name in member:
         return member[name]
-    if name in FIELD_BY_NAME:
-        return lead_value(lead, name)
+    if name in world.lead_fields.by_name:
+        return lead_value(world, lead, name)
     return None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Mapping
+from typing import Any
 
 from marketo_stream.sandbox.world import names
 
@@ -98,3 +100,64 @@ def new_value(field: str, r: random.Random, at: int) -> object:
             )
         )
     raise KeyError(field)
+
+
+ADDABLE_TYPES = ("string", "text", "integer", "boolean", "currency", "float", "datetime", "date")
+
+
+class FieldError(ValueError):
+    """A field that cannot be added (taken name, unknown type); the message says which."""
+
+
+class LeadFieldSet:
+    """The lead fields of one world: the built-in ones plus those an admin added while the sandbox runs.
+
+    An added field exists from the simulated instant it was added; a lead holds a value for it once the lead
+    was created or updated after that instant (as if filled by whatever changed the lead), else null. Values
+    come from the world's seed, the field and the lead's update, so every API and the truth agree on them.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self.added: dict[str, float] = {}
+        self._rebuild(list(LEAD_FIELDS))
+
+    def _rebuild(self, fields: list[LeadField]) -> None:
+        self.all: tuple[LeadField, ...] = tuple(fields)
+        self.by_name: dict[str, LeadField] = {f.name: f for f in fields}
+
+    def add(self, name: str, display: str, data_type: str, at: float) -> LeadField:
+        if not name or not name.replace("_", "").isalnum() or not name[0].isalpha():
+            raise FieldError(f"field name {name!r} must start with a letter and hold letters, digits or _")
+        if name in self.by_name:
+            raise FieldError(f"lead field {name!r} exists already")
+        if data_type not in ADDABLE_TYPES:
+            raise FieldError(f"dataType {data_type!r} is not one of {', '.join(ADDABLE_TYPES)}")
+        field = LeadField(max(f.id for f in self.all) + 1, name, display or name, data_type, custom=True)
+        self.added[name] = at
+        self._rebuild([*self.all, field])
+        return field
+
+    def clear_added(self) -> None:
+        self.added.clear()
+        self._rebuild(list(LEAD_FIELDS))
+
+    def value(self, raw: Mapping[str, Any], name: str) -> Any:
+        """The raw (epoch seconds for times) value of a field of a lead as the snapshot holds it."""
+        added_at = self.added.get(name)
+        if added_at is None:
+            return raw.get(name)
+        changed = raw.get("updatedAt") or raw.get("createdAt") or 0
+        if changed < added_at:
+            return None
+        r = random.Random(f"{self._seed}:{name}:{raw.get('id')}:{changed}")
+        kind = self.by_name[name].data_type
+        if kind in ("string", "text"):
+            return f"{self.by_name[name].display} {r.choice(names.TIERS)} {r.randrange(100)}"
+        if kind == "integer":
+            return r.randrange(0, 1000)
+        if kind == "boolean":
+            return r.random() < 0.5
+        if kind in ("currency", "float"):
+            return round(r.uniform(0, 10000), 2)
+        return int(changed)  # datetime and date: when the value was set

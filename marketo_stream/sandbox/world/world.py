@@ -10,7 +10,7 @@ from marketo_stream.sandbox.timefmt import DAY, iso_date, iso_z, parse
 from marketo_stream.sandbox.world import catalog
 from marketo_stream.sandbox.world.activitylog import ActivityLog
 from marketo_stream.sandbox.world.assets import Assets
-from marketo_stream.sandbox.world.fields import LEAD_FIELDS
+from marketo_stream.sandbox.world.fields import LeadFieldSet
 from marketo_stream.sandbox.world.leads import LeadBook
 from marketo_stream.sandbox.world.rng import rng, unit
 from marketo_stream.sandbox.world.scale import scale_named
@@ -29,6 +29,7 @@ class World:
         self.origin = self.start - self.scale.history_days * DAY
         self.horizon = self.start + config.future_days * DAY
         self.activity_types = catalog.ALL
+        self.lead_fields = LeadFieldSet(self.seed)
         self.assets = Assets(self.seed, self.scale, self.origin, self.start, self.horizon)
         self.book = LeadBook(self.seed, self.scale.leads, self.origin, self.start, self.horizon, self.assets)
         self.log = ActivityLog(
@@ -56,17 +57,16 @@ class World:
         return found
 
     # -- lead records as the REST API renders them -------------------------------------------------------------
-    @staticmethod
-    def rest_lead(raw: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+    def rest_lead(self, raw: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
         """Typed as REST returns values: datetimes ``Z`` strings, dates ``YYYY-MM-DD``, missing fields left out."""
-        wanted = fields or [f.name for f in LEAD_FIELDS]
-        types = {f.name: f.data_type for f in LEAD_FIELDS}
+        known = self.lead_fields
+        wanted = fields or [f.name for f in known.all]
         record: dict[str, Any] = {}
         for name in wanted:
-            value = raw.get(name)
+            value = known.value(raw, name)
             if value is None:
                 continue
-            kind = types.get(name)
+            kind = known.by_name[name].data_type if name in known.by_name else None
             if kind == "datetime":
                 value = iso_z(value)
             elif kind == "date":
