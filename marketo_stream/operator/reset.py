@@ -1,0 +1,127 @@
+"""Resetting one table's sync state, so that the next sync extracts it again.
+
+A table's progress is not always under its own key: activity types share one ``activities`` document, and
+some entity tables are re-read only when another table says so (program details and members only for
+programs that changed; opportunity roles only for leads loaded or named). The plan reaches as far as needed
+for the next sync to really re-extract the table, and says why.
+
+The write uses the sync's own transactional id: it fences a running sync (which then stops and, restarted,
+reads the reset state), and the state it edits is the one read after fencing, so no concurrent commit is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from marketo_stream.operator.targets import TableKind, TargetTable, windows_key
+from marketo_stream.settings import Settings
+from marketo_stream.sink import KafkaSink
+from marketo_stream.sync.runner import sink_config
+from marketo_stream.sync_state import (
+    ACTIVITIES_KEY,
+    DELETED_LEADS_KEY,
+    LEADS_KEY,
+    RECENT_KEY,
+    ActivityState,
+    entity_key,
+)
+
+Doc = dict[str, Any] | None
+
+ALSO_RESET: dict[str, tuple[tuple[str, ...], str]] = {
+    "program_tag": ((entity_key("program"),), "program details are read only for programs that changed"),
+    "program_cost": ((entity_key("program"),), "program details are read only for programs that changed"),
+    "program_membership": ((entity_key("program"),), "members are read only for programs that changed"),
+    "opportunity_membership": (
+        (LEADS_KEY, DELETED_LEADS_KEY),
+        "roles are read per lead, and only a full lead load names every lead (so leads are re-extracted too)",
+    ),
+    "opportunity": (
+        (entity_key("opportunity_membership"), LEADS_KEY, DELETED_LEADS_KEY),
+        "opportunities are found through roles, read per lead (so roles and leads are re-extracted too)",
+    ),
+}
+"""Entity tables whose re-extraction needs other keys reset as well, and why."""
+
+
+@dataclass
+class ResetPlan:
+    table: str
+    changes: dict[str, Doc] = field(default_factory=dict)
+    """State key → its new document, or None for a tombstone (the key is forgotten)."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def describe(self) -> list[str]:
+        if self.empty:
+            return [f"{self.table}: no state to reset (it has not been synced, or was reset already)"]
+        lines = [f"{self.table}: the next sync extracts it again; state keys changed:"]
+        for key, doc in sorted(self.changes.items()):
+            lines.append(f"  {key}: {'forgotten (tombstone)' if doc is None else 'updated'}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return lines
+
+
+def plan_reset(target: TargetTable, states: Mapping[str, Mapping[str, Any]]) -> ResetPlan:
+    """What resetting ``target`` changes in ``states``; keys that hold nothing are left out."""
+    plan = ResetPlan(target.name)
+    if target.kind is TableKind.ACTIVITY:
+        _plan_activity(plan, target.type_id, states)
+        return plan
+    keys = list(target.state_keys())
+    extra = ALSO_RESET.get(target.name)
+    if extra is not None:
+        keys.extend(extra[0])
+        plan.notes.append(f"also resets {', '.join(extra[0])}: {extra[1]}")
+    if LEADS_KEY in keys:
+        plan.notes.append(
+            "with the lead state reset the next sync is a first run for entities too: every program, list "
+            "membership and lead's opportunity roles are read again"
+        )
+    plan.changes = {key: None for key in dict.fromkeys(keys) if key in states}
+    if target.kind is TableKind.CUSTOM_OBJECT and windows_key(target.name) in plan.changes:
+        plan.notes.append("its updatedAt windows are exported again back to the horizon")
+    return plan
+
+
+def _plan_activity(plan: ResetPlan, type_id: int, states: Mapping[str, Mapping[str, Any]]) -> None:
+    if ACTIVITIES_KEY not in states:
+        return
+    state = ActivityState.from_json(states[ACTIVITIES_KEY])
+    had = state.done.pop(type_id, None)
+    in_flight = [label for label, p in state.exports.items() if type_id in p.type_ids]
+    if had is None and not in_flight:
+        return
+    for label in in_flight:
+        state.exports.pop(label)  # resumed, it would skip the rows already committed for the other types
+    plan.changes[ACTIVITIES_KEY] = state.to_json()
+    if RECENT_KEY in states:
+        plan.changes[RECENT_KEY] = None  # otherwise the lookback's activities would be skipped as seen
+    plan.notes.append(
+        f"activity type {type_id} forgets its finished windows"
+        + (f" and {len(in_flight)} in-flight export(s)" if in_flight else "")
+    )
+    plan.notes.append(
+        "windows are exported for every activity type together: the other types' activities in those windows "
+        "are published again (same keys, so upserting consumers see no change)"
+    )
+
+
+def reset_table(settings: Settings, target: TargetTable) -> ResetPlan:
+    """Fences the running sync, plans against the state read after fencing, and commits the plan."""
+    sink = KafkaSink(sink_config(settings))
+    try:
+        states = sink.open()
+        plan = plan_reset(target, states)
+        if not plan.empty:
+            with sink.transaction() as batch:
+                for key, doc in plan.changes.items():
+                    batch.put_state(key, doc)
+        return plan
+    finally:
+        sink.close()
