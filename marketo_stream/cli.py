@@ -6,6 +6,9 @@ import click
 
 from marketo_stream import __version__
 from marketo_stream.commands.config import config_group
+from marketo_stream.commands.replay import replay_command
+from marketo_stream.commands.resync import resync_command
+from marketo_stream.commands.state import state_group
 from marketo_stream.commands.sync import sync_command
 from marketo_stream.sandbox.command import sandbox_command
 
@@ -23,4 +26,7 @@ def main() -> None:
 
 main.add_command(config_group)
 main.add_command(sync_command)
+main.add_command(state_group)
+main.add_command(resync_command)
+main.add_command(replay_command)
 main.add_command(sandbox_command)
