@@ -34,6 +34,7 @@ from tests.connect.warehouse import (
     shipped_connector,
     wait_until_caught_up,
 )
+from tests.connect.warehouse_truth import column_types as columns
 from tests.infra import Infra
 
 pytestmark = pytest.mark.kafka
@@ -285,14 +286,6 @@ def rows(warehouse: Warehouse, table: str, key: tuple[str, ...]) -> dict[Any, di
 
 def _utc(value: Any) -> Any:
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
-
-
-def columns(warehouse: Warehouse, table: str) -> dict[str, str]:
-    with warehouse.connect() as conn:
-        found = conn.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s", (table,)
-        ).fetchall()
-    return {row["column_name"]: row["data_type"] for row in found}
 
 
 def primary_key(warehouse: Warehouse, table: str) -> list[str]:

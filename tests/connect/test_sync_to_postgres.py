@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -30,6 +30,7 @@ from tests.connect.warehouse import (
     ConnectWorker,
     Warehouse,
     committed_ends,
+    read_committed_consumer,
     shipped_connector,
     wait_until_caught_up,
 )
@@ -101,15 +102,7 @@ def sync_settings(sandbox: Sandbox, prefix: str, work: Path, infra: Infra) -> Se
 
 def leading_tombstones(bootstrap_servers: str, topics: list[str]) -> list[str]:
     """The topics whose first committed record is a tombstone."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"test-first-{uuid.uuid4().hex}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+    consumer = read_committed_consumer(bootstrap_servers)
     try:
         metadata = consumer.list_topics(timeout=30)
         parts = [TopicPartition(t, p, 0) for t in topics for p in metadata.topics[t].partitions]

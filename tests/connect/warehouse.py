@@ -119,17 +119,22 @@ class ConnectWorker:
         return [p.get("trace", "FAILED") for p in parts if p.get("state") == "FAILED"]
 
 
-def committed_ends(bootstrap_servers: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
-    """Per partition, the offset just past its last committed record (control markers and aborted data skipped)."""
-    consumer = Consumer(
+def read_committed_consumer(bootstrap_servers: str) -> Consumer:
+    """A consumer of committed records only, in a group of its own, that reports the end of each partition."""
+    return Consumer(
         {
             "bootstrap.servers": bootstrap_servers,
-            "group.id": f"test-ends-{uuid.uuid4().hex}",
+            "group.id": f"test-reader-{uuid.uuid4().hex}",
             "isolation.level": "read_committed",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
         }
     )
+
+
+def committed_ends(bootstrap_servers: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """Per partition, the offset just past its last committed record (control markers and aborted data skipped)."""
+    consumer = read_committed_consumer(bootstrap_servers)
     try:
         metadata = consumer.list_topics(timeout=10)
         partitions = [TopicPartition(t, p, 0) for t in topics for p in metadata.topics[t].partitions]
