@@ -45,7 +45,7 @@ class Estimate:
 
     def describe(self, settings: Settings) -> list[str]:
         marketo = settings.marketo
-        mb = f"{self.bulk_mb:,.1f} MB" if self.bulk_mb is not None else "unknown MB (no recent export to size rows by)"
+        mb = f"{self.bulk_mb:,.2f} MB" if self.bulk_mb is not None else "unknown MB (no recent export to size rows by)"
         lines = [f"estimated cost: about {self.api_calls:,} API calls, {self.exports} bulk export(s), {mb}"]
         if self.calls_today is not None:
             budget = f" of a budget of {marketo.daily_call_budget:,}" if marketo.daily_call_budget else ""
@@ -124,9 +124,10 @@ def estimate_resync(
     estimate.api_calls += estimate.exports * CALLS_PER_EXPORT
     if kind is not None:
         nbytes, rows = recent_exports(client, kind, object_name)
-        if kind == "leads" and rows:
+        if kind != "custom_object" and rows > (estimate.rows or 0):
+            # a full load within the week says more than the recent windows' rate (the oldest are often empty)
             estimate.rows = rows
-            estimate.basis.append(f"{rows:,} leads in our lead exports of the last 7 days")
+            estimate.basis.append(f"{rows:,} rows in our exports of this kind in the last 7 days")
         if rows and estimate.rows is not None:
             estimate.bulk_mb = nbytes / rows * estimate.rows / 1_000_000
             estimate.basis.append(f"{nbytes / rows:,.0f} bytes per row in our exports of the last 7 days")
