@@ -32,6 +32,7 @@ from marketo_stream.sink.errors import (
     SinkError,
     UnknownTableError,
 )
+from marketo_stream.sink.readback import live_keys
 from marketo_stream.sink.registry import SchemaRegistrar
 from marketo_stream.sink.state import encode_state, read_state
 from marketo_stream.sink.topics import TopicManager, TopicPolicyMismatch, TopicSpec
@@ -96,6 +97,7 @@ class KafkaSink:
         )
         self._producer: Producer | None = None
         self._tables: dict[str, PreparedTable] = {}
+        self._key_schemas: dict[str, dict[str, Any]] = {}
         self._produced: dict[str, dict[str, int]] = {}
         self._committed: dict[str, dict[str, int]] = {}
         self._transactions = {"committed": 0, "aborted": 0, "redone": 0}
@@ -120,6 +122,7 @@ class KafkaSink:
         retention = table.retention_ms if table.retention_ms is not None else self.config.retention_ms
         spec = TopicSpec(topic, table.compacted, self.config.partitions, self.config.replication_factor, retention)
         self._topics.ensure(spec)
+        self._key_schemas[table.name] = dict(table.key_schema)
         self._tables[table.name] = PreparedTable(
             table.name,
             topic,
@@ -131,6 +134,15 @@ class KafkaSink:
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None:
         """The latest registered value schema of a table (to keep column names stable when regenerating)."""
         return self._registrar.latest(f"{self.config.topic(topic_suffix)}-value")
+
+    def live_keys(self, table: str) -> list[dict[str, Any]]:
+        """The keys of a prepared table whose last committed record is not a tombstone (reads its topic)."""
+        prepared = self._tables.get(table)
+        if prepared is None:
+            raise UnknownTableError(table, list(self._tables))
+        return live_keys(
+            self.config.bootstrap_servers, prepared.topic, self._key_schemas[table], self.config.call_timeout_s
+        )
 
     @property
     def policy_mismatches(self) -> tuple[TopicPolicyMismatch, ...]:

@@ -38,20 +38,32 @@ COMPANY_ID_GAP_BATCHES = 3
 
 
 class EntityPhase:
-    def __init__(
-        self, ctx: RunContext, meta: Metadata, *, first_run: bool, new_lead_ids: set[int], gone_lead_ids: set[int]
-    ) -> None:
+    def __init__(self, ctx: RunContext, meta: Metadata, *, gone_lead_ids: set[int], loaded_lead_ids: set[int]) -> None:
         self.ctx = ctx
         self.meta = meta
-        self.first_run = first_run
-        self.lead_ids = new_lead_ids
-        """Leads whose roles to read: every lead on the first run, later those activities named."""
+        self.loaded_ids = loaded_lead_ids
+        self.lead_ids: set[int] = set()
+        """Leads whose roles to read: those activities named (every lead on the first pass)."""
         self.gone = gone_lead_ids
         """Leads deleted or merged away: whatever hangs off them is deleted with them."""
         self.gone_text = {str(lead) for lead in gone_lead_ids}
 
+    def all_lead_ids(self) -> set[int]:
+        """Every published lead: Marketo lists roles only by lead, so a first pass asks for all of them. They are
+        read back from the lead topic; where lead ids are hashed, only the leads this run loaded are known."""
+        lead = self.ctx.tables.lead
+        if lead is None:
+            return set()
+        if lead.avro.key_schema["fields"][0]["type"] != "long":
+            if not self.loaded_ids:
+                self.ctx.summary.warnings.append(
+                    "lead ids are hashed and this run loaded no leads: opportunity roles of earlier leads are not read"
+                )
+            return set(self.loaded_ids)
+        return {int(key["id"]) for key in self.ctx.writer.live_keys(lead)}
+
     def lead_gone(self, key: Row) -> bool:
-        return int(key["lead_id"]) in self.gone
+        return str(key.get("lead_id")) in self.gone_text
 
     def listing(self, name: str, tag: Callable[[Row], str] | None = None) -> EntityListing | None:
         table = self.ctx.tables.fixed(name)
@@ -64,12 +76,9 @@ class EntityPhase:
         self.simple("campaign", self.rows(position_token_pages(self.ctx.client, "/rest/v1/campaigns.json")))
         self.simple("form", self.rows(offset_pages(self.ctx.client, "/rest/asset/v1/forms.json")))
         lists = self.simple("list", self.rows(position_token_pages(self.ctx.client, "/rest/v1/lists.json")))
-        changed_programs, gone_programs, all_programs = self.programs()
-        self.program_details(all_programs if self.first_run else changed_programs, gone_programs)
-        self.program_members(
-            all_programs if self.first_run else (changed_programs | effects.programs_to_refresh) & all_programs,
-            gone_programs,
-        )
+        changed, gone, current = self.programs()
+        self.program_details(changed, gone, current)
+        self.program_members((changed | effects.programs_to_refresh) & current, gone, current)
         self.list_members(lists, effects)
         self.email_templates()
         self.companies()
@@ -116,10 +125,14 @@ class EntityPhase:
         self.ctx.progress.step(f"program: {len(current)} listed, {len(changed)} changed, {gone_count} deleted")
         return changed, known - current, current
 
-    def program_details(self, program_ids: set[int], gone: set[int]) -> None:
+    def program_details(self, changed: set[int], gone: set[int], current: set[int]) -> None:
+        """Tags and costs of changed programs; of every program on a first pass (a table never complete)."""
         tags, costs = self.listing("program_tag"), self.listing("program_cost")
-        if tags is None and costs is None:
+        listings = [listing for listing in (tags, costs) if listing is not None]
+        if not listings:
             return
+        first_pass = not all(listing.state.complete for listing in listings)
+        program_ids = current if first_pass else changed
         for program_id in sorted(program_ids):
             found = self.ctx.client.get(f"/rest/asset/v1/program/{program_id}.json").result
             detail = found[0] if found else {}
@@ -130,20 +143,28 @@ class EntityPhase:
                 if costs is not None:
                     costs.put({"programId": program_id, "note": "", **{k: v for k, v in cost.items() if v is not None}})
         scope = program_ids | gone
-        for listing in (tags, costs):
-            if listing is not None:
+        for listing in listings:
+            if first_pass:
+                listing.finish()
+            else:
                 listing.finish(lambda key, _: int(key["program_id"]) in scope)
 
-    def program_members(self, program_ids: set[int], gone: set[int]) -> None:
+    def program_members(self, named: set[int], gone: set[int], current: set[int]) -> None:
+        """Members of programs that changed or that activities named; of every program on a first pass."""
         listing = self.listing("program_membership")
         if listing is None:
             return
+        first_pass = not listing.state.complete
+        program_ids = current if first_pass else named
         fields = ",".join(f["marketo_name"] for f in listing.table.source.value_schema["fields"] if "marketo_name" in f)
         for program_id in sorted(program_ids):
             path = f"/rest/v1/programs/{program_id}/members.json"
             listing.put_all(self.rows(position_token_pages(self.ctx.client, path, {"fields": fields})))
         scope = program_ids | gone
-        gone_count = listing.finish(lambda key, _: int(key["program_id"]) in scope or self.lead_gone(key))
+        if first_pass:
+            gone_count = listing.finish()
+        else:
+            gone_count = listing.finish(lambda key, _: int(key["program_id"]) in scope or self.lead_gone(key))
         self.ctx.progress.step(
             f"program_membership: {len(program_ids)} program(s) read, {listing.published} published, "
             f"{gone_count} deleted"
@@ -155,7 +176,7 @@ class EntityPhase:
         listing = self.listing("list_membership")
         if listing is None:
             return
-        if self.first_run or not listing.state.complete:
+        if not listing.state.complete:
             for key in lists:
                 list_id = int(key["id"])
                 path = f"/rest/v1/lists/{list_id}/leads.json"
@@ -216,6 +237,9 @@ class EntityPhase:
         opportunities = self.listing("opportunity", tag=lambda value: str(value.get("external_opportunity_id")))
         external_ids: set[str] = set()
         leads = set(self.lead_ids)
+        first_pass = roles is not None and not roles.state.complete
+        if first_pass:
+            leads |= self.all_lead_ids()
         if roles is not None:
             fields = ",".join(self.fields_of(roles.table))
             path = "/rest/v1/opportunities/roles.json"
@@ -226,7 +250,10 @@ class EntityPhase:
                     if row.get("externalOpportunityId"):
                         external_ids.add(str(row["externalOpportunityId"]))
             names = {str(lead) for lead in leads}
-            gone = roles.finish(lambda _, lead: self.first_run or lead in names or lead in self.gone_text)
+            if first_pass:
+                gone = roles.finish()
+            else:
+                gone = roles.finish(lambda _, lead: lead in names or lead in self.gone_text)
             self.ctx.progress.step(f"opportunity_membership: {roles.published} published, {gone} deleted")
         if opportunities is None:
             return

@@ -35,7 +35,7 @@ class LeadPhase:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.loaded_ids: set[int] = set()
-        """Ids of the leads the initial load published (their roles are read next)."""
+        """Ids of the leads this run's initial load published (read back when lead ids are hashed)."""
         self.gone_ids: set[int] = set()
         """Leads deleted or merged away in this run: their memberships, roles and custom objects go too."""
 
@@ -56,6 +56,9 @@ class LeadPhase:
             )
         since = max(oldest, (cursor.at or oldest) - CURSOR_OVERLAP)
         activity = ctx.tables.activity_by_type.get(DELETE_LEAD_TYPE)
+        # before the initial load has published a single lead there is nothing to delete, and a topic that
+        # starts with tombstones breaks sinks that create their table from the first record
+        published_any = bool(len(ctx.leads.done) or ctx.leads.exports or ctx.leads.initial_load_complete)
         token = paging_token(ctx.client, format_instant(since))
         deleted = 0
         for page in date_token_pages(ctx.client, "/rest/v1/activities/deletedleads.json", None, since_token=token):
@@ -63,10 +66,11 @@ class LeadPhase:
                 lead_id = row.get("leadId")
                 if lead_id is None:
                     continue
-                ctx.writer.delete(lead, {"id": int(lead_id)})
-                ctx.summary.tombstones[lead.name] += 1
                 self.gone_ids.add(int(lead_id))
-                deleted += 1
+                if published_any:
+                    ctx.writer.delete(lead, {"id": int(lead_id)})
+                    ctx.summary.tombstones[lead.name] += 1
+                    deleted += 1
                 if activity is not None and row.get("marketoGUID"):
                     ctx.writer.upsert_row(activity, row)
                     ctx.summary.records[activity.name] += 1

@@ -132,9 +132,7 @@ class SyncRunner:
                 leads.initial_load()
             else:
                 leads.apply_effects()
-            entities = EntityPhase(
-                ctx, meta, first_run=first_run, new_lead_ids=leads.loaded_ids, gone_lead_ids=leads.gone_ids
-            )
+            entities = EntityPhase(ctx, meta, gone_lead_ids=leads.gone_ids, loaded_lead_ids=leads.loaded_ids)
             entities.run(ctx.effects)
             ctx.effects = Effects()
             writer.commit({EFFECTS_KEY: ctx.effects.to_json(), RUN_KEY: CursorState(now).to_json()})

@@ -38,6 +38,10 @@ class Writer:
             self._batch = self._open.__enter__()
         return self._batch
 
+    def live_keys(self, table: PublishedTable) -> list[Row]:
+        """Keys of the table whose last committed record is not a tombstone, read back from its topic."""
+        return self._sink.live_keys(table.name)
+
     def upsert_row(self, table: PublishedTable, marketo_row: Mapping[str, Any]) -> Row:
         """Converts, applies column policies and publishes one Marketo row; returns its published key."""
         value = table.convert(marketo_row)
