@@ -1,0 +1,239 @@
+"""End to end: one first sync of the benchmark world (1,000,000 activities, 100,000 leads) into the real broker.
+
+The sandbox runs in its own process (bench_sandbox's world, clock frozen, jobs done at once, no rate limits), and so
+does the sync, so that the peak RSS (VmHWM) printed is the sync's alone. The sandbox writes export files at about
+20k rows/s; that generation is not the sync's work, so the time the sync spends waiting for it (inside the
+exporter, apart from downloading: status polls that block until the file is written, and the sleeps between them)
+is measured and taken out. Printed:
+- rows published, wall time, the waiting time, and the sync-side rows/s (rows / (wall - waiting)): download,
+  CSV read, convert, encode, produce and commit, plus the REST phases;
+- peak RSS of the sync process, API calls by endpoint, bulk MB downloaded;
+- whether the targets (>= 50k rows/s sync-side, < 300 MB RSS) are met, with the load average, since the broker,
+  the sandbox and anything else running share the machine's cores.
+Its topics and subjects are deleted afterwards. ``BENCH_SYNC_PROFILE=<file>`` writes a cProfile of ``run_once``.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.bench_sandbox import SETTINGS, _peak_rss_mb, _start
+
+SANDBOX = {**SETTINGS, "rate_limit_calls": 1_000_000, "daily_quota": 10_000_000, "concurrency_limit": 10}
+"""bench_sandbox's world, without the rate limits that would only measure waiting."""
+TARGET_ROWS_PER_SECOND = 50_000
+TARGET_RSS_MB = 300
+BOOTSTRAP = os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+REGISTRY = os.environ.get("MARKETO_STREAM_SCHEMA_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
+STATE_MESSAGE_BYTES = 64 << 20
+"""Topics and producer accept records up to this size: an entity table's state document (one fingerprint per row)
+outgrows Kafka's default 1 MB at this scale (program members)."""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    prefix = f"bench-sync-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "sandbox.json"
+        config.write_text(json.dumps(SANDBOX))
+        server, url, client_id, secret = _start(config)
+        try:
+            now = requests.get(f"{url}/_sandbox/clock", timeout=30).json()["now"]
+            env = {
+                **os.environ,
+                "MARKETO_STREAM_BASE_URL": url,
+                "MARKETO_STREAM_CLIENT_ID": client_id,
+                "MARKETO_STREAM_CLIENT_SECRET": secret,
+                "MARKETO_STREAM_BOOTSTRAP_SERVERS": BOOTSTRAP,
+                "MARKETO_STREAM_SCHEMA_REGISTRY_URL": REGISTRY,
+                "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
+                "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0.05",
+                "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": "0.2",
+                "MARKETO_STREAM_MARKETO__MAX_CONCURRENCY": "10",
+                "MARKETO_STREAM_MARKETO__EXPORT_DAILY_MB": "100000",
+                "MARKETO_STREAM_SYNC__WORK_DIR": str(Path(tmp) / "work"),
+                "MARKETO_STREAM_SYNC__START_DATE": _world_start(now),
+            }
+            print(f"load average before: {_load()}", flush=True)
+            subprocess.run([sys.executable, "-m", "bench.bench_sync", "--child"], env=env, cwd=ROOT, check=True)
+            print(f"load average after: {_load()}; sandbox peak RSS {_peak_rss_mb(server.pid):,.0f} MB", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            _clean_up(prefix)
+
+
+def _world_start(now: str) -> str:
+    """The sandbox world's history begins ``history_days`` (120 at bench scale) before its start; a day of margin."""
+    from marketo_stream.intervals import format_instant, parse_instant
+
+    return format_instant(parse_instant(now) - timedelta(days=121))
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+class _Waits:
+    """Where the wall time went: inside the exporter's iterators (create, enqueue, status polls that block until
+    the sandbox has written the file, sleeps between them, downloads), and in REST calls outside them."""
+
+    def __init__(self) -> None:
+        self.in_exporter = 0.0
+        self.downloading = 0.0
+        self.rest_outside = 0.0
+        self._inside = False
+
+    @property
+    def waiting(self) -> float:
+        """For export files to be written: everything inside the exporter but downloads."""
+        return self.in_exporter - self.downloading
+
+    def wrap_run(self, run: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            iterator = run(*args, **kwargs)
+            while True:
+                began, self._inside = time.monotonic(), True
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+                finally:
+                    self.in_exporter += time.monotonic() - began
+                    self._inside = False
+                yield item
+
+        return timed
+
+    def wrap_download(self, download: Callable[..., int]) -> Callable[..., int]:
+        def timed(*args: Any, **kwargs: Any) -> int:
+            began = time.monotonic()
+            try:
+                return download(*args, **kwargs)
+            finally:
+                self.downloading += time.monotonic() - began
+
+        return timed
+
+    def wrap_request(self, request: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.monotonic()
+            try:
+                return request(*args, **kwargs)
+            finally:
+                if not self._inside:
+                    self.rest_outside += time.monotonic() - began
+
+        return timed
+
+
+def _child() -> None:
+    from marketo_stream.report import Progress
+    from marketo_stream.settings import load_settings
+    from marketo_stream.sink import KafkaSink
+    from marketo_stream.sync.runner import SyncRunner, sink_config
+
+    settings = load_settings(None, os.environ)
+    config = sink_config(settings)
+    config = replace(
+        config,
+        topic_config={**config.topic_config, "max.message.bytes": str(STATE_MESSAGE_BYTES)},
+        producer_config={**config.producer_config, "message.max.bytes": STATE_MESSAGE_BYTES},
+    )
+    progress = Progress(sys.stderr, interactive=False, quiet=False)
+    runner = SyncRunner(settings, progress=progress, sink=KafkaSink(config))
+    waits = _Waits()
+    exporter = runner.exporter
+    exporter.run = waits.wrap_run(exporter.run)  # type: ignore[method-assign]
+    exporter.repository.download = waits.wrap_download(exporter.repository.download)  # type: ignore[method-assign]
+    runner.client.request = waits.wrap_request(runner.client.request)  # type: ignore[method-assign]
+    profile_to = os.environ.get("BENCH_SYNC_PROFILE")
+    profiler = cProfile.Profile() if profile_to else None
+    began = time.monotonic()
+    try:
+        if profiler is not None:
+            profiler.enable()
+        summary = runner.run_once()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+    finally:
+        wall = time.monotonic() - began
+        runner.close()
+    rows = sum(summary.records.values()) + sum(summary.tombstones.values())
+    sync_side = wall - waits.waiting
+    rate = rows / sync_side
+    rss = _peak_rss_mb(os.getpid())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    processing = sync_side - waits.rest_outside
+    calls = summary.api_calls
+    print(f"published: {rows:,} records in {len(summary.records)} tables ({_top(summary.records)})")
+    print(f"wall: {wall:.1f}s ({rows / wall:,.0f} rows/s end to end)")
+    print(
+        f"waiting for the sandbox to write files: {waits.waiting:.1f}s; downloads {waits.downloading:.1f}s "
+        f"(counted as the sync's)"
+    )
+    print(f"sync-side: {rate:,.0f} rows/s ({rows:,} rows in {sync_side:.1f}s)")
+    print(
+        f"of which REST calls outside the exporter (the sandbox answering): {waits.rest_outside:.1f}s; the rest, "
+        f"the sync's own processing: {rows / processing:,.0f} rows/s ({processing:.1f}s); "
+        f"sync process CPU {usage.ru_utime + usage.ru_stime:.1f}s (user {usage.ru_utime:.1f}s, incl. librdkafka)"
+    )
+    print(f"sync peak RSS (VmHWM): {rss:,.0f} MB")
+    print(f"API calls: {sum(calls.values()):,} ({_top(calls)})")
+    print(f"bulk downloaded: {summary.bulk_bytes / 1e6:,.1f} MB")
+    met = rate >= TARGET_ROWS_PER_SECOND and rss < TARGET_RSS_MB
+    print(
+        f"targets (>= {TARGET_ROWS_PER_SECOND:,} rows/s sync-side, < {TARGET_RSS_MB} MB RSS): "
+        f"{'met' if met else 'NOT met'} (rows/s {'ok' if rate >= TARGET_ROWS_PER_SECOND else 'low'}, "
+        f"RSS {'ok' if rss < TARGET_RSS_MB else 'high'}); load average {_load()}",
+        flush=True,
+    )
+
+
+def _top(counts: Any, n: int = 6) -> str:
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{name} {count:,}" for name, count in ranked[:n])
+    return shown + (f", {len(ranked) - n} more" if len(ranked) > n else "")
+
+
+def _clean_up(prefix: str) -> None:
+    """Deletes the run's topics and their subjects, so repeated runs do not fill the broker and the registry."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    topics = [t for t in admin.list_topics(timeout=30).topics if t.startswith(f"{prefix}.")]
+    if topics:
+        for future in admin.delete_topics(topics).values():
+            with suppress(Exception):
+                future.result(timeout=30)
+    with suppress(requests.RequestException):
+        subjects = requests.get(f"{REGISTRY}/subjects", timeout=30).json()
+        for subject in subjects:
+            if isinstance(subject, str) and subject.startswith(f"{prefix}."):
+                requests.delete(f"{REGISTRY}/subjects/{subject}", timeout=30)
+                requests.delete(f"{REGISTRY}/subjects/{subject}", params={"permanent": "true"}, timeout=30)
+    print(f"deleted {len(topics)} topics of {prefix}", flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--child"]:
+        _child()
+    else:
+        main()
