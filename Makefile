@@ -35,6 +35,9 @@ status: ## say what runs
 fetch: ## download the JVM artifacts only
 	$(INFRA) fetch
 
+demo: install up ## the main job end to end: a sandbox Marketo synced into local Kafka, twice, with summaries
+	$(VENV)/bin/marketo-stream demo $(DEMO_ARGS)
+
 test: install ## run every test; starts Kafka and the registry when they are not running
 	$(PY) -m pytest
 

@@ -87,6 +87,7 @@ class SyncRunner:
         """One pass; raises typed errors (quota, Marketo, Kafka), leaving committed state consistent."""
         started = datetime.now(UTC)
         summary = SyncSummary(started=started)
+        calls_before, bytes_before = self.client.call_counts(), self.client.downloaded_bytes
         try:
             self._run(summary, now)
         except BaseException:
@@ -94,8 +95,9 @@ class SyncRunner:
             raise
         finally:
             summary.finished = datetime.now(UTC)
-            summary.api_calls = self.client.call_counts()
-            summary.bulk_bytes = self.client.downloaded_bytes
+            calls = self.client.call_counts()
+            summary.api_calls = {k: n - calls_before.get(k, 0) for k, n in calls.items() if n > calls_before.get(k, 0)}
+            summary.bulk_bytes = self.client.downloaded_bytes - bytes_before
             summary.warnings.extend(
                 f"topic {m.topic} has cleanup.policy={m.actual}, expected {m.expected}"
                 for m in self.sink.policy_mismatches
