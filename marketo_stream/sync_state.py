@@ -7,6 +7,7 @@ document into the current shape, step by step, and a newer one is refused rather
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -173,6 +174,22 @@ class CursorState:
         return cls(parse_instant(at) if at else None)
 
 
+ENTITY_SHARDS = 64
+"""Fingerprints of one entity table are spread over this many state records (``entity.<table>/<nn>``), so
+that no record outgrows Kafka's 1 MB message limit (about 1.5 million rows per table) and a checkpoint
+rewrites only the shards that changed."""
+
+
+def shard_of(key_text: str) -> str:
+    return f"{zlib.crc32(key_text.encode()) % ENTITY_SHARDS:02d}"
+
+
+def entity_state_keys(states: Mapping[str, Any], table: str) -> list[str]:
+    """Every state key that holds part of ``table``'s fingerprints (its index and its shards)."""
+    index = entity_key(table)
+    return [key for key in states if key == index or key.startswith(index + "/")]
+
+
 @dataclass
 class EntityState:
     """Fingerprints of the rows last published, by key: unchanged rows are not sent again, and keys that
@@ -180,13 +197,45 @@ class EntityState:
 
     rows: dict[str, str] = field(default_factory=dict)
     complete: bool = False
+    dirty: set[str] = field(default_factory=set, repr=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"v": STATE_VERSION, "rows": self.rows, "complete": self.complete}
+    def put(self, key_text: str, mark: str) -> None:
+        self.rows[key_text] = mark
+        self.dirty.add(shard_of(key_text))
+
+    def drop(self, key_text: str) -> None:
+        if self.rows.pop(key_text, None) is not None:
+            self.dirty.add(shard_of(key_text))
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> EntityState:
-        if not data:
-            return cls()
-        data = upgrade(data)
-        return cls(rows=dict(data.get("rows", {})), complete=bool(data.get("complete")))
+    def load(cls, states: Mapping[str, Mapping[str, Any]], table: str) -> EntityState:
+        """The table's index and shards; a version-1 single document (rows inside the index) is split on its
+        next write."""
+        index = entity_key(table)
+        state = cls()
+        head = states.get(index)
+        if head:
+            head = upgrade(head)
+            state.complete = bool(head.get("complete"))
+            legacy = head.get("rows")
+            if legacy:
+                for text, mark in legacy.items():
+                    state.put(text, mark)
+        for key, doc in states.items():
+            if key.startswith(index + "/") and doc:
+                state.rows.update(upgrade(doc).get("rows", {}))
+        return state
+
+    def documents(self, table: str) -> dict[str, dict[str, Any]]:
+        """The index and every shard changed since the last call."""
+        index = entity_key(table)
+        shards: dict[str, dict[str, str]] = {name: {} for name in self.dirty}
+        if shards:
+            for text, mark in self.rows.items():
+                name = shard_of(text)
+                if name in shards:
+                    shards[name][text] = mark
+        self.dirty.clear()
+        docs: dict[str, dict[str, Any]] = {index: {"v": STATE_VERSION, "complete": self.complete}}
+        docs.update({f"{index}/{name}": {"v": STATE_VERSION, "rows": rows} for name, rows in shards.items()})
+        return docs

@@ -24,7 +24,7 @@ from marketo_stream.operator.targets import TableKind, TargetTable, windows_key
 from marketo_stream.planner import window_size
 from marketo_stream.settings import Settings
 from marketo_stream.sync.context import ACTIVITY_RETENTION
-from marketo_stream.sync_state import ACTIVITIES_KEY, ActivityState, EntityState, entity_key
+from marketo_stream.sync_state import ACTIVITIES_KEY, ActivityState, EntityState
 
 CALLS_PER_EXPORT = 5
 """create, enqueue, a status poll or two, the file."""
@@ -104,14 +104,14 @@ def estimate_resync(
         start = max(utc(sync.start_date), now - ACTIVITY_RETENTION) if sync.start_date else now - ACTIVITY_RETENTION
         days = max(0.0, (now - start).total_seconds() / 86400)
         estimate.exports = math.ceil(days / sync.max_window_days)
-        known = len(EntityState.from_json(states.get(entity_key("program_membership"))).rows)
+        known = len(EntityState.load(states, "program_membership").rows)
         estimate.api_calls += math.ceil(known / ROWS_PER_PAGE)
         estimate.basis.append(
             f"the lead load re-exports {days:.0f} days in {estimate.exports} window(s); the first-run entity "
             f"pass re-reads memberships ({known:,} program members known)"
         )
     else:
-        rows = len(EntityState.from_json(states.get(entity_key(target.name))).rows)
+        rows = len(EntityState.load(states, target.name).rows)
         estimate.rows = rows
         if target.kind is TableKind.CUSTOM_OBJECT:
             kind, object_name = "custom_object", target.name.removeprefix("custom_object_")

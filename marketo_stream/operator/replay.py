@@ -136,7 +136,7 @@ def replay(settings: Settings, target: TargetTable, window: Interval, *, to_topi
                     except ValueConversionError:
                         result.rejected += 1
                         continue
-                    writer.checkpoint({})
+                    writer.checkpoint(dict)
                     result.records += 1
                 writer.commit({})
                 result.exports += 1

@@ -83,10 +83,16 @@ def plan_reset(target: TargetTable, states: Mapping[str, Mapping[str, Any]]) -> 
             "with the lead state reset the next sync is a first run for entities too: every program, list "
             "membership and lead's opportunity roles are read again"
         )
-    plan.changes = {key: None for key in dict.fromkeys(keys) if key in states}
+    expanded = [found for key in dict.fromkeys(keys) for found in _stored_under(key, states)]
+    plan.changes = dict.fromkeys(expanded)
     if target.kind is TableKind.CUSTOM_OBJECT and windows_key(target.name) in plan.changes:
         plan.notes.append("its updatedAt windows are exported again back to the horizon")
     return plan
+
+
+def _stored_under(key: str, states: Mapping[str, Any]) -> list[str]:
+    """The stored keys for ``key``: itself, and an entity table's fingerprint shards (``<key>/<nn>``)."""
+    return [found for found in states if found == key or found.startswith(key + "/")]
 
 
 def _plan_activity(plan: ResetPlan, type_id: int, states: Mapping[str, Mapping[str, Any]]) -> None:

@@ -76,12 +76,12 @@ def _cursor(label: str, doc: Mapping[str, Any]) -> list[str]:
     return [f"  {label}: {at.isoformat() if at else 'never'}"]
 
 
-def _entity(doc: Mapping[str, Any]) -> list[str]:
-    state = EntityState.from_json(doc)
+def _entity(key: str, states: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    state = EntityState.load(states, key.removeprefix("entity."))
     return [f"  rows known: {len(state.rows):,}", f"  complete listing seen: {'yes' if state.complete else 'no'}"]
 
 
-def describe_key(key: str, doc: Mapping[str, Any]) -> list[str]:
+def describe_key(key: str, doc: Mapping[str, Any], states: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
     if key == ACTIVITIES_KEY:
         return _activities(doc)
     if key == RECENT_KEY:
@@ -93,7 +93,7 @@ def describe_key(key: str, doc: Mapping[str, Any]) -> list[str]:
     if key == RUN_KEY:
         return _cursor("last successful run", doc)
     if key.startswith("entity."):
-        return _entity(doc)
+        return _entity(key, states or {key: doc})
     if key.startswith("windows."):
         return [f"  windows done: {describe_intervals(IntervalSet.from_json(doc.get('done', [])))}"]
     sizes = {name: len(value) for name, value in doc.items() if isinstance(value, list | dict)}
@@ -105,9 +105,10 @@ def render_state(states: States) -> str:
     if not states:
         return "no sync state yet: the next sync is a first run"
     order = [ACTIVITIES_KEY, RECENT_KEY, LEADS_KEY, DELETED_LEADS_KEY, RUN_KEY]
-    keys = [k for k in order if k in states] + sorted(k for k in states if k not in order)
+    shown = [k for k in states if "/" not in k]  # an entity table's shards are shown with its index
+    keys = [k for k in order if k in states] + sorted(k for k in shown if k not in order)
     lines: list[str] = []
     for key in keys:
         lines.append(key)
-        lines.extend(describe_key(key, states[key]))
+        lines.extend(describe_key(key, states[key], states))
     return "\n".join(lines)

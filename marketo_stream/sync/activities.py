@@ -162,7 +162,7 @@ class ActivityPhase:
                         published += 1
                 if at is not None and (newest is None or at > newest.timestamp()):
                     newest = datetime.fromtimestamp(at, tz=window.start.tzinfo)
-            if writer.checkpoint(ctx.activity_states()):
+            if writer.checkpoint(ctx.activity_states):
                 ctx.progress.update(f"activities {window}: {index + 1:,} rows")
         self._finish(request.label, window, types, recent_rows, export.number_of_records)
         ctx.progress.step(

@@ -16,7 +16,7 @@ from typing import Any
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.published import PublishedTable, Row
-from marketo_stream.sync_state import EntityState, entity_key
+from marketo_stream.sync_state import EntityState
 
 Scope = Callable[[Row, str], bool]
 """(published key, tag) → whether the key lies inside the listing's scope."""
@@ -39,8 +39,7 @@ class EntityListing:
         self.table = table
         self.tag = tag
         """Derives a short tag stored with the fingerprint (e.g. the lead id of a role) for scoping deletes."""
-        self.state_key = entity_key(table.name)
-        self.state = EntityState.from_json(ctx.states.get(self.state_key))
+        self.state = EntityState.load(ctx.states, table.name)
         self.keys: dict[str, Row] = {}
         """Published keys seen in this listing, by key text."""
         self.published = 0
@@ -63,10 +62,10 @@ class EntityListing:
             mark = f"{self.tag(value)}|{mark}"
         if self.state.rows.get(text) != mark:
             self.ctx.writer.upsert(self.table, key, value)
-            self.state.rows[text] = mark
+            self.state.put(text, mark)
             self.ctx.summary.records[self.table.name] += 1
             self.published += 1
-        self.ctx.writer.checkpoint({self.state_key: self.state.to_json()})
+        self.ctx.writer.checkpoint(self.documents)
         return key
 
     def put_all(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -77,7 +76,7 @@ class EntityListing:
         """A key known to be gone (from an activity); no-op when it was never published."""
         text = key_text(key)
         self.ctx.writer.delete(self.table, key)
-        self.state.rows.pop(text, None)
+        self.state.drop(text)
         self.ctx.summary.tombstones[self.table.name] += 1
 
     def finish(self, scope: Scope | None = None, *, complete: bool = True) -> int:
@@ -92,13 +91,16 @@ class EntityListing:
                 if scope is not None and not scope(key, mark.partition("|")[0] if "|" in mark else ""):
                     continue
                 self.ctx.writer.delete(self.table, key, published_key=True)
-                del self.state.rows[text]
+                self.state.drop(text)
                 self.ctx.summary.tombstones[self.table.name] += 1
                 gone += 1
         if scope is None and complete:
             self.state.complete = True
-        self.ctx.writer.commit({self.state_key: self.state.to_json()})
+        self.ctx.writer.commit(self.documents())
         return gone
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return self.state.documents(self.table.name)
 
     def known_keys(self) -> list[Row]:
         return [self._key_from_text(text) for text in self.state.rows]

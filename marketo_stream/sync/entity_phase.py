@@ -281,9 +281,7 @@ class EntityPhase:
                     listing.put(row)
                 done.add(request_window(export.request))
                 export.path.unlink(missing_ok=True)
-                self.ctx.writer.commit(
-                    {listing.state_key: listing.state.to_json(), windows_key: {"done": done.to_json()}}
-                )
+                self.ctx.writer.commit({**listing.documents(), windows_key: {"done": done.to_json()}})
             gone = listing.finish(lambda _, lead: lead in self.gone_text)
             self.ctx.progress.step(f"{name}: {len(requests)} export(s), {listing.published} published, {gone} deleted")
 

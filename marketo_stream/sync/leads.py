@@ -74,7 +74,7 @@ class LeadPhase:
                 if activity is not None and row.get("marketoGUID"):
                     ctx.writer.upsert_row(activity, row)
                     ctx.summary.records[activity.name] += 1
-            ctx.writer.checkpoint({})
+            ctx.writer.checkpoint(dict)
         ctx.writer.commit({DELETED_LEADS_KEY: CursorState(ctx.now).to_json()})
         ctx.progress.step(f"deleted leads since {format_instant(since)}: {deleted} tombstone(s)")
 
@@ -121,7 +121,7 @@ class LeadPhase:
                     ctx.summary.records[lead.name] += 1
                 progress.rows_committed = index + 1
                 count += 1
-                ctx.writer.checkpoint(ctx.lead_states())
+                ctx.writer.checkpoint(ctx.lead_states)
             state.done.add(win)
             state.exports.pop(export.request.label, None)
             ctx.writer.commit(ctx.lead_states())
@@ -170,7 +170,7 @@ class LeadPhase:
                 self.gone_ids.add(missing)
                 gone += 1
             effects.leads_to_refresh -= set(ids)
-            ctx.writer.checkpoint(ctx.lead_states())
+            ctx.writer.checkpoint(ctx.lead_states)
         effects.merged_away.clear()
         ctx.writer.commit(ctx.lead_states())
         if refresh:

@@ -1,14 +1,14 @@
 """Records and the state that says they are done, committed together in chunked Kafka transactions.
 
-Callers publish rows, update their progress, and call ``checkpoint`` with the state documents that describe
-what has been written so far; when the open transaction holds ``rows_per_transaction`` records, the states
-are added and it commits. A crash between checkpoints loses only uncommitted work, which the state, read
-back on restart, says to redo.
+Callers publish rows, update their progress, and call ``checkpoint`` with a function that builds the state
+documents describing what has been written so far; when the open transaction holds ``rows_per_transaction``
+records, those states are added and it commits. A crash between checkpoints loses only uncommitted work,
+which the state, read back on restart, says to redo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
@@ -60,20 +60,25 @@ class Writer:
         self._current().delete(table.name, key if published_key else table.hash_key(key))
         self._pending += 1
 
-    def checkpoint(self, states: States, *, force: bool = False) -> bool:
-        """Commits with ``states`` when the transaction is full (or ``force``); True when it committed."""
-        if not force and self._pending < self._limit:
+    def checkpoint(self, states: Callable[[], States]) -> bool:
+        """Commits with the states ``states()`` builds when the transaction is full; True when it committed.
+
+        ``states`` is called only then: callers checkpoint after every row, and building a state document per
+        row would cost more than the row itself.
+        """
+        if self._pending < self._limit:
             return False
+        self.commit(states())
+        return True
+
+    def commit(self, states: States) -> None:
+        """Commits the open transaction (if any, or if there are states to write) with ``states``."""
         if self._batch is None and not states:
-            return False
+            return
         batch = self._current()
         for key, doc in states.items():
             batch.put_state(key, doc)
         self._close(None, None, None)
-        return True
-
-    def commit(self, states: States) -> None:
-        self.checkpoint(states, force=True)
 
     def _close(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         opened, self._open, self._batch, self._pending = self._open, None, None, 0

@@ -12,7 +12,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.exit_codes import ExitStatus
 from marketo_stream.operator import read_sync_state
-from marketo_stream.sync_state import ActivityState
+from marketo_stream.sync_state import ActivityState, EntityState
 from tests.operator.conftest import World
 from tests.sync.topics import TopicReader
 
@@ -85,5 +85,5 @@ def test_state_reset_forgets_one_activity_type_and_resync_extracts_a_table_again
 
     assert resync.exit_code == 0, resync.output
     lists = TopicReader(bootstrap_servers, registry_client).read(own.topic("list"))
-    known = len(read_sync_state(own.settings)["entity.list"]["rows"])
+    known = len(EntityState.load(read_sync_state(own.settings), "list").rows)
     assert known > 0 and len(lists) == lists_before + known, "every list is published again"

@@ -45,4 +45,27 @@ def test_state_from_a_newer_version_is_refused_not_misread() -> None:
 def test_missing_state_means_a_first_run() -> None:
     assert not LeadState.from_json(None).initial_load_complete
     assert RecentActivities.from_json(None).guids == {}
-    assert EntityState.from_json({}).rows == {}
+    assert EntityState.load({}, "program").rows == {}
+
+
+def test_entity_fingerprints_are_spread_over_shards_and_only_changed_shards_are_rewritten() -> None:
+    state = EntityState()
+    for n in range(1000):
+        state.put(f"[{n}]", "f")
+    docs = state.documents("company")
+    assert docs["entity.company"] == {"v": STATE_VERSION, "complete": False}
+    shards = [key for key in docs if key.startswith("entity.company/")]
+    assert len(shards) > 32, "rows spread over many records, none near Kafka's message limit"
+    again = EntityState.load(docs, "company")
+    assert again.rows == state.rows
+    again.put("[5]", "g")
+    changed = again.documents("company")
+    assert len(changed) == 2, "the index and the one shard that changed"
+
+
+def test_a_version_one_entity_document_is_read_and_split_on_its_next_write() -> None:
+    legacy = {"entity.list": {"v": 1, "rows": {"[1]": "a", "[2]": "b"}, "complete": True}}
+    state = EntityState.load(legacy, "list")
+    assert state.rows == {"[1]": "a", "[2]": "b"} and state.complete
+    docs = state.documents("list")
+    assert "rows" not in docs["entity.list"] and len(docs) > 1
