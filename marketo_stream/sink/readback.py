@@ -1,7 +1,7 @@
-"""Reading a table's topic back: which keys are live (their last committed record is not a tombstone).
+"""Reading a topic back to its end, committed records only: the sync state on start, and a table's live keys.
 
-The sync needs this where Marketo offers no listing: opportunity roles can only be asked for by lead id, and
-after a restart the only complete list of lead ids is the lead topic itself.
+The sync needs live keys where Marketo offers no listing: opportunity roles can only be asked for by lead id,
+and after a restart the only complete list of lead ids is the lead topic itself.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import fastavro
@@ -18,10 +18,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from marketo_stream.sink.errors import KafkaOperationError
 
 
-def live_keys(
-    bootstrap_servers: str, topic: str, key_schema: Mapping[str, Any], timeout_s: float
-) -> list[dict[str, Any]]:
-    parsed = fastavro.parse_schema(dict(key_schema))
+def committed_records(bootstrap_servers: str, topic: str, timeout_s: float) -> Iterator[tuple[bytes, bytes | None]]:
+    """(key, value) of every committed record of ``topic``, from the beginning of each partition to its end."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap_servers,
@@ -31,34 +29,44 @@ def live_keys(
             "enable.partition.eof": True,
         }
     )
-    live: dict[bytes, dict[str, Any]] = {}
+    what = f"reading topic {topic}"
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
         if metadata.error is not None:
-            raise KafkaOperationError(f"reading {topic}", metadata.error.code(), metadata.error.name(), "")
+            error = metadata.error
+            raise KafkaOperationError(what, error.code(), error.name(), error.str())
         pending = set(metadata.partitions)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in pending])
         deadline = time.monotonic() + timeout_s
         while pending:
-            messages = consumer.consume(num_messages=5000, timeout=0.05)
+            messages = consumer.consume(num_messages=5000, timeout=0.05)  # returns early only when full
             if messages:
                 deadline = time.monotonic() + timeout_s
             elif time.monotonic() > deadline:
-                raise KafkaOperationError(f"reading {topic}", KafkaError._TIMED_OUT, "_TIMED_OUT", "no end")
+                raise KafkaOperationError(what, KafkaError._TIMED_OUT, "_TIMED_OUT", "no end")
             for message in messages:
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
+                failure = message.error()
+                if failure is not None:
+                    if failure.code() == KafkaError._PARTITION_EOF:
                         pending.discard(message.partition())
                         continue
-                    raise KafkaOperationError(f"reading {topic}", error.code(), error.name(), error.str())
-                raw = message.key() or b""
-                if message.value() is None:
-                    live.pop(raw, None)
-                elif raw not in live:
-                    key = fastavro.schemaless_reader(io.BytesIO(raw[5:]), parsed)
-                    if isinstance(key, dict):
-                        live[raw] = key
+                    raise KafkaOperationError(what, failure.code(), failure.name(), failure.str())
+                yield message.key() or b"", message.value()
     finally:
         consumer.close()
+
+
+def live_keys(
+    bootstrap_servers: str, topic: str, key_schema: Mapping[str, Any], timeout_s: float
+) -> list[dict[str, Any]]:
+    """The keys whose last committed record is not a tombstone, decoded with ``key_schema``."""
+    parsed = fastavro.parse_schema(dict(key_schema))
+    live: dict[bytes, dict[str, Any]] = {}
+    for raw, value in committed_records(bootstrap_servers, topic, timeout_s):
+        if value is None:
+            live.pop(raw, None)
+        elif raw not in live:
+            key = fastavro.schemaless_reader(io.BytesIO(raw[5:]), parsed)
+            if isinstance(key, dict):
+                live[raw] = key
     return list(live.values())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from marketo_stream.cli import main
 from marketo_stream.exit_codes import ExitStatus
 from marketo_stream.intervals import parse_instant
+from marketo_stream.marketo.errors import RetryableError
 from marketo_stream.sandbox import Sandbox
 from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sync.runner import SyncRunner
@@ -74,6 +76,40 @@ def settings_for(
     return make
 
 
+@dataclass
+class World:
+    """A sandbox, the settings that sync it into this test's topics, and a reader for those topics."""
+
+    sandbox: Sandbox
+    settings: Settings
+    reader: TopicReader
+    registry: SchemaRegistryClient
+    prefix: str
+
+    def sync(self) -> dict[str, Any]:
+        return sync(self.settings)
+
+    def advance(self, days: int) -> None:
+        url = f"{self.sandbox.url}/_sandbox/clock"
+        requests.post(url, json={"advance_seconds": days * 86400}, timeout=60).raise_for_status()
+
+    def differences(self) -> list[str]:
+        return differences(self.sandbox, self.reader, self.registry, self.prefix)
+
+
+@pytest.fixture
+def world(
+    sandbox_factory: Callable[..., Sandbox],
+    settings_for: Callable[[Sandbox], Settings],
+    registry_client: SchemaRegistryClient,
+    bootstrap_servers: str,
+    prefix: str,
+) -> World:
+    sandbox = sandbox_factory(**FAST)
+    reader = TopicReader(bootstrap_servers, registry_client)
+    return World(sandbox, settings_for(sandbox), reader, registry_client, prefix)
+
+
 def sync(settings: Settings) -> dict[str, Any]:
     runner = SyncRunner(settings)
     try:
@@ -119,48 +155,30 @@ def differences(sandbox: Sandbox, reader: TopicReader, registry: SchemaRegistryC
     return found
 
 
-def test_two_syncs_leave_every_topic_equal_to_the_truth(
-    sandbox_factory: Callable[..., Sandbox],
-    settings_for: Callable[[Sandbox], Settings],
-    registry_client: SchemaRegistryClient,
-    bootstrap_servers: str,
-    prefix: str,
-) -> None:
-    sandbox = sandbox_factory(**FAST)
-    settings = settings_for(sandbox)
-    reader = TopicReader(bootstrap_servers, registry_client)
-
-    first = sync(settings)
+def test_two_syncs_leave_every_topic_equal_to_the_truth(world: World) -> None:
+    first = world.sync()
     assert first["records"] > 1000
-    assert differences(sandbox, reader, registry_client, prefix) == []
+    assert world.differences() == []
 
-    gone_before = {k["id"] for k in truth(sandbox.url, "lead")["deleted_keys"]}
-    requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 10 * 86400}, timeout=60).raise_for_status()
-    gone_after = {k["id"] for k in truth(sandbox.url, "lead")["deleted_keys"]}
+    gone_before = {k["id"] for k in truth(world.sandbox.url, "lead")["deleted_keys"]}
+    world.advance(days=10)
+    gone_after = {k["id"] for k in truth(world.sandbox.url, "lead")["deleted_keys"]}
     assert gone_after - gone_before, "the world must delete or merge leads in between, or this test proves nothing"
 
-    second = sync(settings)
+    second = world.sync()
     assert second["tombstones"] >= len(gone_after - gone_before)
-    assert differences(sandbox, reader, registry_client, prefix) == []
+    assert world.differences() == []
 
-    third = sync(settings)
-    assert differences(sandbox, reader, registry_client, prefix) == [], "a sync with nothing new changes nothing"
+    third = world.sync()
+    assert world.differences() == [], "a sync with nothing new changes nothing"
     assert third["tombstones"] <= len(gone_after), "only the deleted-leads overlap is re-read"
 
 
-def test_every_email_template_version_seen_is_kept(
-    sandbox_factory: Callable[..., Sandbox],
-    settings_for: Callable[[Sandbox], Settings],
-    registry_client: SchemaRegistryClient,
-    bootstrap_servers: str,
-    prefix: str,
-) -> None:
-    sandbox = sandbox_factory(**FAST)
-    settings = settings_for(sandbox)
-    reader = TopicReader(bootstrap_servers, registry_client)
-    sync(settings)
-    requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 20 * 86400}, timeout=60).raise_for_status()
-    sync(settings)
+def test_every_email_template_version_seen_is_kept(world: World) -> None:
+    sandbox, reader, prefix = world.sandbox, world.reader, world.prefix
+    world.sync()
+    world.advance(days=20)
+    world.sync()
 
     published = {
         (r.key["id"], r.value["version"], r.value["status"])
@@ -221,24 +239,16 @@ def test_the_newest_seven_days_finish_before_any_older_window_is_requested(
     assert len(downloaded) >= len(newest), "every newest-days window was downloaded before history was requested"
 
 
-def test_a_sync_stopped_midway_resumes_without_losing_or_repeating_anything(
-    sandbox_factory: Callable[..., Sandbox],
-    settings_for: Callable[[Sandbox], Settings],
-    registry_client: SchemaRegistryClient,
-    bootstrap_servers: str,
-    prefix: str,
-) -> None:
-    sandbox = sandbox_factory(**FAST)
-    settings = settings_for(sandbox)
+def test_a_sync_stopped_midway_resumes_without_losing_or_repeating_anything(world: World) -> None:
+    faults = f"{world.sandbox.url}/_sandbox/faults"
     fault = {"path": "/rest/v1/lists\\.json", "http_status": 500, "times": 50}
-    requests.post(f"{sandbox.url}/_sandbox/faults", json={"faults": [fault]}, timeout=30).raise_for_status()
-    with pytest.raises(Exception, match="500"):
-        sync(settings)
-    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=30).raise_for_status()
+    requests.post(faults, json={"faults": [fault]}, timeout=30).raise_for_status()
+    with pytest.raises(RetryableError, match="500"):
+        world.sync()
+    requests.delete(faults, timeout=30).raise_for_status()
 
-    sync(settings)
-    reader = TopicReader(bootstrap_servers, registry_client)
-    assert differences(sandbox, reader, registry_client, prefix) == []
+    world.sync()
+    assert world.differences() == []
 
 
 def test_quota_exhaustion_stops_with_its_own_exit_status(
