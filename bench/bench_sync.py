@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,6 @@ TARGET_ROWS_PER_SECOND = 50_000
 TARGET_RSS_MB = 300
 BOOTSTRAP = os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 REGISTRY = os.environ.get("MARKETO_STREAM_SCHEMA_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
-STATE_MESSAGE_BYTES = 64 << 20
-"""Topics and producer accept records up to this size: an entity table's state document (one fingerprint per row)
-outgrows Kafka's default 1 MB at this scale (program members)."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -138,18 +134,11 @@ class _Waits:
 def _child() -> None:
     from marketo_stream.report import Progress
     from marketo_stream.settings import load_settings
-    from marketo_stream.sink import KafkaSink
-    from marketo_stream.sync.runner import SyncRunner, sink_config
+    from marketo_stream.sync.runner import SyncRunner
 
     settings = load_settings(None, os.environ)
-    config = sink_config(settings)
-    config = replace(
-        config,
-        topic_config={**config.topic_config, "max.message.bytes": str(STATE_MESSAGE_BYTES)},
-        producer_config={**config.producer_config, "message.max.bytes": STATE_MESSAGE_BYTES},
-    )
     progress = Progress(sys.stderr, interactive=False, quiet=False)
-    runner = SyncRunner(settings, progress=progress, sink=KafkaSink(config))
+    runner = SyncRunner(settings, progress=progress)
     waits = _Waits()
     exporter = runner.exporter
     exporter.run = waits.wrap_run(exporter.run)  # type: ignore[method-assign]
