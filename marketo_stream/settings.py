@@ -83,6 +83,7 @@ class KafkaSettings(_Section):
         return self.transactional_id or f"marketo-stream-{self.topic_prefix}"
 
     def effective_state_topic(self) -> str:
+        """The sink's default too: ``_state`` cannot be a table's name, so prefix-selecting sinks skip it."""
         return self.state_topic or f"{self.topic_prefix}._state"
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from marketo_stream.schema.names import assign_names, avro_name
+from marketo_stream.schema.names import assign_names, avro_name, table_name
 from marketo_stream.schema.types import avro_type, nullable
 
 AvroSchema = dict[str, Any]
@@ -146,7 +146,7 @@ def activity_table(
     if primary:
         record_attributes["marketo_primary_attribute"] = {"name": primary["name"], "dataType": primary.get("dataType")}
     return build_table(
-        name or f"activity_{avro_name(str(activity_type['name']))}",
+        name or table_name("activity", str(activity_type["name"])),
         standard + attributes,
         key=("marketoGUID",),
         compacted=False,
@@ -174,8 +174,13 @@ def custom_object_table(
     columns = [_column(f) for f in describe.get("fields") or ()]
     if not any(c.marketo_name == id_field for c in columns):
         columns.insert(0, Column(id_field, "string"))
-    table_name = name or f"custom_object_{avro_name(str(describe['name']))}"
-    return build_table(table_name, columns, key=(id_field,), compacted=True, previous=previous)
+    return build_table(
+        name or table_name("custom_object", str(describe["name"])),
+        columns,
+        key=(id_field,),
+        compacted=True,
+        previous=previous,
+    )
 
 
 def _column(field: Mapping[str, Any]) -> Column:

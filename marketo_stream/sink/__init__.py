@@ -21,7 +21,8 @@ Public API (the sync engine calls only this)::
     sink.close()
 
 Layout: topic ``<prefix>.<topic_suffix>`` per table, subjects ``<topic>-key`` / ``<topic>-value``, state in
-``<prefix>.sync-state`` (compacted, one partition). Records are Confluent-framed Avro (magic 0, 4-byte schema
+``<prefix>._state`` (compacted, one partition; the leading underscore keeps it out of sinks that select
+tables by name). Records are Confluent-framed Avro (magic 0, 4-byte schema
 id, body); tombstones have the same key bytes as the records (key schemas are frozen). Delete markers, when
 enabled, add ``__deleted: boolean = false`` to every value schema; the marker record before a tombstone has
 the key columns, ``__deleted = true`` and null elsewhere (so non-key columns must be nullable).

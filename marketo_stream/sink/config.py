@@ -53,7 +53,7 @@ class SinkConfig:
 
     @property
     def state_topic_name(self) -> str:
-        return self.state_topic or f"{self.topic_prefix}.sync-state"
+        return self.state_topic or f"{self.topic_prefix}._state"
 
     def topic(self, suffix: str) -> str:
         return f"{self.topic_prefix}.{suffix}"
