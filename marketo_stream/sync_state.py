@@ -184,12 +184,6 @@ def shard_of(key_text: str) -> str:
     return f"{zlib.crc32(key_text.encode()) % ENTITY_SHARDS:02d}"
 
 
-def entity_state_keys(states: Mapping[str, Any], table: str) -> list[str]:
-    """Every state key that holds part of ``table``'s fingerprints (its index and its shards)."""
-    index = entity_key(table)
-    return [key for key in states if key == index or key.startswith(index + "/")]
-
-
 @dataclass
 class EntityState:
     """Fingerprints of the rows last published, by key: unchanged rows are not sent again, and keys that

@@ -8,7 +8,7 @@ the sink and the CLI read both; nothing else declares a table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 
@@ -72,7 +72,6 @@ class TableSpec:
     """Operators block whole groups ("activities", "entities", "memberships", "metadata", "custom_objects")."""
     activity_type_id: int | None = None
     object_name: str | None = None
-    params: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def topic_suffix(self) -> str:
@@ -154,7 +153,7 @@ FIXED_TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         name="api_usage",
         source=Source.USAGE,
-        endpoint="/rest/v1/stats/usage.json",
+        endpoint="/rest/v1/stats/usage/last7days.json",
         group="metadata",
         deletes=Deletes.NONE,
     ),
@@ -170,8 +169,6 @@ LEAD_TABLE = TableSpec(
     window=timedelta(days=31),
     group="lead",
 )
-
-UNBLOCKABLE = frozenset({LEAD_TABLE.name})
 
 
 def activity_table(type_id: int, type_name: str) -> TableSpec:

@@ -10,9 +10,10 @@ from typing import Any
 
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.errors import MarketoRequestError
-from marketo_stream.schema import AvroTable, fixed_table
+from marketo_stream.schema import AvroTable
 from marketo_stream.schema import activity_table as activity_schema
 from marketo_stream.schema import custom_object_table as custom_object_schema
+from marketo_stream.schema import fixed_table as fixed_schema
 from marketo_stream.schema import lead_table as lead_schema
 from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink
@@ -25,6 +26,7 @@ from marketo_stream.tables import (
     TableSpec,
     activity_table,
     custom_object_table,
+    fixed_table,
 )
 
 log = logging.getLogger("marketo_stream.sync")
@@ -38,8 +40,8 @@ class Metadata:
 
 
 def fetch_metadata(client: MarketoClient) -> Metadata:
-    types = client.get("/rest/v1/activities/types.json").result
-    describe = client.get("/rest/v1/leads/describe2.json").result
+    types = client.get(fixed_table("activity_type").endpoint).result
+    describe = client.get(fixed_table("lead_describe").endpoint).result
     lead_fields = list(describe[0].get("fields", [])) if describe else []
     # describe2 names the fields, the older describe numbers them: the lead_describe table keeps both
     ids = {
@@ -91,11 +93,11 @@ def build_tables(meta: Metadata, settings: Settings, sink: KafkaSink) -> RunTabl
 
     for spec in FIXED_TABLES:
         if not is_blocked(spec, settings):
-            add(spec, fixed_table(spec.name))
+            add(spec, fixed_schema(spec.name))
     run.lead = add(LEAD_TABLE, lead_schema(meta.lead_fields, previous=previous(LEAD_TABLE)))
     for item in meta.activity_types:
-        type_id = int(item["id"])
-        spec = activity_table(type_id, str(item["name"]))
+        spec = activity_table(int(item["id"]), str(item["name"]))
+        type_id = spec.activity_type_id or 0
         if is_blocked(spec, settings):
             if type_id in SEMANTIC_ACTIVITY_TYPES:
                 run.activity_by_type[type_id] = None

@@ -31,10 +31,16 @@ from marketo_stream.sync.catalog import Metadata
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.entities import EntityListing
 from marketo_stream.sync.published import PublishedTable, Row
+from marketo_stream.tables import fixed_table
 
 OBJECT_LOOKBACK = timedelta(hours=1)
 COMPANY_ID_GAP_BATCHES = 3
 """Company ids are enumerated in batches of 300 until this many batches in a row past the highest id are empty."""
+
+
+def endpoint(table: str, **ids: int) -> str:
+    """The table's endpoint as the catalog declares it, with ``{id}`` filled in."""
+    return fixed_table(table).endpoint.format(**ids)
 
 
 class EntityPhase:
@@ -73,9 +79,9 @@ class EntityPhase:
         self.lead_ids |= effects.leads_to_refresh | effects.opportunity_leads
         self.simple("activity_type", self.meta.activity_types)
         self.simple("lead_describe", self.meta.lead_fields)
-        self.simple("campaign", self.rows(position_token_pages(self.ctx.client, "/rest/v1/campaigns.json")))
-        self.simple("form", self.rows(offset_pages(self.ctx.client, "/rest/asset/v1/forms.json")))
-        lists = self.simple("list", self.rows(position_token_pages(self.ctx.client, "/rest/v1/lists.json")))
+        self.simple("campaign", self.rows(position_token_pages(self.ctx.client, endpoint("campaign"))))
+        self.simple("form", self.rows(offset_pages(self.ctx.client, endpoint("form"))))
+        lists = self.simple("list", self.rows(position_token_pages(self.ctx.client, endpoint("list"))))
         changed, gone, current = self.programs()
         self.program_details(changed, gone, current)
         self.program_members((changed | effects.programs_to_refresh) & current, gone, current)
@@ -109,7 +115,7 @@ class EntityPhase:
         listing = self.listing("program")
         current: set[int] = set()
         changed: set[int] = set()
-        rows = self.rows(offset_pages(self.ctx.client, "/rest/asset/v1/programs.json"))
+        rows = self.rows(offset_pages(self.ctx.client, endpoint("program")))
         if listing is None:
             return changed, set(), {int(r["id"]) for r in rows}
         known = {int(key["id"]) for key in listing.known_keys()}
@@ -134,7 +140,7 @@ class EntityPhase:
         first_pass = not all(listing.state.complete for listing in listings)
         program_ids = current if first_pass else changed
         for program_id in sorted(program_ids):
-            found = self.ctx.client.get(f"/rest/asset/v1/program/{program_id}.json").result
+            found = self.ctx.client.get(endpoint("program_tag", id=program_id)).result
             detail = found[0] if found else {}
             for tag in detail.get("tags") or ():
                 if tags is not None:
@@ -158,7 +164,7 @@ class EntityPhase:
         program_ids = current if first_pass else named
         fields = ",".join(f["marketo_name"] for f in listing.table.source.value_schema["fields"] if "marketo_name" in f)
         for program_id in sorted(program_ids):
-            path = f"/rest/v1/programs/{program_id}/members.json"
+            path = endpoint("program_membership", id=program_id)
             listing.put_all(self.rows(position_token_pages(self.ctx.client, path, {"fields": fields})))
         scope = program_ids | gone
         if first_pass:
@@ -179,7 +185,7 @@ class EntityPhase:
         if not listing.state.complete:
             for key in lists:
                 list_id = int(key["id"])
-                path = f"/rest/v1/lists/{list_id}/leads.json"
+                path = endpoint("list_membership", id=list_id)
                 for lead in self.rows(position_token_pages(self.ctx.client, path, {"fields": "id"})):
                     change = effects.list_changes.get((list_id, int(lead["id"])))
                     created = change.activity_date if change is not None and change.added else None
@@ -203,7 +209,7 @@ class EntityPhase:
         if listing is None:
             return
         for status in ("approved", "draft"):
-            path = "/rest/asset/v1/emailTemplates.json"
+            path = endpoint("email_template_history")
             listing.put_all(self.rows(offset_pages(self.ctx.client, path, {"status": status})))
         listing.finish(complete=False)
         self.ctx.progress.step(f"email_template_history: {listing.published} new version(s)")
@@ -219,7 +225,7 @@ class EntityPhase:
         while empty_run < COMPANY_ID_GAP_BATCHES:
             ids = ",".join(str(i) for i in range(start, start + MAX_BATCH))
             found = self.ctx.client.get(
-                "/rest/v1/companies.json", {"filterType": "id", "filterValues": ids, "fields": fields}
+                endpoint("company"), {"filterType": "id", "filterValues": ids, "fields": fields}
             ).result
             for row in found:
                 key = listing.put(row)
@@ -242,7 +248,7 @@ class EntityPhase:
             leads |= self.all_lead_ids()
         if roles is not None:
             fields = ",".join(self.fields_of(roles.table))
-            path = "/rest/v1/opportunities/roles.json"
+            path = endpoint("opportunity_membership")
             for ids in batches(sorted(leads), MAX_BATCH):
                 params = {"filterType": "leadId", "filterValues": ",".join(map(str, ids)), "fields": fields}
                 for row in self.rows(position_token_pages(self.ctx.client, path, params)):
@@ -260,7 +266,7 @@ class EntityPhase:
         external_ids |= {mark.partition("|")[0] for mark in opportunities.state.rows.values()}
         external_ids.discard("None")
         fields = ",".join(self.fields_of(opportunities.table))
-        path = "/rest/v1/opportunities.json"
+        path = endpoint("opportunity")
         for chunk in batches(sorted(external_ids), MAX_BATCH):
             params = {"filterType": "externalOpportunityId", "filterValues": ",".join(chunk), "fields": fields}
             opportunities.put_all(self.rows(position_token_pages(self.ctx.client, path, params)))
@@ -300,7 +306,7 @@ class EntityPhase:
         listing = self.listing("api_usage")
         if listing is None:
             return
-        listing.put_all(self.ctx.client.get("/rest/v1/stats/usage/last7days.json").result)
+        listing.put_all(self.ctx.client.get(endpoint("api_usage")).result)
         listing.finish(complete=False)
 
     @staticmethod
