@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from itertools import count
 from typing import Any
 
 from marketo_stream.activity_effects import Effects
@@ -30,6 +31,7 @@ from marketo_stream.sync.activities import ONE_SECOND, request_window
 from marketo_stream.sync.catalog import Metadata
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.entities import EntityListing
+from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.tables import fixed_table
 
@@ -53,6 +55,8 @@ class EntityPhase:
         self.gone = gone_lead_ids
         """Leads deleted or merged away: whatever hangs off them is deleted with them."""
         self.gone_text = {str(lead) for lead in gone_lead_ids}
+        self.workers = ctx.settings.marketo.max_concurrency
+        """Per-id listings fetched at once, ahead of publishing (the client's budget bounds calls in flight)."""
 
     def all_lead_ids(self) -> set[int]:
         """Every published lead: Marketo lists roles only by lead, so a first pass asks for all of them. They are
@@ -139,8 +143,12 @@ class EntityPhase:
             return
         first_pass = not all(listing.state.complete for listing in listings)
         program_ids = current if first_pass else changed
-        for program_id in sorted(program_ids):
-            found = self.ctx.client.get(endpoint("program_tag", id=program_id)).result
+        details = fetch_ahead(
+            sorted(program_ids),
+            lambda program_id: self.ctx.client.get(endpoint("program_tag", id=program_id)).result,
+            workers=self.workers,
+        )
+        for program_id, found in details:
             detail = found[0] if found else {}
             for tag in detail.get("tags") or ():
                 if tags is not None:
@@ -163,9 +171,16 @@ class EntityPhase:
         first_pass = not listing.state.complete
         program_ids = current if first_pass else named
         fields = ",".join(f["marketo_name"] for f in listing.table.source.value_schema["fields"] if "marketo_name" in f)
-        for program_id in sorted(program_ids):
-            path = endpoint("program_membership", id=program_id)
-            listing.put_all(self.rows(position_token_pages(self.ctx.client, path, {"fields": fields})))
+        client = self.ctx.client
+        members = first_pages_ahead(
+            sorted(program_ids),
+            lambda program_id: position_token_pages(
+                client, endpoint("program_membership", id=program_id), {"fields": fields}
+            ),
+            workers=self.workers,
+        )
+        for _, pages in members:
+            listing.put_all(self.rows(pages))
         scope = program_ids | gone
         if first_pass:
             gone_count = listing.finish()
@@ -183,10 +198,14 @@ class EntityPhase:
         if listing is None:
             return
         if not listing.state.complete:
-            for key in lists:
-                list_id = int(key["id"])
-                path = endpoint("list_membership", id=list_id)
-                for lead in self.rows(position_token_pages(self.ctx.client, path, {"fields": "id"})):
+            client = self.ctx.client
+            members = first_pages_ahead(
+                [int(key["id"]) for key in lists],
+                lambda list_id: position_token_pages(client, endpoint("list_membership", id=list_id), {"fields": "id"}),
+                workers=self.workers,
+            )
+            for list_id, pages in members:
+                for lead in self.rows(pages):
                     change = effects.list_changes.get((list_id, int(lead["id"])))
                     created = change.activity_date if change is not None and change.added else None
                     listing.put({"listId": list_id, "leadId": lead["id"], "createdAt": created})
@@ -221,18 +240,22 @@ class EntityPhase:
         if listing is None:
             return
         fields = ",".join(self.fields_of(listing.table))
-        highest, empty_run, start = 0, 0, 1
-        while empty_run < COMPANY_ID_GAP_BATCHES:
+        highest, empty_run = 0, 0
+
+        def batch_from(start: int) -> list[dict[str, Any]]:
             ids = ",".join(str(i) for i in range(start, start + MAX_BATCH))
-            found = self.ctx.client.get(
-                endpoint("company"), {"filterType": "id", "filterValues": ids, "fields": fields}
-            ).result
+            params = {"filterType": "id", "filterValues": ids, "fields": fields}
+            return self.ctx.client.get(endpoint("company"), params).result
+
+        # the batches past the end are not known in advance: up to ``workers`` calls beyond it are spent
+        for _, found in fetch_ahead(count(1, MAX_BATCH), batch_from, workers=self.workers):
             for row in found:
                 key = listing.put(row)
                 if key is not None:
                     highest = max(highest, int(key["id"]))
             empty_run = 0 if found else empty_run + 1
-            start += MAX_BATCH
+            if empty_run >= COMPANY_ID_GAP_BATCHES:
+                break
         gone = listing.finish()
         self.ctx.progress.step(f"company: ids up to {highest} read, {listing.published} published, {gone} deleted")
 
@@ -249,9 +272,16 @@ class EntityPhase:
         if roles is not None:
             fields = ",".join(self.fields_of(roles.table))
             path = endpoint("opportunity_membership")
-            for ids in batches(sorted(leads), MAX_BATCH):
-                params = {"filterType": "leadId", "filterValues": ",".join(map(str, ids)), "fields": fields}
-                for row in self.rows(position_token_pages(self.ctx.client, path, params)):
+            client = self.ctx.client
+            found = first_pages_ahead(
+                batches(sorted(leads), MAX_BATCH),
+                lambda ids: position_token_pages(
+                    client, path, {"filterType": "leadId", "filterValues": ",".join(map(str, ids)), "fields": fields}
+                ),
+                workers=self.workers,
+            )
+            for _, pages in found:
+                for row in self.rows(pages):
                     roles.put(row)
                     if row.get("externalOpportunityId"):
                         external_ids.add(str(row["externalOpportunityId"]))
@@ -267,9 +297,16 @@ class EntityPhase:
         external_ids.discard("None")
         fields = ",".join(self.fields_of(opportunities.table))
         path = endpoint("opportunity")
-        for chunk in batches(sorted(external_ids), MAX_BATCH):
-            params = {"filterType": "externalOpportunityId", "filterValues": ",".join(chunk), "fields": fields}
-            opportunities.put_all(self.rows(position_token_pages(self.ctx.client, path, params)))
+        client = self.ctx.client
+        listed = first_pages_ahead(
+            batches(sorted(external_ids), MAX_BATCH),
+            lambda chunk: position_token_pages(
+                client, path, {"filterType": "externalOpportunityId", "filterValues": ",".join(chunk), "fields": fields}
+            ),
+            workers=self.workers,
+        )
+        for _, pages in listed:
+            opportunities.put_all(self.rows(pages))
         gone = opportunities.finish()
         self.ctx.progress.step(f"opportunity: {opportunities.published} published, {gone} deleted")
 
