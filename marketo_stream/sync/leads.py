@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from marketo_stream.bulk.csvfile import read_rows
+from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, format_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, paging_token
@@ -104,31 +105,38 @@ class LeadPhase:
             ctx.writer.commit(ctx.lead_states())
 
         for export in ctx.exporter.run(requests, known_exports=known, on_export_id=on_export_id):
-            win = request_window(export.request)
-            progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
-            skip = progress.rows_committed
-            count = 0
-            for index, row in enumerate(read_rows(export.path, quarantine=ctx.quarantine)):
-                if row.get("id") is not None:
-                    self.loaded_ids.add(int(row["id"]))
-                if index < skip:
-                    continue
-                try:
-                    ctx.writer.upsert_row(lead, row)
-                except ValueConversionError as exc:
-                    ctx.reject(lead.name, row, exc)
-                else:
-                    ctx.summary.records[lead.name] += 1
-                progress.rows_committed = index + 1
-                count += 1
-                ctx.writer.checkpoint(ctx.lead_states)
-            state.done.add(win)
-            state.exports.pop(export.request.label, None)
-            ctx.writer.commit(ctx.lead_states())
-            export.path.unlink(missing_ok=True)
-            ctx.progress.step(f"leads {win}: {count:,} published")
+            self.publish_export(export)
         state.initial_load_complete = True
         ctx.writer.commit(ctx.lead_states())
+
+    def publish_export(self, export: CompletedExport) -> int:
+        """Publishes one lead export file, resuming after the rows already committed; returns rows published."""
+        ctx, state, lead = self.ctx, self.ctx.leads, self.ctx.tables.lead
+        assert lead is not None
+        win = request_window(export.request)
+        progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
+        skip = progress.rows_committed
+        count = 0
+        for index, row in enumerate(read_rows(export.path, quarantine=ctx.quarantine)):
+            if row.get("id") is not None:
+                self.loaded_ids.add(int(row["id"]))
+            if index < skip:
+                continue
+            try:
+                ctx.writer.upsert_row(lead, row)
+            except ValueConversionError as exc:
+                ctx.reject(lead.name, row, exc)
+            else:
+                ctx.summary.records[lead.name] += 1
+            progress.rows_committed = index + 1
+            count += 1
+            ctx.writer.checkpoint(ctx.lead_states)
+        state.done.add(win)
+        state.exports.pop(export.request.label, None)
+        ctx.writer.commit(ctx.lead_states())
+        export.path.unlink(missing_ok=True)
+        ctx.progress.step(f"leads {win}: {count:,} published")
+        return count
 
     @staticmethod
     def _request(window: Interval, fields: tuple[str, ...], label: str | None = None) -> ExportRequest:

@@ -1,0 +1,362 @@
+"""CPU per bulk row, from an export file to ``producer.produce``: reading, converting, encoding, producing, whole.
+
+Builds an activity export file shaped like the sandbox's (the bench world's mix of activity types, JSON
+attributes with quoted, multi-line and non-ASCII values, ``null`` cells) and a lead export file with the
+sandbox's 25 lead fields, then runs the sync's own code over them into the running broker (`make up`) under a
+unique topic prefix, deleted afterwards. Figures are CPU microseconds per row (``time.process_time``, which
+counts librdkafka's threads too), so they hold on a busy two-core machine where wall time does not. The
+whole path is the sync's: ``ActivityPhase`` publishing one completed export (dedup, effects, routing,
+conversion, encoding, producing, transactions of ``transaction_rows``), and ``LeadPhase`` loading one.
+
+    .venv/bin/python -m bench bench_rows          # BENCH_ROWS=200000 activity rows, a quarter as many leads
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from marketo_stream.bulk.csvfile import read_rows
+from marketo_stream.bulk.exporter import BulkExporter, CompletedExport, ExporterConfig
+from marketo_stream.intervals import Interval
+from marketo_stream.marketo.client import MarketoClient
+from marketo_stream.report import Progress, SyncSummary
+from marketo_stream.schema import activity_table, lead_table
+from marketo_stream.settings import Settings, load_settings
+from marketo_stream.sink import KafkaSink
+from marketo_stream.sink.codec import key_encoder, value_encoder
+from marketo_stream.sync.activities import ActivityPhase, export_request
+from marketo_stream.sync.catalog import RunTables
+from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.leads import LeadPhase
+from marketo_stream.sync.published import PublishedTable, publish
+from marketo_stream.sync.runner import sink_config
+from marketo_stream.sync.writer import Writer
+from marketo_stream.tables import LEAD_TABLE
+from marketo_stream.tables import activity_table as activity_spec
+
+BOOTSTRAP = os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+REGISTRY = os.environ.get("MARKETO_STREAM_SCHEMA_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
+ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
+SEED = 20260901
+WINDOW = Interval(datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
+
+# -- the files ---------------------------------------------------------------------------------------------------
+
+KINDS = {"s": "string", "i": "integer", "b": "boolean", "d": "date", "dt": "datetime", "t": "text", "c": "currency"}
+WEB = "Client IP Address, Query Parameters, Referrer URL, User Agent"
+MAIL = "Campaign Run ID:i, Choice Number:i, Has Predictive:b, Step ID:i, Test Variant:i"
+OPEN = f"{MAIL}, Device, Is Mobile Device:b, Platform, User Agent, Is Bot Activity:b, Bot Activity Pattern"
+# id | name | primary attribute | attributes (name[:kind]) | share of rows (the bench world's mix)
+TYPE_TABLE = f"""
+104 | Change Status in Progression | Program ID | Old Status ID:i, New Status ID:i, Old Status, New Status, \
+    Acquired By:b, Success:b, Program Member ID:i, Reason | 25
+1 | Visit Webpage | Webpage ID | Webpage URL, Search Engine, Search Query, {WEB} | 24
+6 | Send Email | Mailing ID | {MAIL} | 21
+7 | Email Delivered | Mailing ID | {MAIL} | 20
+13 | Change Data Value | Attribute Name | New Value, Old Value, Reason, Source | 19
+12 | New Lead | | Created Date:d, Lead Source, Source Type, SFDC Type, Form Name | 16
+24 | Add to List | List ID | Source | 16
+10 | Open Email | Mailing ID | {OPEN} | 13
+22 | Change Score | Attribute Name | Change Value, New Value:i, Old Value:i, Reason | 7
+3 | Click Link | Link ID | Webpage ID:i, {WEB} | 5
+25 | Remove from List | List ID | Source | 4
+11 | Click Email | Mailing ID | {OPEN}, Link, Link ID:i | 4
+2 | Fill Out Form | Webform ID | Form Fields:t, Webpage ID:i, {WEB} | 3
+100002 | Purchase Product | Product SKU | Amount:c, Quantity:i, Currency Code, Order Date:dt, Coupon | 2
+"""
+ActivityType = tuple[int, str, str | None, tuple[tuple[str, str], ...], int]
+
+
+def _types(table: str) -> tuple[ActivityType, ...]:
+    found = []
+    for line in table.strip().splitlines():
+        type_id, name, primary, attributes, share = (part.strip() for part in line.split("|"))
+        pairs = [a.strip().partition(":") for a in attributes.split(",")]
+        kinds = tuple((n.strip(), KINDS[k or "s"]) for n, _, k in pairs)
+        found.append((int(type_id), name, primary or None, kinds, int(share)))
+    return tuple(found)
+
+
+TYPES = _types(TYPE_TABLE)
+AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/128.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+)
+TEXTS = (
+    'Asked about "enterprise" pricing, then left',
+    "Line one\r\nline two, with a comma",
+    "Käufer aus München — wants a demo",
+    "one\u2028two",
+    "Web service API",
+    "Marketo Flow Action",
+    "",
+)
+FORM = 'a:3:{s:9:"FirstName";s:3:"Ann";s:7:"Comment";s:9:"Hi,\r\nthere";}'
+
+
+def activity_types() -> list[dict[str, Any]]:
+    """The types as ``activities/types.json`` lists them."""
+    items = []
+    for type_id, name, primary, attributes, _ in TYPES:
+        item: dict[str, Any] = {"id": type_id, "name": name}
+        item["attributes"] = [{"name": a, "dataType": t} for a, t in attributes]
+        if primary:
+            item["primaryAttribute"] = {"name": primary, "dataType": "integer"}
+        items.append(item)
+    return items
+
+
+def _attribute(chance: random.Random, name: str, kind: str, n: int) -> object:
+    if kind == "integer":
+        return chance.choice((0, 1, chance.randrange(100, 5_000_000)))
+    if kind == "boolean":
+        return chance.random() < 0.5
+    if kind == "currency":
+        return round(chance.uniform(1, 5000), 2)
+    if kind == "date":
+        return f"2026-09-{1 + n % 28:02d}"
+    if kind == "datetime":
+        return f"2026-09-{1 + n % 28:02d}T10:11:12Z"
+    if kind == "text":
+        return FORM
+    if name == "User Agent":
+        return chance.choice(AGENTS)
+    if name == "Client IP Address":
+        return f"10.{chance.randrange(256)}.{chance.randrange(256)}.{chance.randrange(256)}"
+    if name in ("Referrer URL", "Webpage URL", "Link"):
+        return chance.choice(("https://www.google.com/", "/careers", "https://news.example.org/a,b"))
+    return chance.choice(TEXTS)
+
+
+def _cell(value: object) -> str:
+    """The sandbox's rendering: ``null`` for empty, JSON for objects, quoted when it holds , " CR or LF."""
+    if value is None or value == "":
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, dict):
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = str(value)
+    if any(ch in text for ch in ',"\n\r'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _line(values: list[object]) -> str:
+    return ",".join(_cell(v) for v in values) + "\n"
+
+
+ACTIVITY_HEADER = ["marketoGUID", "leadId", "activityDate", "activityTypeId", "campaignId"]
+ACTIVITY_HEADER += ["primaryAttributeValueId", "primaryAttributeValue", "attributes"]
+
+
+def write_activities(path: Path, rows: int) -> None:
+    chance = random.Random(SEED)
+    weights = [share for *_, share in TYPES]
+    step = WINDOW.length.total_seconds() / rows
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(_line(list(ACTIVITY_HEADER)))
+        for n in range(rows):
+            type_id, _, primary, attributes, _ = chance.choices(TYPES, weights)[0]
+            at = WINDOW.start + timedelta(seconds=int(n * step))
+            values = {a: _attribute(chance, a, kind, n) for a, kind in attributes}
+            primary_id = chance.randrange(1000, 9000) if primary else None
+            out.write(
+                _line(
+                    [
+                        20_000_000_000 + n,
+                        chance.randrange(1, 100_000),
+                        at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        type_id,
+                        chance.choice((None, 3003, 3117)),
+                        primary_id,
+                        f"Q1 Webinar {primary_id}.Email 9" if primary else None,
+                        values,
+                    ]
+                )
+            )
+
+
+LEAD_FIELDS = (
+    ("id", "integer"), ("email", "email"), ("firstName", "string"), ("lastName", "string"), ("title", "string"),
+    ("company", "string"), ("phone", "phone"), ("city", "string"), ("state", "string"), ("country", "string"),
+    ("leadSource", "string"), ("leadStatus", "string"), ("leadScore", "integer"), ("unsubscribed", "boolean"),
+    ("createdAt", "datetime"), ("updatedAt", "datetime"), ("externalCompanyId", "string"),
+    ("customerTier", "string"), ("preferredLanguage", "string"), ("annualBudget", "currency"),
+    ("npsScore", "integer"), ("newsletterOptIn", "boolean"), ("trialEndsAt", "datetime"),
+    ("lastPurchaseDate", "date"), ("interestNotes", "text"),
+)  # fmt: skip
+
+
+def write_leads(path: Path, rows: int) -> None:
+    chance = random.Random(SEED + 1)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(_line([name for name, _ in LEAD_FIELDS]))
+        for n in range(rows):
+            values: list[object] = [n + 1, f"ann.{n}@example.com"]
+            for name, kind in LEAD_FIELDS[2:]:
+                empty = chance.random() < 0.15
+                values.append(None if empty else _attribute(chance, name, kind if kind != "text" else "s", n))
+            out.write(_line(values))
+
+
+# -- the run -----------------------------------------------------------------------------------------------------
+
+
+def settings_for(prefix: str, work: Path) -> Settings:
+    env = {
+        "MARKETO_STREAM_BASE_URL": "http://127.0.0.1:9",
+        "MARKETO_STREAM_CLIENT_ID": "bench",
+        "MARKETO_STREAM_CLIENT_SECRET": "bench",
+        "MARKETO_STREAM_KAFKA__BOOTSTRAP_SERVERS": BOOTSTRAP,
+        "MARKETO_STREAM_KAFKA__SCHEMA_REGISTRY_URL": REGISTRY,
+        "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
+        "MARKETO_STREAM_SYNC__WORK_DIR": str(work),
+    }
+    return load_settings(None, env)
+
+
+def cpu(action: Callable[[], object]) -> float:
+    started = time.process_time()
+    action()
+    return time.process_time() - started
+
+
+def report(label: str, seconds: float, rows: int) -> None:
+    print(f"  {label:<58} {seconds / rows * 1e6:6.2f} µs/row CPU", flush=True)
+
+
+class Run:
+    """One sink and run context over the bench tables, on topics under a unique prefix."""
+
+    def __init__(self, work: Path) -> None:
+        self.prefix = f"bench-rows-{uuid.uuid4().hex[:8]}"
+        self.settings = settings_for(self.prefix, work)
+        self.sink = KafkaSink(sink_config(self.settings))
+        self.sink.open()
+        tables = RunTables()
+        for item in activity_types():
+            spec = activity_spec(int(item["id"]), str(item["name"]))
+            tables.activity_by_type[int(item["id"])] = publish(
+                spec, activity_table(item, name=spec.name), self.settings
+            )
+        lead_fields = [{"name": name, "dataType": kind} for name, kind in LEAD_FIELDS]
+        tables.lead = publish(LEAD_TABLE, lead_table(lead_fields), self.settings)
+        self.tables = tables
+        for table in self.published():
+            self.sink.prepare(table.sink_schema())
+        self.writer = Writer(self.sink, {t.name: t for t in self.published()}, self.settings.sync.transaction_rows)
+        client = MarketoClient.from_settings(self.settings.marketo)
+        exporter = BulkExporter(client, ExporterConfig(work_dir=work))
+        now = WINDOW.end + timedelta(days=1)
+        progress = Progress(quiet=True)
+        self.ctx = RunContext(self.settings, client, exporter, self.writer, tables, {}, SyncSummary(now), progress, now)
+        self.ctx.persist_effects = False  # as on a first run, which is what loads files this large
+
+    def published(self) -> list[PublishedTable]:
+        found = [t for t in self.tables.activity_by_type.values() if t is not None]
+        return found + ([self.tables.lead] if self.tables.lead else [])
+
+    def close(self) -> None:
+        self.sink.close()
+        topics = [self.sink.config.topic(t.spec.topic_suffix) for t in self.published()]
+        admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+        for future in admin.delete_topics([*topics, self.sink.config.state_topic_name]).values():
+            future.exception(30)
+
+
+def completed(path: Path, label: str, kind: str) -> CompletedExport:
+    if kind == "activities":
+        request = export_request(WINDOW, [t for t, *_ in TYPES], label)
+    else:
+        request = LeadPhase._request(WINDOW, (), label)
+    copy = path.with_name(f"{label}.csv")
+    copy.write_bytes(path.read_bytes())  # the phase deletes the file it published
+    return CompletedExport(request, label, copy, -1, copy.stat().st_size)
+
+
+def stages(run: Run, path: Path, route: Callable[[dict[str, Any]], PublishedTable | None]) -> int:
+    """Reading, converting, encoding and producing on their own; returns the row count."""
+    holder: list[list[dict[str, Any]]] = []
+    seconds = cpu(lambda: holder.append(list(read_rows(path))))
+    rows = holder[0]
+    report("read (file -> rows)", seconds, len(rows))
+    pairs = [(table, row) for row in rows if (table := route(row)) is not None]
+    converted: list[tuple[PublishedTable, dict[str, Any]]] = []
+    seconds = cpu(lambda: converted.extend((table, table.convert(row)) for table, row in pairs))
+    report("convert (row -> Avro-ready values, column policies)", seconds, len(pairs))
+    encoders: dict[str, tuple[Any, Any]] = {}
+    for table in run.published():
+        schema = table.sink_schema()
+        encoders[table.name] = (key_encoder(1, schema.key_schema), value_encoder(1, schema.value_schema))
+    encoded: list[tuple[str, bytes, bytes]] = []
+
+    def encode() -> None:
+        for table, value in converted:
+            encode_key, encode_value = encoders[table.name]
+            encoded.append((table.name, encode_key(table.key_of(value)), encode_value(value)))
+
+    report("encode (key + value -> framed Avro)", cpu(encode), len(converted))
+    report("produce (producer.produce, transactions)", cpu(lambda: produce(run, encoded)), len(encoded))
+    return len(rows)
+
+
+def produce(run: Run, encoded: list[tuple[str, bytes, bytes]]) -> None:
+    config = run.sink.config
+    producer = Producer({**config.producer_settings(), "transactional.id": f"{config.transactional_id}-bare"})
+    producer.init_transactions()
+    limit = run.settings.sync.transaction_rows
+    for start in range(0, len(encoded), limit):
+        producer.begin_transaction()
+        for name, key, value in encoded[start : start + limit]:
+            producer.produce(config.topic(name), value, key)
+        producer.commit_transaction()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-rows-") as tmp:
+        work = Path(tmp)
+        activities, leads = work / "activities.csv", work / "leads.csv"
+        write_activities(activities, ROWS)
+        write_leads(leads, ROWS // 4)
+        size = activities.stat().st_size
+        print(
+            f"{ROWS:,} activity rows ({size / ROWS:.0f} bytes/row), {ROWS // 4:,} lead rows, {len(LEAD_FIELDS)} columns"
+        )
+        run = Run(work)
+        try:
+            by_type = run.tables.activity_by_type
+            print(" activities")
+            count = stages(run, activities, lambda row: by_type.get(int(row["activityTypeId"])))
+            phase = ActivityPhase(run.ctx, collect_fresh=True, collect_history=True)
+            export = completed(activities, "activities-whole", "activities")
+            seconds = cpu(lambda: phase._publish(export, collect=True))
+            report("whole path (ActivityPhase: file -> produce, committed)", seconds, count)
+            print(" leads")
+            lead = run.tables.lead
+            count = stages(run, leads, lambda row: lead)
+            lead_phase = LeadPhase(run.ctx)
+            export = completed(leads, "leads-whole", "leads")
+            seconds = cpu(lambda: lead_phase.publish_export(export))
+            report("whole path (LeadPhase: file -> produce, committed)", seconds, count)
+            records = sum(run.ctx.summary.records.values())
+            print(f" committed {records:,} records, quarantined {run.ctx.summary.quarantined_rows}")
+        finally:
+            run.close()
+
+
+if __name__ == "__main__":
+    main()
