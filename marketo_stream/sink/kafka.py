@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 DELETED_FIELD = "__deleted"
 _FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
 Sent = tuple[str, bytes, bytes | None]
+
+
+_REGISTERING_AT_ONCE = 8
+"""Schema registrations in flight at once (each is a couple of registry round trips)."""
 
 
 class _AbortRequired(Exception):
@@ -115,21 +120,33 @@ class KafkaSink:
 
     def prepare(self, table: TableSchema) -> None:
         """Registers the key and value schemas and ensures the topic; raises before producing anything."""
+        self.prepare_all([table])
+
+    def prepare_all(self, tables: Iterable[TableSchema]) -> None:
+        """``prepare`` for many tables: schemas registered a few at a time, topics created in one request."""
+        tables = list(tables)
+        with ThreadPoolExecutor(max_workers=_REGISTERING_AT_ONCE, thread_name_prefix="register") as pool:
+            registered = list(pool.map(self._register, tables))
+        self._topics.ensure_all(spec for _, spec in registered)
+        for table, (prepared, _) in zip(tables, registered, strict=True):
+            self._key_schemas[table.name] = dict(table.key_schema)
+            self._tables[table.name] = prepared
+
+    def _register(self, table: TableSchema) -> tuple[PreparedTable, TopicSpec]:
         topic = self.config.topic(table.topic_suffix)
         value_schema = with_delete_flag(table.value_schema) if self.config.delete_markers else dict(table.value_schema)
         key_id = self._registrar.register_key(table.name, f"{topic}-key", table.key_schema)
         value_id = self._registrar.register_value(table.name, f"{topic}-value", value_schema)
         retention = table.retention_ms if table.retention_ms is not None else self.config.retention_ms
         spec = TopicSpec(topic, table.compacted, self.config.partitions, self.config.replication_factor, retention)
-        self._topics.ensure(spec)
-        self._key_schemas[table.name] = dict(table.key_schema)
-        self._tables[table.name] = PreparedTable(
+        prepared = PreparedTable(
             table.name,
             topic,
             key_encoder(key_id, table.key_schema),
             value_encoder(value_id, value_schema),
             self.config.delete_markers,
         )
+        return prepared, spec
 
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None:
         """The latest registered value schema of a table (to keep column names stable when regenerating)."""

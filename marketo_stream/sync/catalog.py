@@ -108,6 +108,5 @@ def build_tables(meta: Metadata, settings: Settings, sink: KafkaSink) -> RunTabl
         if not is_blocked(spec, settings):
             schema = custom_object_schema(describe, previous=previous(spec), name=spec.name)
             run.custom_objects[spec.name] = add(spec, schema)
-    for table in run.published.values():
-        sink.prepare(table.sink_schema())
+    sink.prepare_all(table.sink_schema() for table in run.published.values())
     return run

@@ -57,3 +57,24 @@ def test_an_existing_topic_with_the_wrong_policy_is_reported_and_left_alone(
     assert sink.stats()["policy_mismatches"] == [{"topic": topic, "expected": "compact", "actual": "delete"}]
     assert topic in caplog.text and "cleanup.policy=delete" in caplog.text
     assert _configs(kafka_admin, topic)["cleanup.policy"] == "delete"
+
+
+def test_preparing_many_tables_at_once_creates_the_missing_topics_and_checks_the_existing_ones(
+    open_sink: Callable[..., KafkaSink], kafka_admin: AdminClient
+) -> None:
+    sink = open_sink()
+    existing = sink.config.topic("program")
+    kafka_admin.create_topics([NewTopic(existing, 1, 1, config={"cleanup.policy": "delete"})])[existing].result(30)
+    visits = [
+        TableSchema(f"visits_{n}", f"activity.visits_{n}", VISITS.key_schema, VISITS.value_schema, compacted=False)
+        for n in range(5)
+    ]
+
+    sink.prepare_all([TableSchema("program", "program", PROGRAMS.key_schema, PROGRAMS.value_schema, True), *visits])
+
+    assert sink.policy_mismatches == (TopicPolicyMismatch(existing, "compact", "delete"),)
+    for table in visits:
+        assert _configs(kafka_admin, sink.config.topic(table.topic_suffix))["cleanup.policy"] == "delete"
+    with sink.transaction() as batch:  # every table is usable, its schemas registered
+        for n, table in enumerate(visits):
+            batch.upsert(table.name, {"marketo_guid": str(n)}, {"marketo_guid": str(n)})
