@@ -63,6 +63,9 @@ class SandboxConfig:
     late_commit_max_seconds: int = 6 * 3600
     future_days: int = 365
     data_dir: str = ""
+    # preparation (see prepare.py): every activity derived and rendered, the start instant folded, before serving
+    prepare_exports: bool = False
+    prepare_cache_dir: str = ""  # where prepared worlds are kept between runs; "" = a directory in the temp dir
     faults: tuple[FaultRule, ...] = ()
 
     def replace(self, **changes: Any) -> SandboxConfig:

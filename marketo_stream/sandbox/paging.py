@@ -7,10 +7,13 @@ a flag saying the empty page Marketo sometimes serves has already been served at
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from marketo_stream.sandbox.envelope import ApiError, success
 from marketo_stream.sandbox.http import Request, Response
+
+T = TypeVar("T")
 
 
 def _encode(text: str) -> str:
@@ -38,10 +41,10 @@ def position(token: str | None) -> int:
     return int(text[1:])
 
 
-def page(items: list[Any], token: str | None, batch_size: int) -> tuple[list[Any], dict[str, Any]]:
+def page(items: Sequence[T], token: str | None, batch_size: int) -> tuple[list[T], dict[str, Any]]:
     """One page of a position-paged listing and the envelope keys that go with it (no token on the last page)."""
     start = position(token)
-    chosen = items[start : start + batch_size]
+    chosen = list(items[start : start + batch_size])
     extra: dict[str, Any] = {"moreResult": start + batch_size < len(items)}
     if extra["moreResult"]:
         extra["nextPageToken"] = position_token(start + batch_size)
@@ -71,9 +74,18 @@ def batch_size(raw: int, limit: int = 300) -> int:
     return raw
 
 
-def respond(request: Request, items: list[Any], more_result: bool = True) -> Response:
+def respond(request: Request, items: Sequence[Any], more_result: bool = True) -> Response:
     """A position-paged answer for ``batchSize``/``nextPageToken`` (some Marketo listings carry no ``moreResult``)."""
-    chosen, extra = page(items, request.get("nextPageToken"), batch_size(request.get_int("batchSize", 300)))
+    return respond_rendered(request, items, lambda _, item: item, more_result)
+
+
+def respond_rendered(
+    request: Request, items: Sequence[T], render: Callable[[int, T], Any], more_result: bool = True
+) -> Response:
+    """``respond`` over ``render(position, item)`` of every item, rendering only the items of the page served."""
+    size = batch_size(request.get_int("batchSize", 300))
+    start = position(request.get("nextPageToken"))
+    chosen, extra = page(items, request.get("nextPageToken"), size)
     if not more_result:
         extra.pop("moreResult")
-    return Response.json(success(chosen, **extra))
+    return Response.json(success([render(start + n, item) for n, item in enumerate(chosen)], **extra))

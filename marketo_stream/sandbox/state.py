@@ -13,6 +13,7 @@ from marketo_stream.sandbox.config import SandboxConfig
 from marketo_stream.sandbox.faults import FaultPlan
 from marketo_stream.sandbox.identity import TokenStore
 from marketo_stream.sandbox.limits import CallLimits
+from marketo_stream.sandbox.prepare import prepare
 from marketo_stream.sandbox.requestlog import RequestLog
 from marketo_stream.sandbox.timefmt import parse
 from marketo_stream.sandbox.world.world import World
@@ -29,6 +30,7 @@ class SandboxState:
         self.data_dir = Path(config.data_dir or tempfile.mkdtemp(prefix="marketo-sandbox-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.world = World(config)
+        self.preparation = prepare(self.world, config) if config.prepare_exports else None
         self._build()
 
     def _build(self) -> None:
@@ -59,3 +61,6 @@ class SandboxState:
 
     def close(self) -> None:
         self.jobs.close()
+        if self.world.log.prepared is not None:
+            self.world.log.prepared.close()
+            self.world.log.prepared = None

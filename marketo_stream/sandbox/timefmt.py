@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = 86_400
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_LAST_DAY = 2_932_896  # 9999-12-31: beyond it (and before 1970) the stdlib spells the date
 
 
 class BadTimestamp(ValueError):
@@ -14,8 +17,21 @@ class BadTimestamp(ValueError):
 
 
 def iso_z(epoch: float) -> str:
-    """REST style: ``2026-01-01T10:00:00Z`` (no milliseconds, as Marketo writes them)."""
-    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """REST style: ``2026-01-01T10:00:00Z`` (no milliseconds, as Marketo writes them).
+
+    Every export row and REST record spells several of these, so the date part comes from a small cache of days.
+    """
+    days, second = divmod(int(epoch), DAY)
+    if not 0 <= days <= _LAST_DAY:
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{_day_text(days)}T{hour:02d}:{minute:02d}:{second:02d}Z"
+
+
+@functools.lru_cache(maxsize=8192)
+def _day_text(days: int) -> str:
+    return (_EPOCH + dt.timedelta(days=days)).strftime("%Y-%m-%d")
 
 
 def iso_asset(epoch: float) -> str:
@@ -29,7 +45,10 @@ def iso_local(epoch: float) -> str:
 
 
 def iso_date(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%d")
+    days = int(epoch) // DAY
+    if not 0 <= days <= _LAST_DAY:
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%d")
+    return _day_text(days)
 
 
 def parse(text: str) -> float:

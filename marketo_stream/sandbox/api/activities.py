@@ -53,7 +53,7 @@ def routes(state: SandboxState) -> Router:
         def wanted(a: Activity) -> bool:
             return a.type_id in types and leads(a) and (not assets or a.event.primary_id in assets)
 
-        return _page(state, request, wanted, _rest_activity)
+        return _page(state, request, wanted, _rest_activity, types)
 
     def lead_changes(request: Request, _: re.Match[str]) -> Response:
         fields = request.get_list("fields")
@@ -67,10 +67,10 @@ def routes(state: SandboxState) -> Router:
             changed = a.type_id == 13 and bool(effect) and effect[0] == "field" and effect[1] in names
             return (a.type_id == 12 or changed) and leads(a)
 
-        return _page(state, request, wanted, _lead_change)
+        return _page(state, request, wanted, _lead_change, {12, 13})
 
     def deleted_leads(request: Request, _: re.Match[str]) -> Response:
-        return _page(state, request, lambda a: a.type_id == 37, _rest_activity)
+        return _page(state, request, lambda a: a.type_id == 37, _rest_activity, {37})
 
     router.add("GET", r"/rest/v1/activities/pagingtoken\.json", paging_token)
     router.add("GET", r"/rest/v1/activities\.json", activities)
@@ -102,14 +102,16 @@ def _page(
     request: Request,
     wanted: Callable[[Activity], bool],
     render: Callable[[Activity], dict[str, Any]],
+    types: set[int],
 ) -> Response:
+    """``types``: every type ``wanted`` may accept, so that a prepared log reads only those."""
     commit, guid, empty_served = paging.activity_cursor(request.get("nextPageToken"))
     size = paging.batch_size(request.get_int("batchSize", 300))
     config = state.config
     if not empty_served and unit(config.seed, "empty", commit, guid) < config.empty_page_probability:
         return _answer([], paging.activity_token(commit, guid, True), True, config.omit_empty_result)
     now = int(state.clock.now())
-    found = state.world.log.committed((commit, guid), now, wanted, size + 1)
+    found = state.world.log.committed((commit, guid), now, wanted, size + 1, types)
     chosen, more = found[:size], len(found) > size
     token = paging.activity_token(chosen[-1].commit, chosen[-1].guid) if more else paging.activity_token(now, _END)
     records = [render(a) for a in chosen]

@@ -14,7 +14,7 @@ from marketo_stream.sandbox.envelope import ApiError, success
 from marketo_stream.sandbox.http import Request, Response, Router
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import DAY, BadTimestamp, iso_z, parse
-from marketo_stream.sandbox.world import records
+from marketo_stream.sandbox.world import records, views
 from marketo_stream.sandbox.world.world import CUSTOM_OBJECT
 
 
@@ -49,6 +49,7 @@ def describe_fields(sample: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def objects(state: SandboxState) -> dict[str, LeadDbObject]:
+    """Each object's records at an instant; built once per instant (rows are shared: callers copy, never edit)."""
     world, a = state.world, state.world.assets
 
     def companies(t: float) -> list[dict[str, Any]]:
@@ -65,20 +66,24 @@ def objects(state: SandboxState) -> dict[str, LeadDbObject]:
 
     def cars(t: float) -> list[dict[str, Any]]:
         stamped = ("createdAt", "updatedAt")
-        return [{k: iso_z(v) if k in stamped else v for k, v in c.items()} for c in world.cars(world.snapshot(t))]
+        return [{k: iso_z(v) if k in stamped else v for k, v in c.items()} for c in world.cars_at(t)]
+
+    def kept(name: str, rows: Callable[[float], list[dict[str, Any]]]) -> Callable[[float], list[dict[str, Any]]]:
+        # whole seconds: every time in the world is one, so the records at t are those at int(t)
+        return lambda t: world.derived(t, f"rows:{name}", lambda: rows(int(t)))
 
     found = [
         LeadDbObject("companies", "Company", "id", ("externalCompanyId",), ("externalCompanyId", "id", "company"),
-                     companies),
+                     kept("companies", companies)),
         LeadDbObject("opportunities", "Opportunity", "marketoGUID", ("externalOpportunityId",),
-                     ("externalOpportunityId", "marketoGUID"), opportunities),
+                     ("externalOpportunityId", "marketoGUID"), kept("opportunities", opportunities)),
         LeadDbObject("opportunities/roles", "Opportunity Role", "marketoGUID",
                      ("externalOpportunityId", "leadId", "role"), ("marketoGUID", "leadId", "externalOpportunityId"),
-                     roles),
+                     kept("roles", roles)),
         LeadDbObject("namedaccounts", "Named Account", "marketoGUID", ("name",), ("marketoGUID", "name", "industry"),
-                     named_accounts),
+                     kept("namedaccounts", named_accounts)),
         LeadDbObject(f"customobjects/{CUSTOM_OBJECT}", "Car", "marketoGUID", ("vin",), ("marketoGUID", "leadId", "vin"),
-                     cars),
+                     kept("cars", cars)),
     ]  # fmt: skip
     return {o.name: o for o in found}
 
@@ -112,9 +117,11 @@ def routes(state: SandboxState) -> Router:
         if len(values) > 300:
             raise ApiError("1003", "filterValues accepts at most 300 values")
         fields = request.get_list("fields") or [item.id_field, *item.dedupe, "updatedAt", "createdAt"]
-        rows = [r for r in item.rows(state.clock.now()) if str(r.get(filter_type)) in values]
-        chosen = [{"seq": n, **{f: r[f] for f in fields if r.get(f) is not None}} for n, r in enumerate(rows)]
-        return paging.respond(request, chosen)
+        t = state.clock.now()
+        rows = views.matching(world, t, item.name, lambda: item.rows(t), filter_type, values)
+        return paging.respond_rendered(
+            request, rows, lambda n, r: {"seq": n, **{f: r[f] for f in fields if r.get(f) is not None}}
+        )
 
     def custom_objects(request: Request, _: re.Match[str]) -> Response:
         item = known[f"customobjects/{CUSTOM_OBJECT}"]
@@ -157,9 +164,7 @@ def routes(state: SandboxState) -> Router:
     def members(request: Request, match: re.Match[str]) -> Response:
         t = state.clock.now()
         program_id = int(match["id"])
-        found = [
-            records.program_member(m, a) for (_, p), m in world.snapshot(t).program_members.items() if p == program_id
-        ]
+        found = views.members_by_program(world, t).get(program_id, [])  # as the snapshot holds them, not rendered
         filter_type = request.get("filterType")
         if filter_type == "updatedAt":
             try:
@@ -168,12 +173,18 @@ def routes(state: SandboxState) -> Router:
                 raise ApiError("1003", "updatedAt filter needs startAt and endAt") from exc
             if end - start > 7 * DAY:
                 raise ApiError("1003", "updatedAt filter range exceeds the maximum of 7 days")
-            found = [m for m in found if iso_z(start) <= m["updatedAt"] <= iso_z(end)]
+            lowest, highest = iso_z(start), iso_z(end)
+            found = [m for m in found if lowest <= iso_z(m["updatedAt"]) <= highest]
         elif filter_type:
-            values = set(request.get_list("filterValues"))
-            found = [m for m in found if str(m.get(filter_type)).lower() in {v.lower() for v in values}]
+            wanted = {v.lower() for v in request.get_list("filterValues")}
+            found = [m for m in found if str(records.program_member(m, a).get(filter_type)).lower() in wanted]
         fields = request.get_list("fields") or ["acquiredBy", "leadId", "membershipDate", "programId", "reachedSuccess"]
-        return paging.respond(request, [{"seq": n, **{f: m.get(f) for f in fields}} for n, m in enumerate(found)])
+
+        def render(n: int, member: dict[str, Any]) -> dict[str, Any]:
+            record = records.program_member(member, a)
+            return {"seq": n, **{f: record.get(f) for f in fields}}
+
+        return paging.respond_rendered(request, found, render)
 
     obj = r"(?P<obj>companies|opportunities/roles|opportunities|namedaccounts|customobjects/" + CUSTOM_OBJECT + ")"
     router.add("GET", r"/rest/v1/" + obj + r"/describe\.json", describe)

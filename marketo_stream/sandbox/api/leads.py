@@ -10,6 +10,7 @@ from marketo_stream.sandbox.envelope import ApiError, success
 from marketo_stream.sandbox.http import Request, Response, Router
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import iso_z
+from marketo_stream.sandbox.world import views
 from marketo_stream.sandbox.world.fields import SEARCHABLE, LeadField
 
 DEFAULT_FIELDS = ["id", "email", "updatedAt", "createdAt", "firstName", "lastName"]
@@ -76,45 +77,47 @@ def routes(state: SandboxState) -> Router:
         if len(values) > 300:
             raise ApiError("1003", "filterValues accepts at most 300 values")
         fields = fields_of(request)
-        leads = world.snapshot(state.clock.now()).leads
+        t = state.clock.now()
+        leads = world.snapshot(t).leads
         if filter_type == "id":
             matched = [leads[int(v)] for v in values if v.isdigit() and int(v) in leads]
         else:
-            wanted = set(values)
-            matched = [lead for lead in leads.values() if str(lead.get(filter_type)) in wanted]
+            matched = views.matching(world, t, "leads", lambda: views.leads_in_order(world, t), filter_type, values)
         if len(matched) > state.config.leads_filter_max_matches:
             raise ApiError("1003", "Too many results match the filter")
-        return paging.respond(request, [world.rest_lead(lead, fields) for lead in matched])
+        return paging.respond_rendered(request, matched, lambda _, lead: world.rest_lead(lead, fields))
 
     def list_members(request: Request, match: re.Match[str]) -> Response:
-        snap = world.snapshot(state.clock.now())
+        t = state.clock.now()
+        snap = world.snapshot(t)
         list_id = int(match["id"])
         if list_id not in world.assets.list_by_id or not world.assets.list_by_id[list_id].when.exists(snap.at):
             raise ApiError("1013", f"Static list {list_id} not found")
         fields = fields_of(request)
-        members = sorted(snap.list_members.get(list_id, {}))
-        return paging.respond(request, [world.rest_lead(snap.leads[m], fields) for m in members])
+        members = views.sorted_list_members(world, t).get(list_id, [])
+        return paging.respond_rendered(request, members, lambda _, lead: world.rest_lead(snap.leads[lead], fields))
 
     def program_leads(request: Request, match: re.Match[str]) -> Response:
-        snap = world.snapshot(state.clock.now())
-        program_id = int(match["id"])
+        t = state.clock.now()
+        snap = world.snapshot(t)
         fields = fields_of(request)
-        records = []
-        for (lead_id, member_program), member in sorted(snap.program_members.items()):
-            if member_program == program_id:
-                record = world.rest_lead(snap.leads[lead_id], fields)
-                record["membership"] = {
-                    "progressionStatus": member["statusName"],
-                    "acquiredBy": member["acquiredBy"],
-                    "reachedSuccess": member["reachedSuccess"],
-                    "membershipDate": iso_z(member["membershipDate"]),
-                    "updatedAt": iso_z(member["updatedAt"]),
-                    "isExhausted": False,
-                    "nurtureCadence": member["nurtureCadence"],
-                    "stream": member["trackName"],
-                }
-                records.append(record)
-        return paging.respond(request, records)
+
+        def render(_: int, found: tuple[int, dict[str, Any]]) -> dict[str, Any]:
+            lead_id, member = found
+            record = world.rest_lead(snap.leads[lead_id], fields)
+            record["membership"] = {
+                "progressionStatus": member["statusName"],
+                "acquiredBy": member["acquiredBy"],
+                "reachedSuccess": member["reachedSuccess"],
+                "membershipDate": iso_z(member["membershipDate"]),
+                "updatedAt": iso_z(member["updatedAt"]),
+                "isExhausted": False,
+                "nurtureCadence": member["nurtureCadence"],
+                "stream": member["trackName"],
+            }
+            return record
+
+        return paging.respond_rendered(request, views.program_leads(world, t).get(int(match["id"]), []), render)
 
     def list_membership(request: Request, match: re.Match[str]) -> Response:
         snap = world.snapshot(state.clock.now())

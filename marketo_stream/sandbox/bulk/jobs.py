@@ -21,7 +21,7 @@ from typing import Any
 
 from marketo_stream.sandbox.bulk import csvfile
 from marketo_stream.sandbox.bulk.requests import ExportSpec
-from marketo_stream.sandbox.bulk.rows import rows
+from marketo_stream.sandbox.bulk.rows import prepared_lines, rows
 from marketo_stream.sandbox.clock import SimClock
 from marketo_stream.sandbox.config import SandboxConfig
 from marketo_stream.sandbox.envelope import ApiError
@@ -263,9 +263,12 @@ class ExportJobs:
 
         def write() -> None:
             try:
-                written = csvfile.write(
-                    path, job.spec.file_format, list(job.spec.headers), rows(job.spec, self._world, as_of)
-                )
+                spec, prepared = job.spec, prepared_lines(job.spec, self._world, as_of)
+                if prepared is not None:
+                    header = csvfile.line(spec.headers, csvfile.DELIMITERS[spec.file_format]).encode("utf-8")
+                    written = csvfile.write_lines(path, header, prepared)
+                else:
+                    written = csvfile.write(path, spec.file_format, list(spec.headers), rows(spec, self._world, as_of))
                 error = None
             except Exception as exc:  # a failed export is a Failed job with its reason, as Marketo reports it
                 written, error = None, f"Export failed: {exc}"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from marketo_stream.sandbox.bulk.requests import ExportSpec
+from marketo_stream.sandbox.bulk import csvfile
+from marketo_stream.sandbox.bulk.requests import ACTIVITY_FIELDS, ExportSpec
 from marketo_stream.sandbox.timefmt import iso_date, iso_z
 from marketo_stream.sandbox.world.events import Activity
 from marketo_stream.sandbox.world.world import World
@@ -36,6 +37,30 @@ def activity_record(activity: Activity) -> dict[str, Any]:
     }
 
 
+def activity_line(activity: Activity) -> bytes:
+    """The activity's line in a CSV export of the default fields, as ``rows`` and ``csvfile.write`` make it."""
+    record = activity_record(activity)
+    return csvfile.line([record[f] for f in ACTIVITY_FIELDS], ",").encode("utf-8")
+
+
+def prepared_lines(spec: ExportSpec, world: World, as_of: float) -> Iterator[tuple[bytes, int]] | None:
+    """An activity export's lines selected from the prepared log, when there is one and the export is of the
+    lines it holds (CSV, default fields); None otherwise."""
+    prepared = world.log.prepared
+    if prepared is None or spec.kind != "activities" or spec.fields != ACTIVITY_FIELDS or spec.file_format != "CSV":
+        return None
+    assert spec.dates is not None
+    raw = spec.filter
+    return prepared.lines(
+        spec.dates.start,
+        spec.dates.end,
+        as_of,
+        spec.type_ids,
+        raw.get("primaryAttributeValueIds"),
+        raw.get("primaryAttributeValues"),
+    )
+
+
 def _activities(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
     assert spec.dates is not None
     by_id = spec.filter.get("primaryAttributeValueIds")
@@ -60,6 +85,18 @@ def lead_value(world: World, raw: dict[str, Any], name: str) -> object:
     return value
 
 
+def lead_getter(world: World, name: str) -> Callable[[dict[str, Any]], object]:
+    """``lead_value`` for one field, with the field's kind looked up once per export rather than once per row."""
+    if name in world.lead_fields.added:
+        return lambda raw: lead_value(world, raw, name)
+    kind = world.lead_fields.by_name[name].data_type
+    if kind == "datetime":
+        return lambda raw: None if (value := raw.get(name)) is None else iso_z(value)
+    if kind == "date":
+        return lambda raw: None if (value := raw.get(name)) is None else iso_date(value)
+    return lambda raw: raw.get(name)
+
+
 def _in_range(spec: ExportSpec, when: float) -> bool:
     return spec.dates is None or spec.dates.start <= when <= spec.dates.end
 
@@ -79,18 +116,20 @@ def _list_members(spec: ExportSpec, world: World, as_of: float) -> set[int] | No
 def _leads(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
     snap = world.snapshot(as_of)
     members = _list_members(spec, world, as_of)
+    getters = [lead_getter(world, f) for f in spec.fields]
     for lead_id, raw in snap.leads.items():
         if members is not None and lead_id not in members:
             continue
         if spec.date_field and not _in_range(spec, raw[spec.date_field]):
             continue
-        yield [lead_value(world, raw, f) for f in spec.fields]
+        yield [get(raw) for get in getters]
 
 
 def _program_members(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
     snap = world.snapshot(as_of)
     raw_filter = spec.filter
     statuses = raw_filter.get("statusNames")
+    getters = [program_member_getter(world, f) for f in spec.fields]
     for (lead_id, program_id), member in snap.program_members.items():
         if program_id not in spec.program_ids or not _in_range(spec, member["updatedAt"]):
             continue
@@ -101,7 +140,8 @@ def _program_members(spec: ExportSpec, world: World, as_of: float) -> Iterator[l
         cadence = raw_filter.get("nurtureCadence")
         if cadence and (member["nurtureCadence"] or "")[:4] != str(cadence)[:4]:
             continue
-        row = [program_member_value(member, world, snap.leads[lead_id], f) for f in spec.fields]
+        lead = snap.leads[lead_id]
+        row = [get(member, lead) for get in getters]
         yield [program_id, *row] if spec.prepend_program_id else row
 
 
@@ -120,10 +160,19 @@ def program_member_value(member: dict[str, Any], world: World, lead: dict[str, A
     return None
 
 
+def program_member_getter(world: World, name: str) -> Callable[[dict[str, Any], dict[str, Any]], object]:
+    """``program_member_value`` for one field, decided once per export where the member's keys allow it."""
+    if name in ("program", "membershipDate", "reachedSuccessDate", "updatedAt", "createdAt", "isExhausted"):
+        return lambda member, lead: program_member_value(member, world, lead, name)
+    if name in world.lead_fields.by_name:
+        from_lead = lead_getter(world, name)
+        return lambda member, lead: member[name] if name in member else from_lead(lead)
+    return lambda member, lead: member.get(name)
+
+
 def _custom_objects(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
-    snap = world.snapshot(as_of)
     members = _list_members(spec, world, as_of)
-    for car in world.cars(snap):
+    for car in world.cars_at(as_of):
         if members is not None and car["leadId"] not in members:
             continue
         if spec.date_field and not _in_range(spec, car["updatedAt"]):

@@ -15,6 +15,7 @@ import collections
 import threading
 from collections.abc import Callable, Collection, Iterator
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from marketo_stream.sandbox.timefmt import DAY
 from marketo_stream.sandbox.world import catalog, noise
@@ -23,6 +24,9 @@ from marketo_stream.sandbox.world.events import Activity, Event
 from marketo_stream.sandbox.world.leads import LeadBook
 from marketo_stream.sandbox.world.rng import rng, unit
 from marketo_stream.sandbox.world.story import SECTIONS, section
+
+if TYPE_CHECKING:
+    from marketo_stream.sandbox.world.prepared import PreparedLog
 
 GUID_STRIDE = 1_000_000
 _TYPES = tuple(noise.WEIGHTS)
@@ -44,6 +48,8 @@ class ActivityLog:
         self._cache: collections.OrderedDict[int, list[Activity]] = collections.OrderedDict()
         self._capacity = max(4, 30_000 // max(1, noise_per_day + book.total // 50))  # ~30k activities cached
         self._lock = threading.RLock()
+        self.prepared: PreparedLog | None = None
+        """Every activity derived ahead of time (see ``prepared.py``), when the sandbox was asked to prepare."""
 
     # -- generation ------------------------------------------------------------------------------------------------
     def day(self, day: int) -> list[Activity]:
@@ -66,9 +72,32 @@ class ActivityLog:
             return []
         parts = self._parts_on(day)
         events = [e for part in parts for e in self.book.section(part >> 3, part & 7) if lo <= e.t < hi]
+        return self._finish_day(day, events)
+
+    def _finish_day(self, day: int, events: list[Event]) -> list[Activity]:
+        """Adds the day's noise to its story events (listed by lead, then section) and commits them in order."""
         events += self._noise(day)
         events.sort(key=lambda e: (e.t, e.lead, e.type_id))
         return [Activity(guid, self._commit(guid, e), e) for guid, e in enumerate(events, day * GUID_STRIDE + 1)]
+
+    def every_day(self, first: int, last: int) -> Iterator[tuple[int, list[Activity]]]:
+        """``(day, day(day))`` for every day from ``first`` to ``last``, telling each lead's story once rather than
+        once per day it touches: how a whole world is prepared. A lead's events all come at or after its creation,
+        so those of the leads told by the end of a day are all the story events that day holds."""
+        book = self.book
+        pending: collections.defaultdict[int, list[Event]] = collections.defaultdict(list)
+        told = 0
+        for day in range(first, last + 1):
+            lo, hi = day * DAY, (day + 1) * DAY
+            if hi <= book.origin or lo > book.horizon:
+                yield day, []
+                continue
+            for index in range(told, book.count_at(hi)):
+                for which in range(len(SECTIONS)):
+                    for event in section(book, index, which):
+                        pending[event.t // DAY].append(event)
+                told = index + 1
+            yield day, self._finish_day(day, pending.pop(day, []))
 
     def _commit(self, guid: int, event: Event) -> int:
         share = unit(self.seed, "lag", guid)
@@ -132,9 +161,18 @@ class ActivityLog:
                     yield activity
 
     def committed(
-        self, after: tuple[int, int], as_of: float, wanted: Callable[[Activity], bool], limit: int
+        self,
+        after: tuple[int, int],
+        as_of: float,
+        wanted: Callable[[Activity], bool],
+        limit: int,
+        types: Collection[int] | None = None,
     ) -> list[Activity]:
-        """Up to ``limit`` activities committed after the ``(commit, guid)`` cursor and by ``as_of``, in order."""
+        """Up to ``limit`` activities committed after the ``(commit, guid)`` cursor and by ``as_of``, in order.
+
+        ``types``, when given, are the only types ``wanted`` accepts: a prepared log then reads just those."""
+        if types is not None and self.prepared is not None:
+            return self.prepared.committed(after, as_of, types, wanted, limit)
         pending: list[tuple[int, int, Activity]] = []
         first = max(int((after[0] - self.max_lag) // DAY), int(self.book.origin // DAY))
         for day in range(first, int(as_of // DAY) + 1):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from marketo_stream.sandbox.config import SandboxConfig
 from marketo_stream.sandbox.timefmt import DAY, iso_date, iso_z, parse
@@ -11,6 +11,7 @@ from marketo_stream.sandbox.world import catalog
 from marketo_stream.sandbox.world.activitylog import ActivityLog
 from marketo_stream.sandbox.world.assets import Assets
 from marketo_stream.sandbox.world.fields import LeadFieldSet
+from marketo_stream.sandbox.world.instants import InstantCache
 from marketo_stream.sandbox.world.leads import LeadBook
 from marketo_stream.sandbox.world.rng import rng, unit
 from marketo_stream.sandbox.world.scale import scale_named
@@ -18,6 +19,7 @@ from marketo_stream.sandbox.world.snapshot import Snapshot, take
 
 CAR_MAKES = (("Volvo", "XC40"), ("Toyota", "Prius"), ("Ford", "F-150"), ("Tesla", "Model 3"), ("Fiat", "500"))
 CUSTOM_OBJECT = "car_c"
+T = TypeVar("T")
 
 
 class World:
@@ -40,21 +42,19 @@ class World:
             config.late_commit_probability,
             config.late_commit_max_seconds,
         )
-        self._snapshots: dict[int, Snapshot] = {}
-        self._lock = threading.Lock()
+        self._instants = InstantCache()
 
     def snapshot(self, at: float) -> Snapshot:
         """Everything's state at ``at`` (whole seconds); the last two are kept, as paging asks for the same one."""
         second = int(at)
-        with self._lock:
-            found = self._snapshots.get(second)
-        if found is None:
-            found = take(self.book, second)
-            with self._lock:
-                if len(self._snapshots) >= 2:
-                    self._snapshots.pop(next(iter(self._snapshots)))
-                self._snapshots[second] = found
-        return found
+        return self._instants.get(second, "snapshot", lambda: take(self.book, second))
+
+    def derived(self, at: float, key: str, build: Callable[[], T]) -> T:
+        """``build()``'s answer about the world at ``at`` (whole seconds), built once per instant and ``key``."""
+        return self._instants.get(int(at), key, build)
+
+    def cars_at(self, at: float) -> list[dict[str, Any]]:
+        return self.derived(at, "cars", lambda: self.cars(self.snapshot(at)))
 
     # -- lead records as the REST API renders them -------------------------------------------------------------
     def rest_lead(self, raw: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
