@@ -106,11 +106,13 @@ def routes(state: SandboxState) -> Router:
 def _stats(state: SandboxState) -> dict[str, Any]:
     limits = state.limits
     now = iso_z(state.clock.now())
+    preparation = state.preparation
     return {
         "now": now,
         "calls_today": limits.counted_today(),
         "in_flight": limits.calls_in_flight(),
         **state.jobs.stats(),
+        "prepared": preparation.as_json() if preparation is not None else None,
     }
 
 

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import cast
 
 DELIMITERS = {"CSV": ",", "TSV": "\t", "SSV": ";"}  # SSV: semicolon (Marketo's docs disagree; see the README)
 
@@ -41,30 +42,33 @@ def _needs_quotes(delimiter: str) -> Callable[[str], object]:
     return re.compile("[" + re.escape(delimiter) + '"\n\r]').search
 
 
+_quote_or_line_end = re.compile('["\n\r]').search
+
+
 def line(values: Iterable[object], delimiter: str) -> str:
     """One record; a value holding the delimiter, a quote, CR or LF is quoted (the stdlib writer misses a lone CR).
 
-    ``cell`` spelled out inline: every row of every export passes here."""
-    needs_quotes = _needs_quotes(delimiter)
-    out = []
+    Every row of every export passes here, so ``cell`` is spelled out inline, and quoting is looked for value by
+    value only when the joined line holds a quote, a line end, or more delimiters than it has separators."""
+    out: list[str] = []
+    append = out.append
     for value in values:
-        if value is None or value == "":
-            out.append("null")
-            continue
-        if value is True:
-            text = "true"
-        elif value is False:
-            text = "false"
-        elif type(value) is str:
-            text = value
-        elif isinstance(value, dict | list):
-            text = _compact_json(value)
+        kind = type(value)
+        if kind is str:
+            append(cast(str, value) or "null")
+        elif value is None:
+            append("null")
+        elif kind is bool:
+            append("true" if value else "false")
+        elif kind is int or kind is float:
+            append(str(value))
         else:
-            text = str(value)
-        if needs_quotes(text):
-            text = '"' + text.replace('"', '""') + '"'
-        out.append(text)
-    return delimiter.join(out) + "\n"
+            append(cell(value))
+    joined = delimiter.join(out)
+    if joined.count(delimiter) == len(out) - 1 and not _quote_or_line_end(joined):
+        return joined + "\n"
+    needs_quotes = _needs_quotes(delimiter)
+    return delimiter.join('"' + t.replace('"', '""') + '"' if needs_quotes(t) else t for t in out) + "\n"
 
 
 class _HashingWriter:

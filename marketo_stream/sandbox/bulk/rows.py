@@ -87,6 +87,12 @@ def lead_value(world: World, raw: dict[str, Any], name: str) -> object:
 
 def lead_getter(world: World, name: str) -> Callable[[dict[str, Any]], object]:
     """``lead_value`` for one field, with the field's kind looked up once per export rather than once per row."""
+    return _lead_conversion(world, name) or (lambda raw: raw.get(name))
+
+
+def _lead_conversion(world: World, name: str) -> Callable[[dict[str, Any]], object] | None:
+    """``lead_value`` for a field whose value is not simply ``raw.get(name)`` (times, fields added at run time);
+    None for the others."""
     if name in world.lead_fields.added:
         return lambda raw: lead_value(world, raw, name)
     kind = world.lead_fields.by_name[name].data_type
@@ -94,7 +100,7 @@ def lead_getter(world: World, name: str) -> Callable[[dict[str, Any]], object]:
         return lambda raw: None if (value := raw.get(name)) is None else iso_z(value)
     if kind == "date":
         return lambda raw: None if (value := raw.get(name)) is None else iso_date(value)
-    return lambda raw: raw.get(name)
+    return None
 
 
 def _in_range(spec: ExportSpec, when: float) -> bool:
@@ -116,13 +122,17 @@ def _list_members(spec: ExportSpec, world: World, as_of: float) -> set[int] | No
 def _leads(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
     snap = world.snapshot(as_of)
     members = _list_members(spec, world, as_of)
-    getters = [lead_getter(world, f) for f in spec.fields]
+    names = list(spec.fields)
+    fixes = [(i, fix) for i, name in enumerate(names) if (fix := _lead_conversion(world, name)) is not None]
     for lead_id, raw in snap.leads.items():
         if members is not None and lead_id not in members:
             continue
         if spec.date_field and not _in_range(spec, raw[spec.date_field]):
             continue
-        yield [get(raw) for get in getters]
+        row: list[object] = list(map(raw.get, names))  # every field is raw.get(name) but the fixes
+        for i, fix in fixes:
+            row[i] = fix(raw)
+        yield row
 
 
 def _program_members(spec: ExportSpec, world: World, as_of: float) -> Iterator[list[object]]:
