@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 NEW_LEAD = 12
 CHANGE_DATA_VALUE = 13
@@ -26,10 +26,14 @@ ADD_TO_NURTURE = 113
 
 LEAD_CHANGING = frozenset({NEW_LEAD, CHANGE_DATA_VALUE, MERGE_LEADS})
 PROGRAM_CHANGING = frozenset({CHANGE_PROGRESSION_STATUS, ADD_TO_NURTURE})
+EFFECT_TYPES = LEAD_CHANGING | PROGRAM_CHANGING
+EFFECT_TYPES |= {ADD_TO_LIST, REMOVE_FROM_LIST, ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY}
+"""The activity types that have an effect; every other activity is ignored here."""
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class ListChange:
+class ListChange(NamedTuple):
+    """Ordered by activity date, then GUID (a tuple: cheap to make once per list activity of a large export)."""
+
     activity_date: str
     marketo_guid: str
     list_id: int
@@ -48,39 +52,45 @@ class Effects:
     programs_to_refresh: set[int] = field(default_factory=set)
 
     def absorb(self, row: Mapping[str, Any]) -> None:
-        type_id = _as_int(row.get("activityTypeId"))
-        lead_id = _as_int(row.get("leadId"))
-        if type_id is None or lead_id is None:
+        self.absorb_activity(
+            _as_int(row.get("activityTypeId")),
+            row.get("leadId"),
+            row.get("primaryAttributeValueId"),
+            row.get("activityDate"),
+            row.get("marketoGUID"),
+            row.get("attributes"),
+        )
+
+    def absorb_activity(
+        self, type_id: int | None, lead: Any, primary_id: Any, activity_date: Any, guid: Any, attributes: Any
+    ) -> None:
+        """One activity from its columns (``null`` and ``""`` meaning no value); a no-op for types outside
+        ``EFFECT_TYPES``, which callers reading many rows check first."""
+        if type_id not in EFFECT_TYPES:
             return
-        if type_id in LEAD_CHANGING:
-            self.leads_to_refresh.add(lead_id)
-        if type_id == MERGE_LEADS:
-            for loser in merged_ids(row.get("attributes")):
-                if loser != lead_id:
-                    self.merged_away.add(loser)
-        elif type_id in (ADD_TO_LIST, REMOVE_FROM_LIST):
-            list_id = _as_int(row.get("primaryAttributeValueId"))
-            if list_id is not None:
-                change = ListChange(
-                    activity_date=str(row.get("activityDate") or ""),
-                    marketo_guid=str(row.get("marketoGUID") or ""),
-                    list_id=list_id,
-                    lead_id=lead_id,
-                    added=type_id == ADD_TO_LIST,
-                )
-                key = (list_id, lead_id)
-                previous = self.list_changes.get(key)
-                if previous is None or (change.activity_date, change.marketo_guid) >= (
-                    previous.activity_date,
-                    previous.marketo_guid,
-                ):
-                    self.list_changes[key] = change
-        elif type_id in (ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY):
-            self.opportunity_leads.add(lead_id)
-        elif type_id in PROGRAM_CHANGING:
-            program_id = _as_int(row.get("primaryAttributeValueId"))
+        lead_id = _as_int(lead)
+        if lead_id is None:
+            return
+        if type_id in PROGRAM_CHANGING:
+            program_id = _as_int(primary_id)
             if program_id is not None:
                 self.programs_to_refresh.add(program_id)
+        elif type_id in LEAD_CHANGING:
+            self.leads_to_refresh.add(lead_id)
+            if type_id == MERGE_LEADS:
+                for loser in merged_ids(attributes):
+                    if loser != lead_id:
+                        self.merged_away.add(loser)
+        elif type_id in (ADD_TO_LIST, REMOVE_FROM_LIST):
+            list_id = _as_int(primary_id)
+            if list_id is not None:
+                date, marketo_guid = _text(activity_date), _text(guid)
+                key = (list_id, lead_id)
+                previous = self.list_changes.get(key)
+                if previous is None or (date, marketo_guid) >= (previous.activity_date, previous.marketo_guid):
+                    self.list_changes[key] = ListChange(date, marketo_guid, list_id, lead_id, type_id == ADD_TO_LIST)
+        else:  # added to or removed from an opportunity
+            self.opportunity_leads.add(lead_id)
 
     def absorb_all(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
@@ -155,10 +165,16 @@ def merged_ids(attributes: object) -> list[int]:
     return [value for value in (_as_int(item) for item in raw) if value is not None]
 
 
+def _text(value: object) -> str:
+    if value.__class__ is str:
+        return "" if value == "null" else value
+    return "" if value is None else str(value)
+
+
 def _as_int(value: object) -> int | None:
     if value is None or value == "" or value == "null":
         return None
     try:
-        return int(str(value))
+        return int(value if value.__class__ is str else str(value))
     except ValueError:
         return None

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from marketo_stream.errors import ConfigError
@@ -85,22 +86,28 @@ def hmac_hex(secret: bytes, value: Any) -> str:
     return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def hashers(policy: ColumnPolicy) -> dict[str, Callable[[Any], str]]:
+    """Per hashed column, the function its non-null values go through: for converters that apply the policy
+    value by value instead of row by row (``row_transform``)."""
+    if policy.hashed and not policy.secret:
+        raise ConfigError("hash.secret: columns are configured to be hashed but no secret is set")
+    secret = policy.secret or b""
+    return {name: partial(hmac_hex, secret) for name in policy.hashed}
+
+
 def row_transform(policy: ColumnPolicy) -> Callable[[Row], Row]:
     """A per-row function for the policy; the identity when there is nothing to do."""
     if policy.is_noop():
         return _identity
-    if policy.hashed and not policy.secret:
-        raise ConfigError("hash.secret: columns are configured to be hashed but no secret is set")
+    hashed = tuple(hashers(policy).items())
     blocked = policy.blocked
-    hashed = tuple(policy.hashed)
-    secret = policy.secret or b""
 
     def transform(row: Row) -> Row:
         out = {k: v for k, v in row.items() if k not in blocked} if blocked else dict(row)
-        for name in hashed:
+        for name, hash_value in hashed:
             value = out.get(name)
             if value is not None:
-                out[name] = hmac_hex(secret, value)
+                out[name] = hash_value(value)
         return out
 
     return transform

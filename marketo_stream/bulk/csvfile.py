@@ -2,20 +2,30 @@
 
 Marketo's CSV: RFC 4180 quoting, ``null`` (or nothing) for empty values, values holding ``\\r\\n``, NUL
 bytes, U+2028/U+2029 and cells of many megabytes, and an ``attributes`` column holding a JSON object.
-The file is read as bytes split on ``\\n`` only (so Unicode line separators stay inside their value), NULs
-are dropped, and the csv module joins the physical lines of a quoted value. A row that cannot be read
-(wrong number of columns, bad JSON, invalid UTF-8) goes to the ``quarantine`` callback with file, line
-and reason, or raises :class:`MalformedRowError` when there is none.
+Records end at ``\\n`` only (so Unicode line separators stay inside their value), NULs are dropped, and the
+csv module joins the physical lines of a quoted value. A row that cannot be read (wrong number of columns,
+bad JSON, invalid UTF-8) goes to the ``quarantine`` callback with file, line and reason, or raises
+:class:`MalformedRowError` when there is none.
+
+The file is read in chunks of whole lines. A chunk that is valid UTF-8 without NULs (nearly all of them;
+both are checked in C) is decoded at once and split into lines in C; any other chunk is read line by line,
+so that NULs are dropped and each line that is not UTF-8 is known by number. JSON cells are parsed with
+msgspec, several times faster than the json module; what msgspec refuses is handed to the json module,
+whose extensions (NaN, lone surrogates) and error messages therefore still apply.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import msgspec
 
 from marketo_stream.bulk.errors import MalformedRowError
 
@@ -23,7 +33,9 @@ csv.field_size_limit(2**31 - 1)
 
 NULL = "null"
 JSON_COLUMNS = ("attributes",)
+CHUNK_BYTES = 1 << 20
 Row = dict[str, Any]
+_decode_json = msgspec.json.Decoder().decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,66 +50,170 @@ class QuarantinedRow:
 Quarantine = Callable[[QuarantinedRow], None]
 
 
-@dataclass(slots=True)
-class _Record:
-    line: int
-    fields: list[str] | None
-    problem: str | None
+def _careful_lines(chunk: bytes, first: int, bad: list[int]) -> Iterator[str]:
+    """A chunk's lines one by one: NULs dropped, invalid UTF-8 replaced and its line number kept in ``bad``."""
+    for number, line in enumerate(io.BytesIO(chunk), first):
+        if b"\x00" in line:
+            line = line.replace(b"\x00", b"")
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+            yield line.decode("utf-8", "replace")
 
 
-class _Lines:
-    """Decoded physical lines; remembers which ones were not valid UTF-8."""
-
-    def __init__(self, raw: Iterator[bytes]) -> None:
-        self._raw = raw
-        self.number = 0
-        self.bad: list[int] = []
-
-    def __iter__(self) -> Iterator[str]:
-        for line in self._raw:
-            self.number += 1
-            if b"\x00" in line:
-                line = line.replace(b"\x00", b"")
-            try:
-                yield line.decode("utf-8")
-            except UnicodeDecodeError:
-                self.bad.append(self.number)
-                yield line.decode("utf-8", "replace")
-
-
-def _records(path: Path, delimiter: str) -> Iterator[_Record]:
-    with path.open("rb") as handle:
-        lines = _Lines(iter(handle))
-        reader = csv.reader(lines, delimiter=delimiter)
-        start = 1
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield _Record(start, None, f"unreadable CSV: {exc}")
-                start = lines.number + 1
-                continue
-            problem = None
-            if lines.bad and lines.bad[-1] >= start:
-                problem = "invalid UTF-8"
-            lines.bad.clear()
-            yield _Record(start, fields, problem)
-            start = lines.number + 1
+def _chunk_lines(handle: IO[bytes], bad: list[int]) -> Iterator[Iterator[str]]:
+    """Per chunk of whole lines, an iterator over its decoded lines (each ending in ``\\n`` but the file's last)."""
+    lines_before = 0
+    pending: list[bytes] = []
+    while True:
+        block = handle.read(CHUNK_BYTES)
+        if not block:
+            chunk = b"".join(pending)
+            if chunk:
+                yield _decoded(chunk, lines_before + 1, bad)
+            return
+        cut = block.rfind(b"\n") + 1
+        if not cut:
+            pending.append(block)  # a line longer than a chunk: joined once its end is read
+            continue
+        chunk = b"".join([*pending, block[:cut]]) if pending else block[:cut]
+        pending = [block[cut:]] if cut < len(block) else []
+        yield _decoded(chunk, lines_before + 1, bad)
+        lines_before += chunk.count(b"\n")
 
 
-def _value(raw: str) -> str | None:
-    return None if raw == "" or raw == NULL else raw
+def _decoded(chunk: bytes, first: int, bad: list[int]) -> Iterator[str]:
+    if b"\x00" not in chunk:
+        try:
+            return io.StringIO(chunk.decode("utf-8"), newline="\n")  # lines end at \n only, kept as they are
+        except UnicodeDecodeError:
+            pass
+    return _careful_lines(chunk, first, bad)
 
 
 def _json_object(raw: str) -> dict[str, Any]:
-    parsed = json.loads(raw)
+    try:
+        parsed = _decode_json(raw)
+    except msgspec.DecodeError:
+        parsed = json.loads(raw)
+    if parsed.__class__ is dict:
+        return parsed
     if isinstance(parsed, list) and all(isinstance(i, dict) and "name" in i for i in parsed):
         parsed = {item["name"]: item.get("value") for item in parsed}
     if not isinstance(parsed, dict):
         raise ValueError(f"expected a JSON object, got {type(parsed).__name__}")
     return parsed
+
+
+def _value(raw: Any) -> Any:
+    return None if raw == "" or raw == NULL else raw
+
+
+class ExportRows:
+    """The rows of one export file as lists in header order, the cheap way to read a large file.
+
+    Each value is the CSV text (``""`` and ``null`` both meaning no value), except in the JSON columns, which
+    hold the parsed object, or None. ``header`` is read at once (a file without one has an empty header);
+    rows are read as they are iterated, once. ``row`` turns a list into the dict ``read_rows`` gives.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        quarantine: Quarantine | None = None,
+        delimiter: str = ",",
+        json_columns: Iterable[str] = JSON_COLUMNS,
+    ) -> None:
+        self.path = path
+        self._quarantine = quarantine
+        self._rows = self._read(delimiter, frozenset(json_columns))
+        self.header: tuple[str, ...] = tuple(next(self._rows, ()))
+        self.json_columns = tuple(name for name in self.header if name in json_columns)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return self._rows
+
+    def row(self, values: Sequence[Any]) -> Row:
+        """``{header: value}`` with None for no value: the row as ``read_rows`` gives it."""
+        return {name: _value(raw) for name, raw in zip(self.header, values, strict=True)}
+
+    def _read(self, delimiter: str, json_columns: frozenset[str]) -> Iterator[list[Any]]:
+        """The header, then every row that is readable; the others go to ``_reject``. Kept in one loop: it runs
+        once per row of every export."""
+        bad: list[int] = []
+        with self.path.open("rb") as handle:
+            reader = csv.reader(chain.from_iterable(_chunk_lines(handle, bad)), delimiter=delimiter)
+            try:
+                header = next(reader, None)
+            except csv.Error as exc:
+                raise MalformedRowError(self.path, 1, f"unreadable header: unreadable CSV: {exc}") from exc
+            if header is None:
+                return
+            if bad:
+                raise MalformedRowError(self.path, 1, "unreadable header: invalid UTF-8")
+            yield header
+            width = len(header)
+            parsed = [index for index, name in enumerate(header) if name in json_columns]
+            single = parsed[0] if len(parsed) == 1 else -1  # the usual case, read inline below
+            end = reader.line_num  # the physical line where the last record ended
+            decode, null = _decode_json, NULL
+            records: Iterator[list[Any]] = reader  # JSON cells are replaced by objects in place
+            while True:
+                try:
+                    for fields in records:
+                        line, end = end + 1, reader.line_num
+                        if bad:
+                            invalid = bad[-1] >= line
+                            bad.clear()
+                            if invalid:
+                                self._reject(line, "invalid UTF-8", fields)
+                                continue
+                        if len(fields) != width:
+                            self._reject(line, f"{len(fields)} columns where the header has {width}", fields)
+                            continue
+                        if single >= 0:
+                            raw = fields[single]
+                            if raw == "" or raw == null:
+                                fields[single] = None
+                                yield fields
+                                continue
+                            try:
+                                value = decode(raw)
+                            except msgspec.DecodeError:
+                                value = None
+                            if value.__class__ is dict:
+                                fields[single] = value
+                                yield fields
+                                continue
+                        if parsed and not self._parse_json(line, fields, parsed):
+                            continue
+                        yield fields
+                    return
+                except csv.Error as exc:
+                    line, end = end + 1, reader.line_num
+                    bad.clear()
+                    self._reject(line, f"unreadable CSV: {exc}", None)
+
+    def _parse_json(self, line: int, fields: list[Any], parsed: list[int]) -> bool:
+        """Replaces the JSON columns' text by objects; False (the row rejected) when one is not a JSON object."""
+        values = []
+        for index in parsed:
+            raw = fields[index]
+            try:
+                values.append(None if raw == "" or raw == NULL else _json_object(raw))
+            except ValueError as exc:
+                self._reject(line, f"column {self.header[index]!r} is not a JSON object: {exc}", fields)
+                return False
+        for index, value in zip(parsed, values, strict=True):
+            fields[index] = value
+        return True
+
+    def _reject(self, line: int, reason: str, fields: Iterable[Any] | None) -> None:
+        if self._quarantine is None:
+            raise MalformedRowError(self.path, line, reason)
+        self._quarantine(QuarantinedRow(self.path, line, reason, tuple(fields) if fields is not None else None))
 
 
 def read_rows(
@@ -108,40 +224,20 @@ def read_rows(
     json_columns: tuple[str, ...] = JSON_COLUMNS,
 ) -> Iterator[Row]:
     """Rows as ``{header: value}``; empty values are None and JSON columns are dicts."""
-
-    def reject(record: _Record, reason: str) -> None:
-        fields = tuple(record.fields) if record.fields is not None else None
-        if quarantine is None:
-            raise MalformedRowError(path, record.line, reason)
-        quarantine(QuarantinedRow(path, record.line, reason, fields))
-
-    records = _records(path, delimiter)
-    header: list[str] | None = None
-    for record in records:
-        if header is None:
-            if record.fields is None or record.problem:
-                raise MalformedRowError(path, record.line, f"unreadable header: {record.problem}")
-            header = record.fields
-            parsed_columns = [i for i, name in enumerate(header) if name in json_columns]
-            continue
-        if record.problem or record.fields is None:
-            reject(record, record.problem or "unreadable row")
-            continue
-        if len(record.fields) != len(header):
-            reject(record, f"{len(record.fields)} columns where the header has {len(header)}")
-            continue
-        row: Row = {name: _value(raw) for name, raw in zip(header, record.fields, strict=True)}
-        try:
-            for index in parsed_columns:
-                name = header[index]
-                if row[name] is not None:
-                    row[name] = _json_object(row[name])
-        except ValueError as exc:
-            reject(record, f"column {name!r} is not a JSON object: {exc}")
-            continue
-        yield row
+    rows = ExportRows(path, quarantine=quarantine, delimiter=delimiter, json_columns=json_columns)
+    for values in rows:
+        yield rows.row(values)
 
 
 def count_records(path: Path, *, delimiter: str = ",") -> int:
     """Data rows in the file as Marketo counts them (``numberOfRecords``): records after the header."""
-    return max(0, sum(1 for _ in _records(path, delimiter)) - 1)
+    count = 0
+    with path.open("rb") as handle:
+        reader = csv.reader(chain.from_iterable(_chunk_lines(handle, [])), delimiter=delimiter)
+        while True:
+            try:
+                for _ in reader:
+                    count += 1
+                return max(0, count - 1)
+            except csv.Error:
+                count += 1

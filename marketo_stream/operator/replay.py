@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from marketo_stream.bulk.csvfile import read_rows
+from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import BulkExporter
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.errors import ConfigError
@@ -130,9 +130,11 @@ def replay(settings: Settings, target: TargetTable, window: Interval, *, to_topi
         requests = [_request(target, table, w) for w in windows]
         with Writer(sink, {table.name: table}, settings.sync.transaction_rows) as writer:
             for export in exporter.run(requests):
-                for row in read_rows(export.path):
+                rows = ExportRows(export.path)
+                convert = table.values_converter(rows.header, rows.json_columns)
+                for values in rows:
                     try:
-                        writer.upsert_row(table, row)
+                        writer.upsert_values(table, convert(values))
                     except ValueConversionError:
                         result.rejected += 1
                         continue

@@ -4,7 +4,8 @@
 - ``types``: the Marketo ``dataType`` → Avro type table;
 - ``tables``: builders for the lead table, activity-type tables and custom objects (key + value schemas);
 - ``fixed``: the fixed tables loaded from ``schemas/*.avsc``;
-- ``convert``: ``RowConverter``, compiled per value schema, run per row.
+- ``convert``: ``RowConverter``, compiled per value schema, run per row;
+- ``positional``: ``positional_converter``, the same for bulk-file rows (lists in header order), per header.
 
 The sink never imports this package: it takes the plain schema dicts that come out of it.
 """
@@ -12,6 +13,7 @@ The sink never imports this package: it takes the plain schema dicts that come o
 from marketo_stream.schema.convert import RowConverter, ValueConversionError
 from marketo_stream.schema.fixed import FIXED_TABLES, fixed_table
 from marketo_stream.schema.names import assign_names, avro_name
+from marketo_stream.schema.positional import ValuesConverter, positional_converter
 from marketo_stream.schema.tables import AvroTable, activity_table, custom_object_table, key_schema, lead_table
 from marketo_stream.schema.types import avro_type
 
@@ -20,6 +22,7 @@ __all__ = [
     "AvroTable",
     "RowConverter",
     "ValueConversionError",
+    "ValuesConverter",
     "activity_table",
     "assign_names",
     "avro_name",
@@ -28,4 +31,5 @@ __all__ = [
     "fixed_table",
     "key_schema",
     "lead_table",
+    "positional_converter",
 ]

@@ -28,11 +28,11 @@ from typing import Any
 from marketo_stream.errors import MarketoStreamError
 
 Converter = Callable[[Any], Any]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_MILLI = timedelta(milliseconds=1)
-_TRUE = frozenset({"true", "1", "yes", "y", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "f"})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+MILLI = timedelta(milliseconds=1)
+TRUE_WORDS = frozenset({"true", "1", "yes", "y", "t"})
+FALSE_WORDS = frozenset({"false", "0", "no", "n", "f"})
 
 
 class ValueConversionError(MarketoStreamError, ValueError):
@@ -71,9 +71,9 @@ def to_boolean(value: Any) -> bool | None:
         return value
     if isinstance(value, str):
         lowered = value.strip().lower()
-        if lowered in _TRUE:
+        if lowered in TRUE_WORDS:
             return True
-        if lowered in _FALSE:
+        if lowered in FALSE_WORDS:
             return False
         if lowered in ("", "null"):
             return None
@@ -104,10 +104,10 @@ def to_timestamp_millis(value: Any) -> int | None:
     if isinstance(value, str):
         if value == "" or value == "null":
             return None
-        return (parse_datetime(value) - _EPOCH) // _MILLI
+        return (parse_datetime(value) - EPOCH) // MILLI
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return (aware - _EPOCH) // _MILLI
+        return (aware - EPOCH) // MILLI
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise TypeError(f"{type(value).__name__} is not a datetime")
@@ -117,11 +117,11 @@ def to_date_days(value: Any) -> int | None:
     if isinstance(value, str):
         if value == "" or value == "null":
             return None
-        return date.fromisoformat(value[:10]).toordinal() - _EPOCH_ORDINAL
+        return date.fromisoformat(value[:10]).toordinal() - EPOCH_ORDINAL
     if isinstance(value, datetime):
-        return value.date().toordinal() - _EPOCH_ORDINAL
+        return value.date().toordinal() - EPOCH_ORDINAL
     if isinstance(value, date):
-        return value.toordinal() - _EPOCH_ORDINAL
+        return value.toordinal() - EPOCH_ORDINAL
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise TypeError(f"{type(value).__name__} is not a date")

@@ -1,27 +1,33 @@
 """Confluent-framed Avro: magic byte 0, the 4-byte big-endian schema id, then the Avro body.
 
-Encoding is the hot path of the sink, so each table gets encoders built once. Values go through
-``fastavro.schemaless_writer`` with the parsed schema. Keys are small records of longs, ints and strings
-(the primary key); their Avro body is the concatenation of zig-zag varints and length-prefixed UTF-8, which
-is written here directly because calling fastavro for a three-byte key costs more than the key itself.
-Keys of any other shape fall back to fastavro.
+Encoding is the hot path of the sink, so each table gets encoders built once. Values of flat records go
+through a writer generated for their schema (``avro_writer``), several times faster than fastavro; a value
+that writer does not take as is, and every schema of another shape, goes through
+``fastavro.schemaless_writer``, so the bytes (and the errors) are always fastavro's. Values come as dicts
+(``value_encoder``) or, cheaper, as a sequence in schema field order (``values_encoder``). Keys are small
+records of longs, ints and strings (the primary key); their Avro body is the concatenation of zig-zag varints
+and length-prefixed UTF-8, which is written here directly because calling fastavro for a three-byte key costs
+more than the key itself. Keys of any other shape fall back to fastavro.
 """
 
 from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import fastavro
 
+from marketo_stream.sink.avro_writer import keyed_record_writer, record_writer, varint
+
 MAGIC = 0
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-_ONE_BYTE = tuple(bytes((n,)) for n in range(0x80))
 
 Encoder = Callable[[Mapping[str, Any]], bytes]
+ValuesEncoder = Callable[[Sequence[Any]], bytes]
+RecordEncoder = Callable[[Sequence[Any]], tuple[bytes, bytes]]
 
 
 def header(schema_id: int) -> bytes:
@@ -37,34 +43,26 @@ def schema_id_of(payload: bytes) -> int:
 
 def zigzag_varint(value: int) -> bytes:
     """Avro's encoding of an int or long."""
-    n = (value << 1) ^ (value >> 63)
-    if n < 0x80:
-        return _ONE_BYTE[n]
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+    return varint((value << 1) ^ (value >> 63))
 
 
 def _encode_long(value: Any) -> bytes:
     if value.__class__ is not int or not _LONG_MIN <= value <= _LONG_MAX:
         raise TypeError(f"{value!r} is not an Avro long")
-    return zigzag_varint(value)
+    return varint((value << 1) ^ (value >> 63))
 
 
 def _encode_int(value: Any) -> bytes:
     if value.__class__ is not int or not _INT_MIN <= value <= _INT_MAX:
         raise TypeError(f"{value!r} is not an Avro int")
-    return zigzag_varint(value)
+    return varint((value << 1) ^ (value >> 63))
 
 
 def _encode_string(value: Any) -> bytes:
     if value.__class__ is not str:
         raise TypeError(f"{value!r} is not an Avro string")
     data = value.encode()
-    return zigzag_varint(len(data)) + data
+    return varint(len(data) << 1) + data
 
 
 _PRIMITIVE_ENCODERS: dict[str, Callable[[Any], bytes]] = {
@@ -82,8 +80,7 @@ def _primitive(avro: Any) -> str | None:
     return None
 
 
-def value_encoder(schema_id: int, schema: Mapping[str, Any]) -> Encoder:
-    """Encodes a record dict into a framed payload; missing nullable fields take their default."""
+def _fastavro_encoder(schema_id: int, schema: Mapping[str, Any]) -> Encoder:
     parsed = fastavro.parse_schema(dict(schema))
     prefix = header(schema_id)
     write = fastavro.schemaless_writer
@@ -97,24 +94,105 @@ def value_encoder(schema_id: int, schema: Mapping[str, Any]) -> Encoder:
     return encode
 
 
+def _defaults(fields: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    return tuple((f["name"], f.get("default")) for f in fields)
+
+
+def value_encoder(schema_id: int, schema: Mapping[str, Any]) -> Encoder:
+    """Encodes a record dict into a framed payload; missing fields take their default."""
+    slow = _fastavro_encoder(schema_id, schema)
+    write = record_writer(schema, prefix=header(schema_id))
+    if write is None:
+        return slow
+    fields = _defaults(schema["fields"])
+
+    def encode(record: Mapping[str, Any]) -> bytes:
+        get = record.get
+        try:
+            return write([get(name, default) for name, default in fields])
+        except (TypeError, ValueError):
+            return slow(record)
+
+    return encode
+
+
+def _defaults_suffix(schema: Mapping[str, Any], given: int) -> bytes | None:
+    """The bytes of the defaults of the fields after the first ``given``; None when the writer cannot write them."""
+    tail = schema["fields"][given:]
+    if not tail:
+        return b""
+    rest = record_writer({**schema, "fields": tail})
+    try:
+        return rest([default for _, default in _defaults(tail)]) if rest is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def values_encoder(schema_id: int, schema: Mapping[str, Any], given: int | None = None) -> ValuesEncoder:
+    """Encodes the values of the first ``given`` fields (all by default), in schema order, into a framed payload;
+    the fields after them take their defaults (e.g. a flag the sink appends to the caller's schema)."""
+    fields = schema["fields"]
+    given = len(fields) if given is None else given
+    names = tuple(f["name"] for f in fields[:given])
+    slow = _fastavro_encoder(schema_id, schema)
+
+    def encode_slowly(values: Sequence[Any]) -> bytes:
+        return slow(dict(zip(names, values, strict=True)))
+
+    suffix = _defaults_suffix(schema, given)
+    if suffix is None:
+        return encode_slowly
+    head = {**schema, "fields": fields[:given]}
+    write = record_writer(head, prefix=header(schema_id), suffix=suffix, otherwise=encode_slowly)
+    return write or encode_slowly
+
+
+def record_encoder(
+    key_id: int, key_schema: Mapping[str, Any], value_id: int, value_schema: Mapping[str, Any], given: int | None = None
+) -> RecordEncoder | None:
+    """Encodes a record given as its values (as ``values_encoder``) into its framed key and value, the key made of
+    the value's fields of the key's names; None when the key has a field the value does not. Where those fields
+    have the same types in both, each is written once for both."""
+    fields = value_schema["fields"][:given]
+    names = [f["name"] for f in fields]
+    key_fields = key_schema["fields"]
+    if not all(f["name"] in names for f in key_fields):
+        return None
+    positions = [names.index(f["name"]) for f in key_fields]
+    encode_key = key_values_encoder(key_id, key_schema)
+    encode_value = values_encoder(value_id, value_schema, given)
+
+    def encode_separately(values: Sequence[Any]) -> tuple[bytes, bytes]:
+        return encode_key([values[i] for i in positions]), encode_value(values)
+
+    suffix = _defaults_suffix(value_schema, len(fields))
+    if suffix is None or any(k["type"] != fields[i]["type"] for k, i in zip(key_fields, positions, strict=True)):
+        return encode_separately
+    write = keyed_record_writer(
+        {**value_schema, "fields": fields},
+        positions,
+        key_prefix=header(key_id),
+        prefix=header(value_id),
+        suffix=suffix,
+        otherwise=encode_separately,
+    )
+    return write or encode_separately
+
+
+def _direct_key_parts(schema: Mapping[str, Any]) -> tuple[tuple[str, Callable[[Any], bytes]], ...] | None:
+    """(name, encoder) per key field when every field is a long, int or string; None otherwise."""
+    kinds = [_primitive(f["type"]) for f in schema["fields"]]
+    if not all(kind in _PRIMITIVE_ENCODERS for kind in kinds):
+        return None
+    return tuple((f["name"], _PRIMITIVE_ENCODERS[str(kind)]) for f, kind in zip(schema["fields"], kinds, strict=True))
+
+
 def key_encoder(schema_id: int, schema: Mapping[str, Any]) -> Encoder:
     """Encodes a key record; direct for records of long/int/string fields, through fastavro otherwise."""
-    fields = schema["fields"]
-    kinds = [_primitive(f["type"]) for f in fields]
-    if not all(kind in _PRIMITIVE_ENCODERS for kind in kinds):
+    parts = _direct_key_parts(schema)
+    if parts is None:
         return value_encoder(schema_id, schema)
     prefix = header(schema_id)
-    parts = tuple((f["name"], _PRIMITIVE_ENCODERS[str(kind)]) for f, kind in zip(fields, kinds, strict=True))
-    if len(parts) == 1 and kinds[0] == "long":
-        ((name, _),) = parts
-
-        def encode_single_long(key: Mapping[str, Any]) -> bytes:
-            value = key[name]
-            if value.__class__ is not int or not _LONG_MIN <= value <= _LONG_MAX:
-                raise TypeError(f"{value!r} is not an Avro long")
-            return prefix + zigzag_varint(value)
-
-        return encode_single_long
     if len(parts) == 1:
         ((name, encode_one),) = parts
 
@@ -127,6 +205,12 @@ def key_encoder(schema_id: int, schema: Mapping[str, Any]) -> Encoder:
         return prefix + b"".join([encode(key[name]) for name, encode in parts])
 
     return encode_composite
+
+
+def key_values_encoder(schema_id: int, schema: Mapping[str, Any]) -> ValuesEncoder:
+    """``key_encoder`` for the key's values in field order: the generated writer, as strict as ``key_encoder``
+    (a value of another type raises ``TypeError``); fastavro for other shapes."""
+    return record_writer(schema, prefix=header(schema_id)) or values_encoder(schema_id, schema)
 
 
 def decoder(schema: Mapping[str, Any]) -> Callable[[bytes], Any]:

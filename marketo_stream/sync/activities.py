@@ -9,17 +9,21 @@ overlap re-reads the newest hours for late-committed activities; GUIDs published
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marketo_stream.bulk.csvfile import read_rows
+from marketo_stream.activity_effects import EFFECT_TYPES
+from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.planner import plan_windows, window_size
-from marketo_stream.schema import ValueConversionError
+from marketo_stream.schema import ValueConversionError, ValuesConverter
 from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.published import PublishedTable
 from marketo_stream.sync_state import RECENT_KEY, ExportProgress
 
 ONE_SECOND = timedelta(seconds=1)
@@ -127,6 +131,9 @@ class ActivityPhase:
         self.ctx.writer.commit({"activities": self.ctx.activities.to_json()})
 
     def _publish(self, export: CompletedExport, *, collect: bool) -> None:
+        """Publishes one export file, resuming after the rows already committed. The loop runs once per activity:
+        rows stay lists, each type's route and converter are looked up once per file, and dates are compared as
+        text in their usual ``…Z`` form, parsed only where the lookback or the newest activity needs them."""
         ctx = self.ctx
         request = export.request
         window = request_window(request)
@@ -134,44 +141,79 @@ class ActivityPhase:
         progress = ctx.activities.exports.setdefault(request.label, ExportProgress(window, types, export.export_id))
         skip = progress.rows_committed
         recent_from = int((window.end - self.lookback).timestamp())
+        recent_text = format_instant(datetime.fromtimestamp(recent_from, UTC))
         recent_rows: dict[str, int] = {}
-        newest: datetime | None = None
-        published = skipped = 0
-        writer, by_type, seen = ctx.writer, ctx.tables.activity_by_type, ctx.recent.guids
-        for index, row in enumerate(read_rows(export.path, quarantine=ctx.quarantine)):
-            guid = str(row.get("marketoGUID") or "")
-            at = _epoch(row.get("activityDate"))
-            if at is not None and at >= recent_from:
-                recent_rows[guid] = at
-            if index < skip:
-                continue
-            progress.rows_committed = index + 1
-            if guid in seen:
-                skipped += 1
-            else:
-                if collect:
-                    ctx.effects.absorb(row)
-                table = by_type.get(_int(row.get("activityTypeId")))
-                if table is not None:
+        newest_text, newest_at = "", None  # the newest activity published: as ``…Z`` text, or parsed (other forms)
+        skipped = 0
+        writer, seen, effects, states = ctx.writer, ctx.recent.guids, ctx.effects, ctx.activity_states
+        rows = ExportRows(export.path, quarantine=ctx.quarantine)
+        columns = _Columns(rows.header)
+        routes: dict[str, _Route] = {}
+        try:
+            for index, values in enumerate(rows):
+                guid, date, type_text = columns.standard(values)
+                if guid is None or guid == "null":
+                    guid = ""
+                if date.__class__ is str and len(date) == 20 and date[19] == "Z":
+                    fixed = True
+                    if date >= recent_text and (at := _epoch(date)) is not None:
+                        recent_rows[guid] = at
+                else:
+                    fixed = False
+                    at = _epoch(None if date == "null" else date)
+                    if at is not None and at >= recent_from:
+                        recent_rows[guid] = at
+                if index < skip:
+                    continue
+                progress.rows_committed = index + 1
+                if guid in seen:
+                    skipped += 1
+                    continue
+                route = routes.get(type_text) or routes.setdefault(type_text, self._route(type_text, rows))
+                if collect and route.type_id in EFFECT_TYPES:
+                    lead, primary, attributes = columns.effects(values)
+                    effects.absorb_activity(route.type_id, lead, primary, date, guid, attributes)
+                table, convert = route.table, route.convert
+                if table is not None and convert is not None:
                     try:
-                        writer.upsert_row(table, row)
+                        full = writer.upsert_values(table, convert(values))
                     except ValueConversionError as exc:
-                        ctx.reject(table.name, row, exc)
+                        ctx.reject(table.name, rows.row(values), exc)
                     else:
-                        ctx.summary.records[table.name] += 1
-                        published += 1
-                if at is not None and (newest is None or at > newest.timestamp()):
-                    newest = datetime.fromtimestamp(at, tz=window.start.tzinfo)
-            if writer.checkpoint(ctx.activity_states):
-                ctx.progress.update(f"activities {window}: {index + 1:,} rows")
+                        route.published += 1
+                        if full and writer.checkpoint(states):
+                            ctx.progress.update(f"activities {window}: {index + 1:,} rows")
+                if not fixed:
+                    if at is not None and (newest_at is None or at > newest_at):
+                        newest_at = at
+                elif date > newest_text:
+                    try:
+                        datetime.fromisoformat(date)  # only a valid instant counts
+                    except ValueError:
+                        pass
+                    else:
+                        newest_text = date
+        finally:
+            for route in routes.values():
+                if route.table is not None:
+                    ctx.summary.records[route.table.name] += route.published
         self._finish(request.label, window, types, recent_rows, export.number_of_records)
+        published = sum(route.published for route in routes.values())
         ctx.progress.step(
             f"activities {window}: {published:,} published, {skipped:,} already published "
             f"({export.file_size / 1_000_000:.2f} MB)"
         )
         export.path.unlink(missing_ok=True)
+        latest = max((at for at in (_epoch(newest_text or None), newest_at) if at is not None), default=None)
+        newest = None if latest is None else datetime.fromtimestamp(latest, tz=window.start.tzinfo)
         if newest and (ctx.summary.newest_activity is None or newest > ctx.summary.newest_activity):
             ctx.summary.newest_activity = newest
+
+    def _route(self, type_text: str, rows: ExportRows) -> _Route:
+        type_id = _int(type_text)
+        table = self.ctx.tables.activity_by_type.get(type_id)
+        convert = None if table is None else table.values_converter(rows.header, rows.json_columns)
+        return _Route(type_id, table, convert)
 
     def _finish(
         self, label: str, window: Interval, types: tuple[int, ...], recent_rows: dict[str, int], rows: int
@@ -199,6 +241,34 @@ class ActivityPhase:
         if oldest is not None:
             ctx.summary.oldest_activity_window = oldest
         ctx.writer.commit({**ctx.activity_states(), RECENT_KEY: ctx.recent.to_json()})
+
+
+@dataclass(slots=True)
+class _Route:
+    """Where rows of one activity type go: its id, its table (None: not published) and that table's converter for
+    the file, and how many of its rows were published."""
+
+    type_id: int
+    table: PublishedTable | None
+    convert: ValuesConverter | None
+    published: int = 0
+
+
+class _Columns:
+    """Where an activity file holds the columns the phase reads itself (a missing one reads as None)."""
+
+    def __init__(self, header: tuple[str, ...]) -> None:
+        where = {name: index for index, name in enumerate(header)}
+        self.standard = self._picker(header, [where.get(n) for n in ("marketoGUID", "activityDate", "activityTypeId")])
+        """(marketoGUID, activityDate, activityTypeId) of a row."""
+        self.effects = self._picker(header, [where.get(n) for n in ("leadId", "primaryAttributeValueId", "attributes")])
+        """(leadId, primaryAttributeValueId, attributes) of a row."""
+
+    @staticmethod
+    def _picker(header: tuple[str, ...], indexes: list[int | None]) -> Callable[[list[Any]], tuple[Any, ...]]:
+        if all(index is not None for index in indexes):
+            return operator.itemgetter(*indexes)
+        return lambda values: tuple(None if index is None else values[index] for index in indexes)
 
 
 def _int(value: Any) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from marketo_stream.bulk.csvfile import read_rows
+from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, format_instant
@@ -117,20 +117,24 @@ class LeadPhase:
         progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
         skip = progress.rows_committed
         count = 0
-        for index, row in enumerate(read_rows(export.path, quarantine=ctx.quarantine)):
-            if row.get("id") is not None:
-                self.loaded_ids.add(int(row["id"]))
+        rows = ExportRows(export.path, quarantine=ctx.quarantine)
+        convert = lead.values_converter(rows.header, rows.json_columns)
+        id_at = rows.header.index("id") if "id" in rows.header else None
+        writer, loaded, records = ctx.writer, self.loaded_ids, ctx.summary.records
+        for index, values in enumerate(rows):
+            if id_at is not None and (raw := values[id_at]) != "" and raw != "null":
+                loaded.add(int(raw))
             if index < skip:
                 continue
             try:
-                ctx.writer.upsert_row(lead, row)
+                writer.upsert_values(lead, convert(values))
             except ValueConversionError as exc:
-                ctx.reject(lead.name, row, exc)
+                ctx.reject(lead.name, rows.row(values), exc)
             else:
-                ctx.summary.records[lead.name] += 1
+                records[lead.name] += 1
             progress.rows_committed = index + 1
             count += 1
-            ctx.writer.checkpoint(ctx.lead_states)
+            writer.checkpoint(ctx.lead_states)
         state.done.add(win)
         state.exports.pop(export.request.label, None)
         ctx.writer.commit(ctx.lead_states())

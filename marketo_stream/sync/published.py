@@ -3,15 +3,16 @@ are published at all (semantic activity types are read even when their tables ar
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marketo_stream.schema import AvroTable, RowConverter
+from marketo_stream.schema import AvroTable, RowConverter, ValuesConverter, positional_converter
 from marketo_stream.settings import Settings
 from marketo_stream.sink import TableSchema
 from marketo_stream.tables import TableSpec
-from marketo_stream.transform import apply_to_table, policy_for, row_transform
+from marketo_stream.transform import apply_to_table, hashers, policy_for, row_transform
 
 Row = dict[str, Any]
 
@@ -29,8 +30,11 @@ class PublishedTable:
     """Avro-ready value → its key record."""
     hash_key: Callable[[Row], Row]
     """A key built from Marketo values → the key as published (hashed columns hashed)."""
+    values_converter: Callable[[tuple[str, ...], tuple[str, ...]], ValuesConverter]
+    """(a bulk file's header, its JSON columns) → a converter from that file's rows (lists in header order) to
+    Avro-ready values in the order of ``avro``'s value fields, column policies applied; built once per header."""
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return self.spec.name
 
@@ -76,7 +80,15 @@ def publish(spec: TableSpec, table: AvroTable, settings: Settings) -> PublishedT
             return key
         return transform(key)
 
-    return PublishedTable(spec, published, table, convert, key_of, hash_key)
+    hash_values = hashers(policy)
+
+    @functools.cache
+    def values_converter(header: tuple[str, ...], json_columns: tuple[str, ...]) -> ValuesConverter:
+        return positional_converter(
+            table.value_schema, header, json_columns=json_columns, omit=policy.blocked, finish=hash_values
+        )
+
+    return PublishedTable(spec, published, table, convert, key_of, hash_key, values_converter)
 
 
 def is_blocked(spec: TableSpec, settings: Settings) -> bool:

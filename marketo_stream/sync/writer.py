@@ -8,7 +8,7 @@ which the state, read back on restart, says to redo.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
@@ -49,6 +49,15 @@ class Writer:
         self._current().upsert(table.name, key, value)
         self._pending += 1
         return key
+
+    def upsert_values(self, table: PublishedTable, values: Sequence[Any]) -> bool:
+        """Publishes Avro-ready values in the order of the table's published fields, as ``table.values_converter``
+        gives them (the bulk path: no dict per row). True when the transaction is full: only then has a
+        ``checkpoint`` anything to do, so a loop over a million rows calls it only then."""
+        batch = self._batch or self._current()
+        batch.upsert_values(table.name, values)
+        self._pending += 1
+        return self._pending >= self._limit
 
     def upsert(self, table: PublishedTable, key: Row, value: Row) -> None:
         """Publishes an already converted value under its key."""
