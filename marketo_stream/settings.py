@@ -95,7 +95,7 @@ class SyncSettings(_Section):
     lookback_hours: float = Field(24.0, ge=0, description="Re-read overlap that catches late-committed activities")
     max_window_days: int = Field(31, ge=1, le=31, description="Largest bulk export window")
     target_rows_per_export: int = Field(500_000, ge=1000, description="Adaptive window sizing aims at this")
-    transaction_rows: int = Field(5000, ge=1, description="Records per Kafka transaction")
+    transaction_rows: int = Field(20_000, ge=1, description="Records per Kafka transaction")
     follow_interval_seconds: float = Field(900.0, gt=0, description="Pause between runs with --follow")
     work_dir: Path = Field(Path(".local/work"), description="Where export files are downloaded")
 

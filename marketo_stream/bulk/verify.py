@@ -2,8 +2,11 @@
 
 The status answer of a completed job gives ``fileSize``, ``fileChecksum`` (SHA-256 of the exact bytes)
 and ``numberOfRecords``. A resumed download can splice bytes that are not a prefix of the file (or a
-disk can hold a stale partial file from an older attempt), so every file is checked on all three before
-the reader sees it. A mismatch discards the file and downloads it afresh; a second mismatch is an error.
+disk can hold a stale partial file from an older attempt), so every file is checked before the reader sees it.
+A mismatch discards the file and downloads it afresh; a second mismatch is an error.
+
+The record count, which takes a CSV pass over the whole file, is checked only when there is no checksum: a file
+whose SHA-256 matches holds exactly the bytes Marketo wrote, which another download would only repeat.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def mismatch(path: Path, job: ExportJob) -> str | None:
         actual = sha256_of(path)
         if actual != job.file_checksum:
             return f"SHA-256 {actual} where Marketo reported {job.file_checksum}"
-    if job.number_of_records is not None:
+    elif job.number_of_records is not None:
         records = count_records(path)
         if records != job.number_of_records:
             return f"{records} records where Marketo reported {job.number_of_records}"

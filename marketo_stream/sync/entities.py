@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import msgspec
+
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.published import PublishedTable, Row
@@ -22,13 +24,21 @@ Scope = Callable[[Row, str], bool]
 """(published key, tag) → whether the key lies inside the listing's scope."""
 
 
+_ENCODE_SORTED = msgspec.json.Encoder(enc_hook=str, order="sorted").encode
+
+
 def key_text(key: Row) -> str:
-    return json.dumps([key[name] for name in sorted(key)], separators=(",", ":"), default=str)
+    """The key's values in name order as JSON: the state's name for the row, so its form never changes (keys of
+    integers, nearly all of them, are written directly, as ``json.dumps`` writes them)."""
+    values = [key[name] for name in sorted(key)]
+    if all(value.__class__ is int for value in values):
+        return f"[{','.join(map(str, values))}]"
+    return json.dumps(values, separators=(",", ":"), default=str)
 
 
 def fingerprint(value: Row) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    """A hash of the value's JSON, keys sorted (msgspec: a fifth of the json module's cost per row)."""
+    return hashlib.blake2b(_ENCODE_SORTED(value), digest_size=8).hexdigest()
 
 
 class EntityListing:

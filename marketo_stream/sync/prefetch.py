@@ -9,9 +9,12 @@ is published, and when the state is committed, does not depend on the timing of 
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from itertools import chain, islice
 from typing import TypeVar
 
@@ -53,12 +56,13 @@ def fetch_ahead(
 
 
 def first_pages_ahead(
-    items: Iterable[Item], open_pages: Callable[[Item], Iterator[Result]], *, workers: int
+    items: Iterable[Item], open_pages: Callable[[Item], Iterator[Result]], *, workers: int, depth: int = 2
 ) -> Iterator[tuple[Item, Iterator[Result]]]:
-    """Each item's pages: the first one fetched ahead as by :func:`fetch_ahead`, the rest as they are read.
+    """Each item's pages: the first one fetched ahead as by :func:`fetch_ahead`; once the item's turn has come, the
+    rest read ahead by :class:`ReadAhead`, ``depth`` pages at most.
 
-    Only first pages run ahead, so memory stays at ``workers`` pages whatever a listing's size (a program can
-    have millions of members); most per-id listings are a single page anyway.
+    Memory stays at ``workers + depth`` pages whatever a listing's size (a program can have millions of members),
+    and a listing of many pages does not wait for each one in turn.
     """
 
     def start(item: Item) -> tuple[list[Result], Iterator[Result]]:
@@ -66,4 +70,69 @@ def first_pages_ahead(
         return list(islice(pages, 1)), pages
 
     for item, (first, rest) in fetch_ahead(items, start, workers=workers):
-        yield item, chain(first, rest)
+        if not first:
+            yield item, iter(())
+            continue
+        with ReadAhead(rest, depth) as later:
+            yield item, chain(first, later)
+
+
+_END = object()
+
+
+class ReadAhead(Iterator[Result]):
+    """``source``'s items in order, read on a thread of their own up to ``depth`` items ahead of the consumer.
+
+    Used as a context manager: leaving it stops the thread (and drops what it read) whether or not the consumer
+    read to the end. An exception raised by ``source`` is raised to the consumer in its place.
+    """
+
+    def __init__(self, source: Iterator[Result], depth: int) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(source,), name="marketo-read-ahead", daemon=True)
+        self._done = False
+        self._thread.start()
+
+    def __next__(self) -> Result:
+        if self._done:
+            raise StopIteration
+        got = self._queue.get()
+        if got is _END:
+            self._done = True
+            raise StopIteration
+        if isinstance(got, _Failure):
+            self._done = True
+            raise got.error
+        return got  # type: ignore[return-value]
+
+    def __enter__(self) -> ReadAhead[Result]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a put waiting for room
+            with suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _read(self, source: Iterator[Result]) -> None:
+        while not self._stop.is_set():  # checked before each page: a consumer gone asks for nothing more
+            try:
+                got = next(source, _END)
+            except BaseException as exc:  # handed to the consumer, who decides
+                got = _Failure(exc)
+            if not self._offer(got) or got is _END or isinstance(got, _Failure):
+                return
+
+    def _offer(self, got: object) -> bool:
+        while not self._stop.is_set():
+            with suppress(queue.Full):
+                self._queue.put(got, timeout=0.05)
+                return True
+        return False
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error

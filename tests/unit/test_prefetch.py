@@ -1,9 +1,11 @@
-"""fetch_ahead: results in input order, bounded lookahead, errors at their turn, early stop cancels the rest."""
+"""fetch_ahead and first_pages_ahead: results in input order, bounded lookahead, errors at their turn, early stop
+cancels the rest."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from itertools import count
 
 import pytest
@@ -77,17 +79,64 @@ def test_one_worker_fetches_in_turn_on_the_calling_thread() -> None:
     assert set(threads) == {threading.current_thread()}
 
 
-def test_only_first_pages_run_ahead_and_every_page_is_read() -> None:
-    opened: list[str] = []
-
+def _pages(opened: list[str], size: int) -> Callable[[str], Iterator[str]]:
     def pages(name: str) -> Iterator[str]:
-        for number in range(3):
+        for number in range(size):
             opened.append(f"{name}{number}")
             yield f"{name}{number}"
 
-    listed = first_pages_ahead(["a", "b", "c"], pages, workers=2)
-    item, first = next(listed)
-    assert item == "a"
-    assert "a1" not in opened  # later pages are read only as they are consumed
-    assert list(first) == ["a0", "a1", "a2"]
-    assert [(item, list(rest)) for item, rest in listed] == [("b", ["b0", "b1", "b2"]), ("c", ["c0", "c1", "c2"])]
+    return pages
+
+
+def _settled(opened: list[str]) -> list[str]:
+    """What ``opened`` holds once the read-ahead threads have stopped adding to it."""
+    seen = -1
+    while seen != len(opened):
+        seen = len(opened)
+        time.sleep(0.2)
+    return list(opened)
+
+
+def test_every_page_of_every_listing_is_read_in_order() -> None:
+    listed = first_pages_ahead(["a", "b", "c"], _pages([], 3), workers=2)
+    assert [(item, list(pages)) for item, pages in listed] == [(n, [f"{n}0", f"{n}1", f"{n}2"]) for n in "abc"]
+
+
+def test_later_pages_are_read_ahead_only_for_the_listing_being_read_and_only_depth_pages_ahead() -> None:
+    opened: list[str] = []
+    listed = first_pages_ahead(["a", "b"], _pages(opened, 10), workers=2, depth=2)
+    item, pages = next(listed)
+    assert (item, next(pages)) == ("a", "a0")
+    read = _settled(opened)
+    assert {"a1", "a2"} <= set(read), "the pages after the one being published are on their way"
+    assert "a4" not in read, "two pages in hand and one waiting for room, no more"
+    assert "b1" not in read, "a listing whose turn has not come has only its first page read"
+    assert list(pages) == [f"a{n}" for n in range(1, 10)]
+    item, pages = next(listed)
+    assert (item, list(pages)) == ("b", [f"b{n}" for n in range(10)])
+
+
+def test_a_listing_left_early_stops_being_read() -> None:
+    opened: list[str] = []
+    listed = first_pages_ahead(["a", "b"], _pages(opened, 1000), workers=2, depth=2)
+    _, pages = next(listed)
+    next(pages)
+    _, pages = next(listed)  # "a" left after one page
+    assert next(pages) == "b0"
+    listed.close()
+    read = _settled(opened)
+    assert len([page for page in read if page.startswith("a")]) <= 4
+    assert not [t for t in threading.enumerate() if t.name == "marketo-read-ahead" and t.is_alive()]
+
+
+def test_a_failing_later_page_raises_in_its_turn() -> None:
+    def pages(name: str) -> Iterator[str]:
+        yield f"{name}0"
+        yield f"{name}1"
+        raise ValueError("611 system error")
+
+    seen: list[str] = []
+    with pytest.raises(ValueError, match="611"):
+        for _, listing in first_pages_ahead(["a"], pages, workers=2):
+            seen.extend(listing)
+    assert seen == ["a0", "a1"]
