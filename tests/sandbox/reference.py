@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marketo_stream.sandbox.api.leads import program_membership
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import iso_z, parse
 from marketo_stream.sandbox.world import records
@@ -78,15 +79,6 @@ def program_leads(state: SandboxState, t: float, program_id: int, fields: list[s
     for (lead_id, member_program), member in sorted(snap.program_members.items()):
         if member_program == program_id:
             record = world.rest_lead(snap.leads[lead_id], fields)
-            record["membership"] = {
-                "progressionStatus": member["statusName"],
-                "acquiredBy": member["acquiredBy"],
-                "reachedSuccess": member["reachedSuccess"],
-                "membershipDate": iso_z(member["membershipDate"]),
-                "updatedAt": iso_z(member["updatedAt"]),
-                "isExhausted": False,
-                "nurtureCadence": member["nurtureCadence"],
-                "stream": member["trackName"],
-            }
+            record["membership"] = program_membership(member)
             found.append(record)
     return found

@@ -105,16 +105,7 @@ def routes(state: SandboxState) -> Router:
         def render(_: int, found: tuple[int, dict[str, Any]]) -> dict[str, Any]:
             lead_id, member = found
             record = world.rest_lead(snap.leads[lead_id], fields)
-            record["membership"] = {
-                "progressionStatus": member["statusName"],
-                "acquiredBy": member["acquiredBy"],
-                "reachedSuccess": member["reachedSuccess"],
-                "membershipDate": iso_z(member["membershipDate"]),
-                "updatedAt": iso_z(member["updatedAt"]),
-                "isExhausted": False,
-                "nurtureCadence": member["nurtureCadence"],
-                "stream": member["trackName"],
-            }
+            record["membership"] = program_membership(member)
             return record
 
         return paging.respond_rendered(request, views.program_leads(world, t).get(int(match["id"]), []), render)
@@ -145,3 +136,17 @@ def _paged(request: Request, records: list[dict[str, Any]]) -> Response:
         records, request.get("nextPageToken"), paging.batch_size(request.get_int("batchSize", 300))
     )
     return Response.json(success(chosen, **extra))
+
+
+def program_membership(member: dict[str, Any]) -> dict[str, Any]:
+    """The ``membership`` object of a lead in ``programs/{id}/leads.json``."""
+    return {
+        "progressionStatus": member["statusName"],
+        "acquiredBy": member["acquiredBy"],
+        "reachedSuccess": member["reachedSuccess"],
+        "membershipDate": iso_z(member["membershipDate"]),
+        "updatedAt": iso_z(member["updatedAt"]),
+        "isExhausted": False,
+        "nurtureCadence": member["nurtureCadence"],
+        "stream": member["trackName"],
+    }
