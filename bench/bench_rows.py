@@ -36,7 +36,7 @@ from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.schema import activity_table, lead_table
 from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sink import KafkaSink
-from marketo_stream.sink.codec import key_values_encoder, values_encoder
+from marketo_stream.sink.codec import RecordEncoder, record_encoder
 from marketo_stream.sync.activities import ActivityPhase, export_request
 from marketo_stream.sync.catalog import RunTables
 from marketo_stream.sync.context import RunContext
@@ -319,16 +319,17 @@ def stages(run: Run, path: Path, route: Route) -> int:
             converted.append((table, converters[table.name](row)))
 
     report("convert (row -> Avro-ready values, column policies)", cpu(convert, collect_garbage=False), len(pairs))
-    encoders: dict[str, tuple[Any, Any]] = {}
+    encoders: dict[str, RecordEncoder] = {}
     for table in run.published():
         schema = table.sink_schema()
-        encoders[table.name] = (key_values_encoder(1, schema.key_schema), values_encoder(1, schema.value_schema))
+        encoder = record_encoder(1, schema.key_schema, 2, schema.value_schema)
+        assert encoder is not None, f"{table.name}: key fields outside the value"
+        encoders[table.name] = encoder
     encoded: list[tuple[str, bytes, bytes]] = []
 
     def encode() -> None:
         for table, values in converted:
-            encode_key, encode_values = encoders[table.name]
-            encoded.append((table.name, encode_key(table.key_values(values)), encode_values(values)))
+            encoded.append((table.name, *encoders[table.name](values)))
 
     report("encode (key + value -> framed Avro)", cpu(encode, collect_garbage=False), len(converted))
     seconds = cpu(lambda: produce(run, encoded), collect_garbage=False)
