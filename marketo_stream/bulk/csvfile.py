@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -36,6 +37,7 @@ JSON_COLUMNS = ("attributes",)
 CHUNK_BYTES = 1 << 20
 Row = dict[str, Any]
 _decode_json = msgspec.json.Decoder().decode
+log = logging.getLogger("marketo_stream.bulk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,8 @@ class ExportRows:
     Each value is the CSV text (``""`` and ``null`` both meaning no value), except in the JSON columns, which
     hold the parsed object, or None. ``header`` is read at once (a file without one has an empty header);
     rows are read as they are iterated, once. ``row`` turns a list into the dict ``read_rows`` gives.
+    ``expected_records`` (Marketo's ``numberOfRecords``) is compared with the records read once the last one is
+    read, and a difference logged: the file verified, so the rows it holds are the ones to publish.
     """
 
     def __init__(
@@ -125,9 +129,11 @@ class ExportRows:
         quarantine: Quarantine | None = None,
         delimiter: str = ",",
         json_columns: Iterable[str] = JSON_COLUMNS,
+        expected_records: int | None = None,
     ) -> None:
         self.path = path
         self._quarantine = quarantine
+        self._expected = expected_records
         self._rows = self._read(delimiter, frozenset(json_columns))
         self.header: tuple[str, ...] = tuple(next(self._rows, ()))
         self.json_columns = tuple(name for name in self.header if name in json_columns)
@@ -160,9 +166,11 @@ class ExportRows:
             end = reader.line_num  # the physical line where the last record ended
             decode, null = _decode_json, NULL
             records: Iterator[list[Any]] = reader  # JSON cells are replaced by objects in place
+            counted = 0
             while True:
                 try:
                     for fields in records:
+                        counted += 1
                         line, end = end + 1, reader.line_num
                         if bad:
                             invalid = bad[-1] >= line
@@ -190,11 +198,17 @@ class ExportRows:
                         if parsed and not self._parse_json(line, fields, parsed):
                             continue
                         yield fields
+                    self._check_count(counted)
                     return
                 except csv.Error as exc:
+                    counted += 1
                     line, end = end + 1, reader.line_num
                     bad.clear()
                     self._reject(line, f"unreadable CSV: {exc}", None)
+
+    def _check_count(self, counted: int) -> None:
+        if self._expected is not None and counted != self._expected:
+            log.warning("%s: %d records read where Marketo reported %d", self.path.name, counted, self._expected)
 
     def _parse_json(self, line: int, fields: list[Any], parsed: list[int]) -> bool:
         """Replaces the JSON columns' text by objects; False (the row rejected) when one is not a JSON object."""
@@ -222,9 +236,12 @@ def read_rows(
     quarantine: Quarantine | None = None,
     delimiter: str = ",",
     json_columns: tuple[str, ...] = JSON_COLUMNS,
+    expected_records: int | None = None,
 ) -> Iterator[Row]:
     """Rows as ``{header: value}``; empty values are None and JSON columns are dicts."""
-    rows = ExportRows(path, quarantine=quarantine, delimiter=delimiter, json_columns=json_columns)
+    rows = ExportRows(
+        path, quarantine=quarantine, delimiter=delimiter, json_columns=json_columns, expected_records=expected_records
+    )
     for values in rows:
         yield rows.row(values)
 

@@ -130,7 +130,7 @@ def replay(settings: Settings, target: TargetTable, window: Interval, *, to_topi
         requests = [_request(target, table, w) for w in windows]
         with Writer(sink, {table.name: table}, settings.sync.transaction_rows) as writer:
             for export in exporter.run(requests):
-                rows = ExportRows(export.path)
+                rows = ExportRows(export.path, expected_records=export.number_of_records or None)
                 convert = table.values_converter(rows.header, rows.json_columns)
                 for values in rows:
                     try:

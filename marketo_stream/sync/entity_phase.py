@@ -320,7 +320,8 @@ class EntityPhase:
             plan = plan_windows(done, now=self.ctx.now, horizon=self.ctx.horizon, lookback=OBJECT_LOOKBACK)
             requests = [self._object_request(table, window) for window in plan.all()]
             for export in self.ctx.exporter.run(requests):
-                for row in read_rows(export.path, quarantine=self.ctx.quarantine):
+                reported = export.number_of_records or None
+                for row in read_rows(export.path, quarantine=self.ctx.quarantine, expected_records=reported):
                     listing.put(row)
                 done.add(request_window(export.request))
                 export.path.unlink(missing_ok=True)

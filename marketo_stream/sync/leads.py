@@ -117,7 +117,7 @@ class LeadPhase:
         progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
         skip = progress.rows_committed
         count = 0
-        rows = ExportRows(export.path, quarantine=ctx.quarantine)
+        rows = ExportRows(export.path, quarantine=ctx.quarantine, expected_records=export.number_of_records or None)
         convert = lead.values_converter(rows.header, rows.json_columns)
         id_at = rows.header.index("id") if "id" in rows.header else None
         writer, loaded, records = ctx.writer, self.loaded_ids, ctx.summary.records

@@ -108,3 +108,15 @@ def test_count_records_counts_rows_not_lines(tmp_path: Path) -> None:
 
 def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
     assert list(read_rows(write(tmp_path, b"a,b\n"))) == []
+
+
+def test_a_record_count_other_than_marketos_is_logged_once_the_file_is_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, b'id,text\n1,"a\nb"\n2,x,extra\n3,c\n')
+    quarantined: list[QuarantinedRow] = []
+    with caplog.at_level("WARNING", logger="marketo_stream.bulk"):
+        assert len(list(read_rows(path, quarantine=quarantined.append, expected_records=3))) == 2
+        assert not caplog.records, "a quoted line break and a quarantined row are records all the same"
+        assert len(list(read_rows(path, quarantine=quarantined.append, expected_records=4))) == 2
+    assert [r.getMessage() for r in caplog.records] == ["export.csv: 3 records read where Marketo reported 4"]
