@@ -9,11 +9,9 @@ is published, and when the state is committed, does not depend on the timing of 
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import suppress
 from itertools import chain, islice
 from typing import TypeVar
@@ -69,70 +67,58 @@ def first_pages_ahead(
         pages = open_pages(item)
         return list(islice(pages, 1)), pages
 
-    for item, (first, rest) in fetch_ahead(items, start, workers=workers):
-        if not first:
-            yield item, iter(())
-            continue
-        with ReadAhead(rest, depth) as later:
-            yield item, chain(first, later)
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="marketo-read-ahead")
+    try:
+        for item, (first, rest) in fetch_ahead(items, start, workers=workers):
+            if not first:
+                yield item, iter(())
+                continue
+            with ReadAhead(rest, depth, reader) as later:
+                yield item, chain(first, later)
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
 
 
 _END = object()
 
 
 class ReadAhead(Iterator[Result]):
-    """``source``'s items in order, read on a thread of their own up to ``depth`` items ahead of the consumer.
+    """``source``'s items in order, each read by ``reader`` (an executor of one thread: a generator is advanced by
+    one thread at a time) up to ``depth`` items ahead of the consumer.
 
-    Used as a context manager: leaving it stops the thread (and drops what it read) whether or not the consumer
-    read to the end. An exception raised by ``source`` is raised to the consumer in its place.
+    Used as a context manager: leaving it cancels what was not read yet, whether or not the consumer read to the
+    end. An exception raised by ``source`` is raised to the consumer in its turn.
     """
 
-    def __init__(self, source: Iterator[Result], depth: int) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(source,), name="marketo-read-ahead", daemon=True)
-        self._done = False
-        self._thread.start()
+    def __init__(self, source: Iterator[Result], depth: int, reader: Executor) -> None:
+        self._source = source
+        self._reader = reader
+        self._pending: deque[Future[object]] = deque()
+        for _ in range(max(1, depth)):
+            self._pending.append(reader.submit(next, source, _END))
 
     def __next__(self) -> Result:
-        if self._done:
+        if not self._pending:
             raise StopIteration
-        got = self._queue.get()
+        got = self._pending.popleft().result()  # a failure of the source is raised here
         if got is _END:
-            self._done = True
+            self.close()
             raise StopIteration
-        if isinstance(got, _Failure):
-            self._done = True
-            raise got.error
+        self._pending.append(self._reader.submit(next, self._source, _END))
         return got  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Cancels the reads not started and waits for the one running (its page, or failure, is dropped)."""
+        for future in self._pending:
+            future.cancel()
+        for future in self._pending:
+            if not future.cancelled():
+                with suppress(Exception):
+                    future.result()
+        self._pending.clear()
 
     def __enter__(self) -> ReadAhead[Result]:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        while self._thread.is_alive():  # unblock a put waiting for room
-            with suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
-        self._thread.join()
-
-    def _read(self, source: Iterator[Result]) -> None:
-        while not self._stop.is_set():  # checked before each page: a consumer gone asks for nothing more
-            try:
-                got = next(source, _END)
-            except BaseException as exc:  # handed to the consumer, who decides
-                got = _Failure(exc)
-            if not self._offer(got) or got is _END or isinstance(got, _Failure):
-                return
-
-    def _offer(self, got: object) -> bool:
-        while not self._stop.is_set():
-            with suppress(queue.Full):
-                self._queue.put(got, timeout=0.05)
-                return True
-        return False
-
-
-class _Failure:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
+        self.close()
