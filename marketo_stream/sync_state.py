@@ -185,10 +185,6 @@ def shard_index(key_text: str) -> int:
     return zlib.crc32(key_text.encode()) % ENTITY_SHARDS
 
 
-def shard_of(key_text: str) -> str:
-    return f"{shard_index(key_text):02d}"
-
-
 class ShardedRows(MutableMapping[str, str]):
     """Fingerprints by key text, held shard by shard: a checkpoint writes the shards that changed without walking
     every row of the table (a listing of 100,000 memberships checkpoints twenty times)."""

@@ -9,16 +9,14 @@ bad JSON, invalid UTF-8) goes to the ``quarantine`` callback with file, line and
 
 The file is read in chunks of whole lines. A chunk that is valid UTF-8 without NULs (nearly all of them;
 both are checked in C) is decoded at once and split into lines in C; any other chunk is read line by line,
-so that NULs are dropped and each line that is not UTF-8 is known by number. JSON cells are parsed with
-msgspec, several times faster than the json module; what msgspec refuses is handed to the json module,
-whose extensions (NaN, lone surrogates) and error messages therefore still apply.
+so that NULs are dropped and each line that is not UTF-8 is known by number. JSON cells are parsed by
+``jsontext.loads`` (msgspec, the json module for what it refuses).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,9 +24,8 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
-import msgspec
-
 from marketo_stream.bulk.errors import MalformedRowError
+from marketo_stream.jsontext import loads
 
 csv.field_size_limit(2**31 - 1)
 
@@ -36,7 +33,6 @@ NULL = "null"
 JSON_COLUMNS = ("attributes",)
 CHUNK_BYTES = 1 << 20
 Row = dict[str, Any]
-_decode_json = msgspec.json.Decoder().decode
 log = logging.getLogger("marketo_stream.bulk")
 
 
@@ -95,10 +91,7 @@ def _decoded(chunk: bytes, first: int, bad: list[int]) -> Iterator[str]:
 
 
 def _json_object(raw: str) -> dict[str, Any]:
-    try:
-        parsed = _decode_json(raw)
-    except msgspec.DecodeError:
-        parsed = json.loads(raw)
+    parsed = loads(raw)
     if parsed.__class__ is dict:
         return parsed
     if isinstance(parsed, list) and all(isinstance(i, dict) and "name" in i for i in parsed):
@@ -164,7 +157,7 @@ class ExportRows:
             parsed = [index for index, name in enumerate(header) if name in json_columns]
             single = parsed[0] if len(parsed) == 1 else -1  # the usual case, read inline below
             end = reader.line_num  # the physical line where the last record ended
-            decode, null = _decode_json, NULL
+            decode, null = loads, NULL
             records: Iterator[list[Any]] = reader  # JSON cells are replaced by objects in place
             counted = 0
             while True:
@@ -189,7 +182,7 @@ class ExportRows:
                                 continue
                             try:
                                 value = decode(raw)
-                            except msgspec.DecodeError:
+                            except ValueError:  # not JSON: _parse_json below rejects the row, naming the fault
                                 value = None
                             if value.__class__ is dict:
                                 fields[single] = value
@@ -236,12 +229,9 @@ def read_rows(
     quarantine: Quarantine | None = None,
     delimiter: str = ",",
     json_columns: tuple[str, ...] = JSON_COLUMNS,
-    expected_records: int | None = None,
 ) -> Iterator[Row]:
     """Rows as ``{header: value}``; empty values are None and JSON columns are dicts."""
-    rows = ExportRows(
-        path, quarantine=quarantine, delimiter=delimiter, json_columns=json_columns, expected_records=expected_records
-    )
+    rows = ExportRows(path, quarantine=quarantine, delimiter=delimiter, json_columns=json_columns)
     for values in rows:
         yield rows.row(values)
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from marketo_stream.bulk.csvfile import ExportRows, Quarantine
 from marketo_stream.bulk.errors import ExportFailed
 from marketo_stream.bulk.job import ExportJob, ExportStatus
 from marketo_stream.bulk.quota import ExportQuota
@@ -81,6 +82,10 @@ class CompletedExport:
     """The verified file; the caller owns it from here (delete it once its rows are committed)."""
     number_of_records: int
     file_size: int
+
+    def rows(self, quarantine: Quarantine | None = None) -> ExportRows:
+        """The file's rows; once read, their count is compared with Marketo's (0: Marketo gave none)."""
+        return ExportRows(self.path, quarantine=quarantine, expected_records=self.number_of_records or None)
 
 
 @dataclass(slots=True)

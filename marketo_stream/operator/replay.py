@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import BulkExporter
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.errors import ConfigError
@@ -130,7 +129,7 @@ def replay(settings: Settings, target: TargetTable, window: Interval, *, to_topi
         requests = [_request(target, table, w) for w in windows]
         with Writer(sink, {table.name: table}, settings.sync.transaction_rows) as writer:
             for export in exporter.run(requests):
-                rows = ExportRows(export.path, expected_records=export.number_of_records or None)
+                rows = export.rows()
                 convert = table.values_converter(rows.header, rows.json_columns)
                 for values in rows:
                     try:

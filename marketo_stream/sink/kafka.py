@@ -342,11 +342,7 @@ class Batch:
             key_bytes, value_bytes = prepared.encode_record(values)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
-        self.sent.append((prepared.topic, key_bytes, value_bytes))
-        try:
-            self._produce(prepared.topic, value_bytes, key_bytes)
-        except (BufferError, KafkaException):
-            self._sink.produce(prepared.topic, key_bytes, value_bytes, self)
+        self._send(prepared.topic, key_bytes, value_bytes)
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         """A tombstone for ``key``, preceded by a ``__deleted`` marker record when markers are enabled."""

@@ -8,36 +8,27 @@ format is refused (``StateFormatError``) rather than misread.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
+from marketo_stream.jsontext import dumps_sorted, loads
 from marketo_stream.sink.errors import StateFormatError
 from marketo_stream.sink.readback import committed_records
 
 STATE_FORMAT = 1
 
 
-_encode = msgspec.json.Encoder(order="sorted").encode
-_decode = msgspec.json.Decoder().decode
-
-
 def encode_state(state: Mapping[str, Any]) -> bytes:
     """Compact JSON, keys sorted, by msgspec: an entity table's fingerprint shards are rewritten at every commit
     that changed them, which makes this the one state path that runs at volume."""
-    return _encode({"format": STATE_FORMAT, "state": state})
+    return dumps_sorted({"format": STATE_FORMAT, "state": state})
 
 
 def decode_state(key: str, payload: bytes) -> dict[str, Any]:
     try:
-        envelope = _decode(payload)
-    except msgspec.DecodeError:
-        try:  # the json module reads what msgspec refuses (NaN, huge numbers) and names the fault otherwise
-            envelope = json.loads(payload)
-        except ValueError as exc:
-            raise StateFormatError(key, f"not JSON: {exc}") from exc
+        envelope = loads(payload)
+    except ValueError as exc:
+        raise StateFormatError(key, f"not JSON: {exc}") from exc
     if not isinstance(envelope, dict) or not isinstance(envelope.get("format"), int):
         raise StateFormatError(key, "no format version in the envelope")
     if envelope["format"] > STATE_FORMAT:

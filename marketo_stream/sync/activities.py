@@ -146,7 +146,7 @@ class ActivityPhase:
         newest_text, newest_at = "", None  # the newest activity published: as ``…Z`` text, or parsed (other forms)
         skipped = 0
         writer, seen, effects, states = ctx.writer, ctx.recent.guids, ctx.effects, ctx.activity_states
-        rows = ExportRows(export.path, quarantine=ctx.quarantine, expected_records=export.number_of_records or None)
+        rows = export.rows(ctx.quarantine)
         columns = _Columns(rows.header)
         routes: dict[str, _Route] = {}
         try:

@@ -22,7 +22,6 @@ from itertools import count
 from typing import Any
 
 from marketo_stream.activity_effects import Effects
-from marketo_stream.bulk.csvfile import read_rows
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
@@ -320,9 +319,9 @@ class EntityPhase:
             plan = plan_windows(done, now=self.ctx.now, horizon=self.ctx.horizon, lookback=OBJECT_LOOKBACK)
             requests = [self._object_request(table, window) for window in plan.all()]
             for export in self.ctx.exporter.run(requests):
-                reported = export.number_of_records or None
-                for row in read_rows(export.path, quarantine=self.ctx.quarantine, expected_records=reported):
-                    listing.put(row)
+                rows = export.rows(self.ctx.quarantine)
+                for values in rows:
+                    listing.put(rows.row(values))
                 done.add(request_window(export.request))
                 export.path.unlink(missing_ok=True)
                 self.ctx.writer.commit({**listing.documents(), windows_key: {"done": done.to_json()}})

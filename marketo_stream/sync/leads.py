@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, format_instant
@@ -117,7 +116,7 @@ class LeadPhase:
         progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
         skip = progress.rows_committed
         count = 0
-        rows = ExportRows(export.path, quarantine=ctx.quarantine, expected_records=export.number_of_records or None)
+        rows = export.rows(ctx.quarantine)
         convert = lead.values_converter(rows.header, rows.json_columns)
         id_at = rows.header.index("id") if "id" in rows.header else None
         writer, loaded, records = ctx.writer, self.loaded_ids, ctx.summary.records

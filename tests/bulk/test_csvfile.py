@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from marketo_stream.bulk.csvfile import QuarantinedRow, count_records, read_rows
+from marketo_stream.bulk.csvfile import ExportRows, QuarantinedRow, count_records, read_rows
 from marketo_stream.bulk.errors import MalformedRowError
 
 
@@ -116,7 +116,7 @@ def test_a_record_count_other_than_marketos_is_logged_once_the_file_is_read(
     path = write(tmp_path, b'id,text\n1,"a\nb"\n2,x,extra\n3,c\n')
     quarantined: list[QuarantinedRow] = []
     with caplog.at_level("WARNING", logger="marketo_stream.bulk"):
-        assert len(list(read_rows(path, quarantine=quarantined.append, expected_records=3))) == 2
+        assert len(list(ExportRows(path, quarantine=quarantined.append, expected_records=3))) == 2
         assert not caplog.records, "a quoted line break and a quarantined row are records all the same"
-        assert len(list(read_rows(path, quarantine=quarantined.append, expected_records=4))) == 2
+        assert len(list(ExportRows(path, quarantine=quarantined.append, expected_records=4))) == 2
     assert [r.getMessage() for r in caplog.records] == ["export.csv: 3 records read where Marketo reported 4"]
