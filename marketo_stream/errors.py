@@ -1,12 +1,15 @@
 """The root of every error marketo-stream raises on purpose.
 
+    BaseException
+    └── Terminated                          SIGTERM arrived (KeyboardInterrupt is SIGINT's)
     MarketoStreamError
     ├── marketo.errors.MarketoError        the Marketo API said no (carries code, message, requestId)
     ├── bulk errors                         export jobs that failed, vanished or did not verify
     ├── sink.errors.SinkError               Kafka or the Schema Registry refused (fenced, incompatible schema)
     └── ConfigError                         bad configuration; the message names the setting and the fix
 
-Each subpackage declares its own subtree in its ``errors`` module; the CLI maps them to exit statuses.
+Each subpackage declares its own subtree in its ``errors`` module; ``exit_codes.outcome`` maps every one of
+them to an exit status and a message, in one place.
 """
 
 from __future__ import annotations
@@ -18,3 +21,7 @@ class MarketoStreamError(Exception):
 
 class ConfigError(MarketoStreamError):
     """A setting is missing or wrong; the message names the setting and how to fix it."""
+
+
+class Terminated(BaseException):
+    """SIGTERM: like KeyboardInterrupt, not an ``Exception``, so that no ``except Exception`` swallows it."""

@@ -10,16 +10,20 @@ read from a file named by ``<VAR>_FILE``. Secrets are ``SecretStr``: they print 
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from marketo_stream.errors import ConfigError
+from marketo_stream.redaction import remember_secret
 
 ENV_PREFIX = "MARKETO_STREAM_"
 
@@ -59,10 +63,63 @@ class MarketoSettings(_Section):
         return value.rstrip("/")
 
 
+KAFKA_TOPIC_NAME_MAX = 249
+"""Kafka refuses longer topic names."""
+
+LONGEST_FIXED_SUFFIX = "._rejected"
+"""The longest suffix of a topic every run may create after the prefix (``._state`` is shorter)."""
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+LibrdkafkaValue = str | int | float | bool
+
+
 class KafkaSettings(_Section):
+    """Where Kafka is and how every Kafka client (producer, admin, state reader) logs in to it.
+
+    The security settings are librdkafka's, spelled with underscores; ``client`` passes any other librdkafka
+    setting to every client and ``producer`` to the producer only. OAUTHBEARER with ``sasl_oauthbearer_method
+    = "oidc"`` fetches tokens from the identity provider itself; ``"aws_msk_iam"`` signs tokens for MSK IAM
+    (needs the optional package ``aws-msk-iam-sasl-signer-python``).
+    """
+
     bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers")
     schema_registry_url: str = Field(
         "http://127.0.0.1:18081/apis/ccompat/v7", description="Confluent-compatible Schema Registry URL"
+    )
+    security_protocol: SecurityProtocol = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
+    sasl_mechanism: SaslMechanism | None = Field(
+        None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (required with SASL_*)"
+    )
+    sasl_username: str | None = Field(None, description="SASL user (PLAIN, SCRAM); an API key on Confluent Cloud")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (never printed)")
+    sasl_oauthbearer_method: Literal["oidc", "aws_msk_iam"] = Field(
+        "oidc", description="With OAUTHBEARER: 'oidc' (client credentials) or 'aws_msk_iam' (MSK IAM tokens)"
+    )
+    sasl_oauthbearer_client_id: str | None = Field(None, description="OIDC client id")
+    sasl_oauthbearer_client_secret: SecretStr | None = Field(None, description="OIDC client secret (never printed)")
+    sasl_oauthbearer_token_endpoint_url: str | None = Field(None, description="OIDC token endpoint")
+    sasl_oauthbearer_scope: str | None = Field(None, description="OIDC scope")
+    sasl_oauthbearer_extensions: str | None = Field(
+        None, description="SASL extensions, e.g. logicalCluster=lkc-abc,identityPoolId=pool-xyz (Confluent Cloud)"
+    )
+    aws_region: str | None = Field(None, description="AWS region of the MSK cluster (aws_msk_iam)")
+    ssl_ca_location: Path | None = Field(None, description="CA certificate(s) (PEM) that signed the brokers'")
+    ssl_certificate_location: Path | None = Field(None, description="Client certificate (PEM) for mutual TLS")
+    ssl_key_location: Path | None = Field(None, description="Client private key (PEM) for mutual TLS")
+    ssl_key_password: SecretStr | None = Field(None, description="Password of the client key (never printed)")
+    ssl_endpoint_identification: bool = Field(True, description="Check that the broker certificate names the host")
+    client: dict[str, LibrdkafkaValue] = Field(
+        default_factory=dict, description="Extra librdkafka settings for every Kafka client (secrets masked)"
+    )
+    producer: dict[str, LibrdkafkaValue] = Field(
+        default_factory=dict, description="Extra librdkafka producer settings (secrets masked)"
+    )
+    connect_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long to try reaching Kafka or the registry at start before exit 5"
+    )
+    outage_timeout_seconds: float = Field(
+        120.0, gt=0, description="How long a run waits out a lost broker or registry before exit 5"
     )
     topic_prefix: str = Field("marketo", pattern=r"^[A-Za-z0-9._-]+$", description="Topics are <prefix>.<table>")
     partitions: int = Field(1, ge=1, description="Partitions of topics this tool creates")
@@ -75,9 +132,43 @@ class KafkaSettings(_Section):
     )
     state_topic: str | None = Field(None, description="Compacted state topic; default <prefix>._state")
     delete_markers: bool = Field(False, description="Write a delete-marker record before each tombstone")
-    producer: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Extra librdkafka producer settings"
-    )
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_leaves_room(cls, value: str) -> str:
+        longest = len(value) + len(LONGEST_FIXED_SUFFIX)
+        if longest > KAFKA_TOPIC_NAME_MAX:
+            raise ValueError(
+                f"is {len(value)} characters: topic {value[:20]}...{LONGEST_FIXED_SUFFIX} would be {longest} "
+                f"characters and Kafka allows {KAFKA_TOPIC_NAME_MAX}; table topics need room too (keep it short)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and self.sasl_mechanism is None:
+            raise ValueError(f"kafka.sasl_mechanism is required with security_protocol {self.security_protocol}")
+        if not sasl and self.sasl_mechanism is not None:
+            raise ValueError(f"kafka.sasl_mechanism is set but security_protocol is {self.security_protocol}")
+        if sasl and self.sasl_mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+            missing = [n for n in ("sasl_username", "sasl_password") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"{self.sasl_mechanism} needs kafka.{' and kafka.'.join(missing)}")
+        if sasl and self.sasl_mechanism == "OAUTHBEARER":
+            needed: tuple[str, ...] = ("aws_region",)
+            if self.sasl_oauthbearer_method == "oidc":
+                needed = ("sasl_oauthbearer_client_id", "sasl_oauthbearer_client_secret")
+                needed += ("sasl_oauthbearer_token_endpoint_url",)
+            missing = [n for n in needed if getattr(self, n) is None]
+            if missing:
+                raise ValueError(
+                    f"OAUTHBEARER ({self.sasl_oauthbearer_method}) needs kafka.{' and kafka.'.join(missing)}"
+                )
+        if (self.ssl_certificate_location is None) != (self.ssl_key_location is None):
+            raise ValueError("mutual TLS needs both kafka.ssl_certificate_location and kafka.ssl_key_location")
+        _files_exist(self, ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location"), "kafka")
+        return self
 
     def effective_transactional_id(self) -> str:
         return self.transactional_id or f"marketo-stream-{self.topic_prefix}"
@@ -85,6 +176,61 @@ class KafkaSettings(_Section):
     def effective_state_topic(self) -> str:
         """The sink's default too: ``_state`` cannot be a table's name, so prefix-selecting sinks skip it."""
         return self.state_topic or f"{self.topic_prefix}._state"
+
+
+class SchemaRegistrySettings(_Section):
+    """How the registry client logs in: basic auth, a bearer token, or OAuth client credentials; TLS.
+
+    The URL stays ``kafka.schema_registry_url``; ``user:password@`` in it works too (and is never printed).
+    """
+
+    basic_auth_user: str | None = Field(None, description="Basic auth user (an API key on Confluent Cloud)")
+    basic_auth_password: SecretStr | None = Field(None, description="Basic auth password (never printed)")
+    bearer_token: SecretStr | None = Field(None, description="A static bearer token (never printed)")
+    oauth_client_id: str | None = Field(None, description="OAuth client id (client credentials grant)")
+    oauth_client_secret: SecretStr | None = Field(None, description="OAuth client secret (never printed)")
+    oauth_token_endpoint_url: str | None = Field(None, description="OAuth token endpoint")
+    oauth_scope: str | None = Field(None, description="OAuth scope")
+    logical_cluster: str | None = Field(None, description="Confluent Cloud: the registry's lsrc-... id (bearer)")
+    identity_pool_id: str | None = Field(None, description="Confluent Cloud: identity pool (bearer)")
+    ssl_ca_location: Path | None = Field(None, description="CA certificate (PEM) that signed the registry's")
+    ssl_certificate_location: Path | None = Field(None, description="Client certificate (PEM) for mutual TLS")
+    ssl_key_location: Path | None = Field(None, description="Client private key (PEM) for mutual TLS")
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SchemaRegistrySettings:
+        ways = [
+            name
+            for name, used in (
+                ("basic auth", self.basic_auth_user is not None or self.basic_auth_password is not None),
+                ("bearer_token", self.bearer_token is not None),
+                ("oauth", self.oauth_client_id is not None or self.oauth_client_secret is not None),
+            )
+            if used
+        ]
+        if len(ways) > 1:
+            raise ValueError(f"choose one way to log in to the registry, not {' and '.join(ways)}")
+        if (self.basic_auth_user is None) != (self.basic_auth_password is None):
+            raise ValueError("basic auth needs both schema_registry.basic_auth_user and basic_auth_password")
+        if "oauth" in ways:
+            missing = [
+                n
+                for n in ("oauth_client_id", "oauth_client_secret", "oauth_token_endpoint_url")
+                if getattr(self, n) is None
+            ]
+            if missing:
+                raise ValueError(f"OAuth needs schema_registry.{' and schema_registry.'.join(missing)}")
+        if (self.ssl_certificate_location is None) != (self.ssl_key_location is None):
+            raise ValueError("mutual TLS needs both schema_registry.ssl_certificate_location and ssl_key_location")
+        _files_exist(self, ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location"), "schema_registry")
+        return self
+
+
+def _files_exist(section: BaseModel, names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        path = getattr(section, name)
+        if path is not None and not Path(path).is_file():
+            raise ValueError(f"{where}.{name} names {path}, which is not a readable file")
 
 
 class SyncSettings(_Section):
@@ -137,6 +283,7 @@ class HashSettings(_Section):
 class Settings(_Section):
     marketo: MarketoSettings
     kafka: KafkaSettings = KafkaSettings()
+    schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     sync: SyncSettings = SyncSettings()
     block: BlockSettings = BlockSettings()
     hash: HashSettings = HashSettings()
@@ -151,31 +298,91 @@ class Settings(_Section):
         return self
 
 
-def _setting_for(name: str) -> tuple[str, str] | None:
-    if name in SHORT_ENV:
-        return SHORT_ENV[name]
-    if name.startswith(ENV_PREFIX) and "__" in name:
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if section in Settings.model_fields:
-            return section, key
-    return None
+NOT_SETTINGS = frozenset(
+    {
+        "MARKETO_STREAM_CONFIG",  # the CLI's --config
+        "MARKETO_STREAM_SCHEMAS_DIR",  # where the fixed tables' .avsc files are
+        # the local infrastructure scripts (infra/) and the Connect configurations (connect/)
+        "MARKETO_STREAM_KAFKA_PORT",
+        "MARKETO_STREAM_CONTROLLER_PORT",
+        "MARKETO_STREAM_REGISTRY_PORT",
+        "MARKETO_STREAM_REGISTRY_MGMT_PORT",
+        "MARKETO_STREAM_POSTGRES_PORT",
+        "MARKETO_STREAM_POSTGRES_BIN",
+        "MARKETO_STREAM_POSTGRES_OS_USER",
+        "MARKETO_STREAM_CONNECT_PORT",
+        "MARKETO_STREAM_CONNECT_URL",
+        "MARKETO_STREAM_LOCAL_DIR",
+        "MARKETO_STREAM_INFRA_CACHE",
+        "MARKETO_STREAM_READY_TIMEOUT",
+        "MARKETO_STREAM_JAVA",
+        "MARKETO_STREAM_WAREHOUSE_URL",
+        "MARKETO_STREAM_WAREHOUSE_USER",
+        "MARKETO_STREAM_WAREHOUSE_PASSWORD",
+    }
+)
+"""``MARKETO_STREAM_*`` variables that are not settings; any other unknown one is an error (a typo would
+otherwise be ignored silently)."""
+
+
+def _fields(section: str) -> dict[str, Any]:
+    annotation = Settings.model_fields[section].annotation
+    assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return dict(annotation.model_fields)
+
+
+def setting_variables() -> dict[str, tuple[str, str]]:
+    """Every environment variable that sets a setting, with its (section, key); ``_FILE`` forms not included."""
+    names = {
+        f"{ENV_PREFIX}{section.upper()}__{key.upper()}": (section, key)
+        for section in Settings.model_fields
+        for key in _fields(section)
+    }
+    return {**names, **SHORT_ENV}
+
+
+def _is_structured(section: str, key: str) -> bool:
+    """Lists and maps are given as JSON in the environment."""
+    annotation = _fields(section)[key].annotation
+    return get_origin(annotation) in (list, dict)
+
+
+def _unknown(var: str, known: Mapping[str, tuple[str, str]]) -> ConfigError:
+    candidates = [*known, *(f"{name}_FILE" for name in known)]
+    close = difflib.get_close_matches(var, candidates, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else "; `marketo-stream config schema` lists the settings"
+    return ConfigError(f"environment variable {var} is not a setting of marketo-stream{hint}")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """``VAR=value`` or ``VAR_FILE=path`` (the file's content, for secrets); the plain form wins."""
+    """``VAR=value`` or ``VAR_FILE=path`` (the file's content, for secrets); the plain form wins.
+
+    Lists and maps take JSON (``MARKETO_STREAM_BLOCK__GROUPS='["memberships"]'``). A ``MARKETO_STREAM_*``
+    variable that names no setting is an error naming the closest one.
+    """
+    known = setting_variables()
     found: dict[str, dict[str, Any]] = {}
     for var, raw in environ.items():
-        from_file = var.endswith("_FILE") and var[:-5] not in environ
-        target = _setting_for(var[:-5] if from_file else var)
-        if target is None:
+        if not var.startswith(ENV_PREFIX) or var in NOT_SETTINGS:
             continue
-        value = raw
+        from_file = var.endswith("_FILE") and var[:-5] in known
+        target = known.get(var[:-5] if from_file else var)
+        if target is None:
+            raise _unknown(var, known)
+        if from_file and var[:-5] in environ:
+            continue
+        value: Any = raw
         if from_file:
             try:
                 value = Path(raw).read_text().strip()
             except OSError as exc:
                 raise ConfigError(f"{var} names a file that cannot be read: {exc}") from exc
         section, key = target
+        if _is_structured(section, key):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ConfigError(f"{var} must be JSON (a list or a map): {exc}") from exc
         found.setdefault(section, {})[key] = value
     return found
 
@@ -187,6 +394,31 @@ def _merge(base: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[s
     return merged
 
 
+_SECRET_KEY = re.compile(r"password|secret|token|jaas|credential|\.pem$|apikey|api\.key", re.IGNORECASE)
+"""Keys whose values are secrets in the free-form librdkafka maps (``kafka.client``, ``kafka.producer``)."""
+
+
+def is_secret_key(name: str) -> bool:
+    return bool(_SECRET_KEY.search(name))
+
+
+def _secret_values(model: BaseModel) -> list[str]:
+    """Every secret value held by the settings: SecretStr fields, secret-looking map keys, URL user-info."""
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found.extend(_secret_values(value))
+        elif isinstance(value, Mapping):
+            found.extend(str(v) for k, v in value.items() if is_secret_key(str(k)))
+        elif isinstance(value, str) and "://" in value:
+            userinfo = value.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+            found.extend(part for part in (userinfo, userinfo.partition(":")[2]) if part)
+    return found
+
+
 def describe_errors(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
@@ -196,7 +428,10 @@ def describe_errors(exc: ValidationError) -> str:
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """The file (if any) first, then the environment on top; raises ConfigError naming each bad setting."""
+    """The file (if any) first, then the environment on top; raises ConfigError naming each bad setting.
+
+    Every secret value it holds is remembered by :mod:`marketo_stream.redaction`, so that no message or log
+    line of this process can print it."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -207,6 +442,9 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     data = _merge(data, _env_overrides(os.environ if environ is None else environ))
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc)) from exc
+    for secret in _secret_values(settings):
+        remember_secret(secret)
+    return settings

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from marketo_stream.errors import ConfigError
-from marketo_stream.exit_codes import ExitStatus
-from marketo_stream.settings import Settings, load_settings
+from marketo_stream.commands.common import echo, settings_or_exit
+from marketo_stream.connections import masked_settings
+from marketo_stream.settings import Settings
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -36,21 +36,13 @@ def schema() -> None:
 @CONFIG_OPTION
 def validate(config_path: Path | None) -> None:
     """Check the configuration (file + environment); errors name the setting and the fix."""
-    try:
-        load_settings(config_path)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(ExitStatus.CONFIG) from exc
+    settings_or_exit(config_path)
     click.echo("configuration is valid")
 
 
 @config_group.command("show")
 @CONFIG_OPTION
 def show(config_path: Path | None) -> None:
-    """Print the effective configuration, secrets masked."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(ExitStatus.CONFIG) from exc
-    click.echo(json.dumps(settings.model_dump(mode="json"), indent=2, default=str))
+    """Print the effective configuration, secrets masked (passwords, tokens, keys, URL user-info)."""
+    settings = settings_or_exit(config_path)
+    echo(json.dumps(masked_settings(settings), indent=2, default=str))

@@ -15,9 +15,7 @@ from datetime import timedelta
 import click
 import requests
 
-from marketo_stream.commands.sync import exit_status
-from marketo_stream.errors import ConfigError
-from marketo_stream.exit_codes import ExitStatus
+from marketo_stream.commands.common import echo, handled_errors
 from marketo_stream.intervals import format_instant, parse_instant
 from marketo_stream.report import Progress
 from marketo_stream.sandbox import Sandbox, SandboxConfig
@@ -54,24 +52,17 @@ def demo_command(scale: str, seed: int, days: int, prefix: str | None) -> None:
             # the sandbox's world begins some months before its clock: no need to look further back
             "MARKETO_STREAM_SYNC__START_DATE": _world_start(sandbox.url),
         }
-        try:
+        with handled_errors():
             settings = load_settings(None, {**_kafka_env(), **env})
-        except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
-            raise SystemExit(ExitStatus.CONFIG) from exc
-        runner = SyncRunner(settings, progress=progress)
-        try:
-            click.echo(f"\n== first sync into topics {prefix}.* ==")
-            click.echo(runner.run_once().render())
-            requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": days * 86400}, timeout=60)
-            click.echo(f"\n== {days} simulated days later: second sync ==")
-            click.echo(runner.run_once().render())
-        except Exception as exc:
-            status, message = exit_status(exc)
-            click.echo(f"error: {message}", err=True)
-            raise SystemExit(status) from exc
-        finally:
-            runner.close()
+            runner = SyncRunner(settings, progress=progress)
+            try:
+                echo(f"\n== first sync into topics {prefix}.* ==")
+                echo(runner.run_once().render())
+                requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": days * 86400}, timeout=60)
+                echo(f"\n== {days} simulated days later: second sync ==")
+                echo(runner.run_once().render())
+            finally:
+                runner.close()
     click.echo(
         f"\nTopics: {prefix}.* on {settings.kafka.bootstrap_servers}; schemas in {settings.kafka.schema_registry_url}."
         "\nStop the local Kafka and registry with `make down`."

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from marketo_stream.commands.common import handled_errors, settings_or_exit
 from marketo_stream.commands.config import CONFIG_OPTION
-from marketo_stream.commands.state import YES_OPTION, exit_on_error, not_confirmed, settings_or_exit
+from marketo_stream.commands.state import YES_OPTION, not_confirmed
 from marketo_stream.intervals import parse_instant
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.operator import replay, replay_windows
@@ -35,9 +35,8 @@ def replay_command(
     config_path: Path | None, table: str, since: datetime, until: datetime, to_topic: str | None, yes: bool
 ) -> None:
     """Export one window of TABLE again and publish it; the sync's state is not touched."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = settings_or_exit(config_path)
-    with exit_on_error():
+    with handled_errors():
         with MarketoClient.from_settings(settings.marketo) as client:
             target = resolve_table_with(table, client)
         check_replayable(target)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
+from marketo_stream.commands.common import handled_errors, settings_or_exit
 from marketo_stream.commands.config import CONFIG_OPTION
-from marketo_stream.commands.state import FENCES, YES_OPTION, exit_on_error, not_confirmed, settings_or_exit
+from marketo_stream.commands.state import FENCES, YES_OPTION, not_confirmed
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.operator import estimate_resync, plan_reset, read_sync_state, reset_table
 from marketo_stream.operator.targets import resolve_table_with
@@ -25,9 +25,8 @@ def resync_command(config_path: Path | None, table: str, yes: bool, quiet: bool)
     """Extract TABLE again from Marketo: prints the estimated API calls and bulk MB; proceeds only with --yes."""
     from marketo_stream.sync.runner import SyncRunner
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = settings_or_exit(config_path)
-    with exit_on_error():
+    with handled_errors():
         with MarketoClient.from_settings(settings.marketo) as client:
             target = resolve_table_with(table, client)
             states = read_sync_state(settings)

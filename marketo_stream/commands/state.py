@@ -1,6 +1,6 @@
 """``marketo-stream state``: show the sync state without disturbing a running sync, reset one table's state.
 
-Also the pieces the operator commands share: ``--yes``, loading the settings, mapping errors to exit statuses.
+Also the pieces the operator commands share: ``--yes`` and what happens without it.
 Without ``--yes`` a command that would change something prints what it would do, changes nothing and exits
 with ``NOT_CONFIRMED`` (2), so that a script that forgot ``--yes`` never goes on as if it had been done.
 """
@@ -8,20 +8,16 @@ with ``NOT_CONFIRMED`` (2), so that a script that forgot ``--yes`` never goes on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from marketo_stream.commands.common import handled_errors, settings_or_exit
 from marketo_stream.commands.config import CONFIG_OPTION
-from marketo_stream.commands.sync import exit_status
-from marketo_stream.errors import ConfigError
 from marketo_stream.exit_codes import ExitStatus
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.operator import plan_reset, read_sync_state, render_state, reset_table, state_as_json
 from marketo_stream.operator.targets import resolve_table_with
-from marketo_stream.settings import Settings, load_settings
 
 NOT_CONFIRMED = ExitStatus.CONFIG
 FENCES = (
@@ -30,25 +26,6 @@ FENCES = (
 )
 
 YES_OPTION = click.option("--yes", is_flag=True, help="Do it; without --yes only print what would be done.")
-
-
-def settings_or_exit(config_path: Path | None) -> Settings:
-    try:
-        return load_settings(config_path)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(ExitStatus.CONFIG) from exc
-
-
-@contextmanager
-def exit_on_error() -> Iterator[None]:
-    """Typed errors become the documented exit statuses, with what to do next."""
-    try:
-        yield
-    except (Exception, KeyboardInterrupt) as exc:
-        status, message = exit_status(exc)
-        click.echo(f"error: {message}", err=True)
-        raise SystemExit(status) from exc
 
 
 def not_confirmed(what: str) -> None:
@@ -67,7 +44,7 @@ def state_group() -> None:
 def show(config_path: Path | None, as_json: bool) -> None:
     """Print the committed sync state (read only: safe while a sync runs)."""
     settings = settings_or_exit(config_path)
-    with exit_on_error():
+    with handled_errors():
         states = read_sync_state(settings)
     click.echo(json.dumps(state_as_json(states), indent=2) if as_json else render_state(states))
 
@@ -79,7 +56,7 @@ def show(config_path: Path | None, as_json: bool) -> None:
 def reset(config_path: Path | None, table: str, yes: bool) -> None:
     """Forget TABLE's progress so that the next sync extracts it again."""
     settings = settings_or_exit(config_path)
-    with exit_on_error(), MarketoClient.from_settings(settings.marketo) as client:
+    with handled_errors(), MarketoClient.from_settings(settings.marketo) as client:
         target = resolve_table_with(table, client)
         if not yes:
             click.echo("\n".join(plan_reset(target, read_sync_state(settings)).describe()))

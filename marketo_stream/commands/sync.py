@@ -9,36 +9,19 @@ from pathlib import Path
 
 import click
 
+from marketo_stream.commands.common import echo, handled_errors, settings_or_exit
 from marketo_stream.commands.config import CONFIG_OPTION
-from marketo_stream.errors import ConfigError, MarketoStreamError
-from marketo_stream.exit_codes import ExitStatus
-from marketo_stream.marketo.errors import MarketoError, QuotaError
+from marketo_stream.exit_codes import ExitStatus, outcome
 from marketo_stream.report import Progress
-from marketo_stream.settings import load_settings
-from marketo_stream.sink import ProducerFencedError, SinkError
+from marketo_stream.settings import Settings
 
+log = logging.getLogger("marketo_stream.sync")
 
-def exit_status(exc: BaseException) -> tuple[ExitStatus, str]:
-    """The exit status for an error, and what the operator should do next."""
-    if isinstance(exc, QuotaError):
-        return ExitStatus.QUOTA, f"{exc}\nNothing was lost. Run again after midnight US Central, when the quota resets."
-    if isinstance(exc, ProducerFencedError):
-        return (
-            ExitStatus.FENCED,
-            f"{exc}\nAnother marketo-stream with the same transactional id is running; this one stopped.",
-        )
-    if isinstance(exc, SinkError):
-        return (
-            ExitStatus.KAFKA,
-            f"{exc}\nCheck the broker and Schema Registry (make status); state is consistent, rerun.",
-        )
-    if isinstance(exc, MarketoError):
-        return ExitStatus.MARKETO, f"{exc}\nCheck the Marketo credentials, permissions and the request named above."
-    if isinstance(exc, ConfigError):
-        return ExitStatus.CONFIG, str(exc)
-    if isinstance(exc, KeyboardInterrupt):
-        return ExitStatus.INTERRUPTED, "interrupted; committed work is kept, the next run resumes"
-    return ExitStatus.FAILED, f"{type(exc).__name__}: {exc}\nThis is a bug: please report it with the log."
+TRANSIENT = frozenset({ExitStatus.QUOTA, ExitStatus.KAFKA, ExitStatus.MARKETO_UNAVAILABLE})
+"""What ``--follow`` waits out: the world will be back (a broker, Marketo, tomorrow's quota). Everything else
+(configuration, a refusal, fencing, a bug) ends it, as it ends a one-shot run."""
+
+MAX_BACKOFF_S = 900.0
 
 
 @click.command("sync")
@@ -48,28 +31,41 @@ def exit_status(exc: BaseException) -> tuple[ExitStatus, str]:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 def sync_command(config_path: Path | None, follow: bool, interval: float | None, quiet: bool) -> None:
     """Bring the Kafka topics up to date with Marketo."""
+    settings = settings_or_exit(config_path)
+    progress = Progress(sys.stderr, quiet=quiet)
+    pause = interval if interval is not None else settings.sync.follow_interval_seconds
+    with handled_errors():
+        if follow:
+            _follow(settings, progress, pause)
+        else:
+            _once(settings, progress)
+
+
+def _once(settings: Settings, progress: Progress) -> None:
     from marketo_stream.sync.runner import SyncRunner
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(ExitStatus.CONFIG) from exc
-    progress = Progress(sys.stderr, quiet=quiet)
     runner = SyncRunner(settings, progress=progress)
-    pause = interval if interval is not None else settings.sync.follow_interval_seconds
     try:
-        while True:
-            summary = runner.run_once()
-            click.echo(summary.render())
-            if not follow:
-                return
-            progress.step(f"next pass in {pause:.0f}s")
-            time.sleep(pause)
-    except (MarketoStreamError, KeyboardInterrupt, Exception) as exc:
-        status, message = exit_status(exc)
-        click.echo(f"error: {message}", err=True)
-        raise SystemExit(status) from exc
+        echo(runner.run_once().render())
     finally:
         runner.close()
+
+
+def _follow(settings: Settings, progress: Progress, pause: float) -> None:
+    """Passes for ever: a pass that fails for a transient reason is logged and retried after a growing pause;
+    any other failure, or a signal, ends the loop with its status."""
+    failures = 0
+    while True:
+        try:
+            _once(settings, progress)
+            failures = 0
+            wait = pause
+        except Exception as exc:
+            status, message = outcome(exc)
+            if status not in TRANSIENT:
+                raise
+            failures += 1
+            wait = min(pause * 2 ** (failures - 1), max(pause, MAX_BACKOFF_S))
+            log.error("pass failed (exit status %d would end a one-shot run): %s", status, message)
+        progress.step(f"next pass in {wait:.0f}s")
+        time.sleep(wait)

@@ -31,7 +31,13 @@ from marketo_stream.errors import MarketoStreamError
 
 
 class MarketoError(MarketoStreamError):
-    """Marketo answered with an error, or could not be reached; carries what Marketo said."""
+    """Marketo answered with an error, or could not be reached; carries what Marketo said.
+
+    ``endpoint`` (``GET /rest/v1/programs.json``) is set by the retry loop that gave up, so that a refusal can
+    name the request it refused.
+    """
+
+    endpoint: str | None = None
 
     def __init__(self, code: str, message: str, request_id: str | None = None) -> None:
         self.code = code

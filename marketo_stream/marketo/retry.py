@@ -135,4 +135,8 @@ def run_with_retries(
     try:
         return retrying(attempt)
     except Again as exhausted:
+        exhausted.error.endpoint = exhausted.error.endpoint or what
         raise exhausted.error from None
+    except MarketoError as refused:
+        refused.endpoint = refused.endpoint or what
+        raise

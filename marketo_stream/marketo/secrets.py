@@ -1,58 +1,17 @@
-"""Keep the client secret and access tokens out of every message, repr and log line.
+"""The Marketo side's guard: the loggers that see Marketo URLs carry the redacting filter.
 
-Marketo's identity call carries the secret in its query string, and transport exceptions and
-urllib3's debug log quote URLs verbatim. So text that may hold a URL is scrubbed twice: by pattern
-(``client_secret=...``, ``access_token=...``, ``Bearer ...``) and by the literal values this process
-holds, which catches them wherever else they might surface.
+Redaction itself (patterns and remembered values) lives in :mod:`marketo_stream.redaction`, shared with the
+Kafka side; this module attaches it where urllib3 and our client log URLs, even when the application
+configured no handler of ours.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import threading
 
-_PATTERNS = (
-    re.compile(r"(client_secret=)[^&\s'\"]*", re.IGNORECASE),
-    re.compile(r"(access_token=)[^&\s'\"]*", re.IGNORECASE),
-    re.compile(r"(access_token\"?\s*:\s*\"?)[^\"\s,}]*", re.IGNORECASE),
-    re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE),
-)
-MASK = "***"
+from marketo_stream.redaction import MASK, RedactingFilter, redact, remember_secret
 
-_known: set[str] = set()
-_lock = threading.Lock()
-
-
-def remember_secret(value: str) -> None:
-    """Register a value (secret or token) that must never be printed."""
-    if len(value) >= 4:
-        with _lock:
-            _known.add(value)
-
-
-def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for value in known:
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
-
-
-class RedactingFilter(logging.Filter):
-    """Rewrites a record's message so that neither its format nor its arguments can leak a secret."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = None
-        return True
-
+__all__ = ["GUARDED_LOGGERS", "MASK", "guard_loggers", "redact", "remember_secret"]
 
 _FILTER = RedactingFilter()
 GUARDED_LOGGERS = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from marketo_stream.connections import kafka_client_config
 from marketo_stream.intervals import IntervalSet
 from marketo_stream.settings import Settings
 from marketo_stream.sink.state import read_state
@@ -25,10 +26,10 @@ from marketo_stream.sync_state import (
 States = Mapping[str, Mapping[str, Any]]
 
 
-def read_sync_state(settings: Settings, timeout_s: float = 30.0) -> dict[str, dict[str, Any]]:
+def read_sync_state(settings: Settings) -> dict[str, dict[str, Any]]:
     """Every key's last committed state; only reads, so it is safe beside a running sync."""
     kafka = settings.kafka
-    return read_state(kafka.bootstrap_servers, kafka.effective_state_topic(), timeout_s)
+    return read_state(kafka_client_config(kafka), kafka.effective_state_topic(), kafka.connect_timeout_seconds)
 
 
 def state_as_json(states: States) -> dict[str, Any]:

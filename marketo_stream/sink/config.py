@@ -31,7 +31,13 @@ class SinkConfig:
 
     ``transactional_id`` must be stable per Marketo instance: a restarted sync with the same id fences any
     older one still running. ``topic_config`` is added to every topic the sink creates (e.g.
-    ``min.insync.replicas``); ``producer_config`` overrides ``PRODUCER_TUNING`` key by key.
+    ``min.insync.replicas``); ``client_config`` goes to every Kafka client the sink makes (producer, admin,
+    readers: security settings belong here); ``producer_config`` overrides ``PRODUCER_TUNING`` key by key.
+    ``registry_config`` is the Schema Registry client's (auth, TLS).
+
+    ``connect_timeout_s`` bounds how long the first contact with Kafka or the registry may take before the
+    sink gives up with ``KafkaUnavailableError`` / ``RegistryUnavailableError``; ``outage_timeout_s`` bounds
+    how long a call keeps retrying a broker lost mid-run.
     """
 
     bootstrap_servers: str
@@ -46,9 +52,11 @@ class SinkConfig:
     topic_config: Mapping[str, str] = field(default_factory=dict)
     producer_config: Mapping[str, Any] = field(default_factory=dict)
     registry_config: Mapping[str, Any] = field(default_factory=dict)
+    client_config: Mapping[str, Any] = field(default_factory=dict)
     transaction_timeout_ms: int = 300_000
     call_timeout_s: float = 60.0
-    max_attempts: int = 5
+    connect_timeout_s: float = 30.0
+    outage_timeout_s: float = 120.0
     max_redos: int = 3
 
     @property
@@ -58,11 +66,15 @@ class SinkConfig:
     def topic(self, suffix: str) -> str:
         return f"{self.topic_prefix}.{suffix}"
 
+    def client_settings(self) -> dict[str, Any]:
+        """librdkafka settings every Kafka client starts from: the servers and how to log in to them."""
+        return {**self.client_config, "bootstrap.servers": self.bootstrap_servers}
+
     def producer_settings(self) -> dict[str, Any]:
         return {
             **PRODUCER_TUNING,
+            **self.client_settings(),
             **self.producer_config,
-            "bootstrap.servers": self.bootstrap_servers,
             "transactional.id": self.transactional_id,
             "transaction.timeout.ms": self.transaction_timeout_ms,
         }

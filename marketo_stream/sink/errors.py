@@ -1,10 +1,12 @@
 """Errors of the Kafka sink. Each carries what an operator needs: the table, the field, the Kafka error name.
 
 SinkError
+├── KafkaUnavailableError    no broker answered (or every one refused our login) within the bound
 ├── ProducerFencedError      another instance with the same transactional.id took over; exit
 ├── KafkaFatalError          the producer is unusable (fatal librdkafka error); exit, restart
 ├── KafkaOperationError      a Kafka call failed after retries (code and name of the last error)
 ├── SchemaRegistrationError  the registry refused or could not be reached
+│   ├── RegistryUnavailableError the registry did not answer, or refused our login (names the URL)
 │   ├── IncompatibleSchemaError  a new value schema breaks BACKWARD compatibility; names table and fields
 │   └── KeySchemaChangedError    a table's key schema differs from the registered one
 ├── StateFormatError         a state record is unreadable or written by a newer format
@@ -28,6 +30,23 @@ class KafkaCallError(SinkError):
     def __init__(self, what: str, code: int, name: str, reason: str) -> None:
         self.what, self.code, self.name, self.reason = what, code, name, reason
         super().__init__(f"{what}: {name} ({code}): {reason}")
+
+
+class KafkaUnavailableError(SinkError):
+    """Kafka could not be used for ``waited_s`` seconds: unreachable, or refusing our credentials.
+
+    ``cause`` is what librdkafka reported last (an authentication failure wins over a connection error).
+    """
+
+    def __init__(self, servers: str, what: str, waited_s: float, cause: str | None, *, authentication: bool) -> None:
+        self.servers, self.what, self.waited_s, self.cause = servers, what, waited_s, cause
+        self.authentication = authentication
+        if authentication:
+            text = f"Kafka at {servers} refused our login ({what}): {cause}"
+        else:
+            reason = f": {cause}" if cause else ""
+            text = f"Kafka at {servers} did not answer for {waited_s:.0f}s ({what}){reason}"
+        super().__init__(text)
 
 
 class ProducerFencedError(KafkaCallError):
@@ -55,6 +74,18 @@ class KafkaOperationError(KafkaCallError):
 
 class SchemaRegistrationError(SinkError):
     """The Schema Registry refused a schema or could not be reached."""
+
+
+class RegistryUnavailableError(SchemaRegistrationError):
+    """The Schema Registry did not answer, or refused our login; ``url`` has its user-info masked."""
+
+    def __init__(self, url: str, what: str, cause: str, *, status: int | None = None) -> None:
+        self.url, self.what, self.cause, self.status = url, what, cause, status
+        if status in (401, 403):
+            text = f"the Schema Registry at {url} refused our login ({what}): HTTP {status} {cause}"
+        else:
+            text = f"the Schema Registry at {url} could not be used ({what}): {cause}"
+        super().__init__(text)
 
 
 class IncompatibleSchemaError(SchemaRegistrationError):

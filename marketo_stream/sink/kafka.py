@@ -7,6 +7,12 @@ Errors from librdkafka are handled by their class: retriable → the call is ret
 again and committed (at most ``max_redos`` times); fatal → ``KafkaFatalError``, or ``ProducerFencedError``
 when a newer instance with the same ``transactional.id`` took over. After a fatal error the sink refuses
 further work: the process exits and restarts from the committed state.
+
+Outages are bounded: a retriable failure is retried for at most ``outage_timeout_s`` (the first contact,
+``connect_timeout_s``), then ``KafkaUnavailableError`` names the servers and librdkafka's last reason. A
+refused login ends it at once. Blocking calls wait in slices of a couple of seconds, so that a signal is
+handled within seconds even while the broker is gone; a transaction interrupted by a signal is aborted with
+one short attempt, and otherwise left to the next run's ``init_transactions``, which aborts it.
 """
 
 from __future__ import annotations
@@ -25,11 +31,13 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from marketo_stream.sink.clients import ErrorWatch, with_watch
 from marketo_stream.sink.codec import Encoder, RecordEncoder, key_encoder, record_encoder, value_encoder
 from marketo_stream.sink.config import SinkConfig, TableSchema
 from marketo_stream.sink.errors import (
     KafkaFatalError,
     KafkaOperationError,
+    KafkaUnavailableError,
     ProducerFencedError,
     RecordEncodingError,
     SinkError,
@@ -49,6 +57,12 @@ Sent = tuple[str, bytes, bytes | None]
 
 _REGISTERING_AT_ONCE = 8
 """Schema registrations in flight at once (each is a couple of registry round trips)."""
+
+_SLICE_S = 2.0
+"""The longest a blocking Kafka call waits at once: signals are handled between slices."""
+
+_ABORT_ON_SIGNAL_S = 3.0
+"""One attempt to abort the open transaction when a signal stops the run; the next run aborts it otherwise."""
 
 
 class _AbortRequired(Exception):
@@ -108,10 +122,11 @@ class KafkaSink:
         client = registry or SchemaRegistryClient(
             {"url": config.registry_url, "cache.latest.ttl.sec": 0, **config.registry_config}
         )
-        self._registrar = SchemaRegistrar(client)
-        self._topics = TopicManager(
-            AdminClient({"bootstrap.servers": config.bootstrap_servers}), config.topic_config, config.call_timeout_s
-        )
+        self._registrar = SchemaRegistrar(client, config.registry_url)
+        self._watch = ErrorWatch()
+        self._admin = AdminClient(with_watch(config.client_settings(), self._watch))
+        self._topics = TopicManager(self._admin, config.topic_config, config.call_timeout_s)
+        self._connected = False
         self._producer: Producer | None = None
         self._tables: dict[str, PreparedTable] = {}
         self._key_schemas: dict[str, dict[str, Any]] = {}
@@ -119,16 +134,51 @@ class KafkaSink:
         self._committed: dict[str, dict[str, int]] = {}
         self._transactions = {"committed": 0, "aborted": 0, "redone": 0}
         self._failure: SinkError | None = None
+        self._interrupted = False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
+    def connect(self) -> None:
+        """Checks that Kafka answers and accepts our login, and that the registry does, before anything else.
+
+        Raises ``KafkaUnavailableError`` / ``RegistryUnavailableError`` within ``connect_timeout_s``, naming the
+        servers or the URL and the cause. Harmless to call again.
+        """
+        if self._connected:
+            return
+        self._wait_for_kafka("connecting", self.config.connect_timeout_s)
+        self._registrar.check()
+        self._connected = True
+
+    def _wait_for_kafka(self, what: str, bound_s: float) -> None:
+        started = time.monotonic()
+        while True:
+            remaining = bound_s - (time.monotonic() - started)
+            try:
+                self._admin.list_topics(timeout=max(0.1, min(_SLICE_S, remaining)))
+                return
+            except KafkaException as exc:
+                self._admin.poll(0)  # serves error_cb: an authentication failure shows only there
+                if self._watch.authentication is not None or time.monotonic() - started >= bound_s:
+                    raise self._unavailable(what, time.monotonic() - started, exc.args[0]) from exc
+
+    def _unavailable(self, what: str, waited_s: float, error: KafkaError | None = None) -> KafkaUnavailableError:
+        cause = self._watch.cause() or (None if error is None else f"{error.name()}: {error.str()}")
+        failure = KafkaUnavailableError(
+            self.config.bootstrap_servers, what, waited_s, cause, authentication=self._watch.authentication is not None
+        )
+        self._watch.clear()
+        return failure
+
     def open(self) -> dict[str, dict[str, Any]]:
         """Creates the state topic if needed, fences older instances, and returns the committed state."""
+        self.connect()
         state_topic = self.config.state_topic_name
         self._topics.ensure(TopicSpec(state_topic, True, 1, self.config.replication_factor))
-        self._producer = Producer(self.config.producer_settings())
-        self._call("init_transactions", self._producer.init_transactions, self.config.call_timeout_s)
-        return read_state(self.config.bootstrap_servers, state_topic, self.config.call_timeout_s)
+        self._producer = Producer(with_watch(self.config.producer_settings(), self._watch))
+        self._failure = None
+        self._call("init_transactions", self._producer.init_transactions)
+        return read_state(self.config.client_settings(), state_topic, self.config.outage_timeout_s)
 
     def prepare(self, table: TableSchema) -> None:
         """Registers the key and value schemas and ensures the topic; raises before producing anything."""
@@ -172,7 +222,7 @@ class KafkaSink:
         if prepared is None:
             raise UnknownTableError(table, list(self._tables))
         return live_keys(
-            self.config.bootstrap_servers, prepared.topic, self._key_schemas[table], self.config.call_timeout_s
+            self.config.client_settings(), prepared.topic, self._key_schemas[table], self.config.outage_timeout_s
         )
 
     @property
@@ -180,9 +230,14 @@ class KafkaSink:
         return tuple(self._topics.mismatches)
 
     def close(self) -> None:
+        """Lets go of the producer. Committed transactions left nothing to flush; after a failure or a signal
+        whatever is still queued belongs to an aborted transaction and is dropped."""
         producer, self._producer = self._producer, None
-        if producer is not None and self._failure is None:
-            producer.flush(self.config.call_timeout_s)
+        if producer is None:
+            return
+        if self._failure is None and not self._interrupted:
+            producer.flush(_SLICE_S)
+        producer.purge()
 
     def stats(self) -> dict[str, Any]:
         """Records and tombstones per topic, produced and committed, and transaction outcomes."""
@@ -200,20 +255,25 @@ class KafkaSink:
         """One Kafka transaction: committed when the block ends normally, aborted when it raises."""
         producer = self._usable()
         batch = Batch(self, producer)
-        self._call("begin_transaction", producer.begin_transaction)
+        self._call("begin_transaction", producer.begin_transaction, timed=False)
         try:
             yield batch
             self._commit(batch)
-        except BaseException:
+        except Exception:
             if not batch.committed:
                 self._abort_quietly(batch)
+            raise
+        except BaseException:  # a signal: one short attempt, the next run's init_transactions aborts otherwise
+            self._interrupted = True
+            if not batch.committed:
+                self._abort_quietly(batch, bound_s=_ABORT_ON_SIGNAL_S)
             raise
 
     def _commit(self, batch: Batch) -> None:
         producer = self._usable()
         for redo in range(self.config.max_redos + 1):
             try:
-                self._call("commit_transaction", producer.commit_transaction, self.config.call_timeout_s)
+                self._call("commit_transaction", producer.commit_transaction)
                 break
             except _AbortRequired as exc:
                 if redo == self.config.max_redos:
@@ -230,20 +290,27 @@ class KafkaSink:
             raise self._gave_up("transaction", error)
         log.warning("transaction must be aborted (%s); producing its %d records again", error.name(), len(batch.sent))
         producer = self._usable()
-        self._call("abort_transaction", producer.abort_transaction, self.config.call_timeout_s)
+        self._call("abort_transaction", producer.abort_transaction)
         self._transactions["redone"] += 1
-        self._call("begin_transaction", producer.begin_transaction)
+        self._call("begin_transaction", producer.begin_transaction, timed=False)
         for topic, key, value in batch.sent:
             self.produce(topic, key, value, batch)
 
     def produce(self, topic: str, key: bytes, value: bytes | None, batch: Batch) -> None:
-        """Produces one record, waiting for room when librdkafka's local queue is full."""
+        """Produces one record, waiting for room when librdkafka's local queue is full (for at most
+        ``outage_timeout_s``: a queue that does not drain means the broker is gone)."""
         producer = self._usable()
+        waiting_since: float | None = None
         while True:
             try:
                 producer.produce(topic, value, key)
                 return
-            except BufferError:
+            except BufferError as exc:
+                waiting_since = waiting_since or time.monotonic()
+                waited = time.monotonic() - waiting_since
+                if waited > self.config.outage_timeout_s:
+                    self._failure = self._unavailable(f"producing to {topic}", waited)
+                    raise self._failure from exc
                 producer.poll(0.05)  # back-pressure: let librdkafka drain its queue
             except KafkaException as exc:
                 try:
@@ -252,15 +319,18 @@ class KafkaSink:
                     self.redo(batch, abort.error)
                     return
 
-    def _abort_quietly(self, batch: Batch) -> None:
+    def _abort_quietly(self, batch: Batch, bound_s: float | None = None) -> None:
         self._transactions["aborted"] += 1
         self._account(batch, committed=False)
         if self._failure is not None or self._producer is None:
-            return  # a fatal error leaves nothing to abort: the coordinator aborts on the next init
+            return  # a fatal error or an outage leaves nothing to abort: the coordinator aborts on the next init
         try:
-            self._call("abort_transaction", self._producer.abort_transaction, self.config.call_timeout_s)
-        except (SinkError, _AbortRequired) as exc:
-            log.error("aborting the transaction failed: %s", exc)
+            if bound_s is None:
+                self._call("abort_transaction", self._producer.abort_transaction)
+            else:
+                self._producer.abort_transaction(bound_s)
+        except (SinkError, _AbortRequired, KafkaException) as exc:
+            log.error("aborting the transaction failed (the next run's start aborts it): %s", exc)
 
     def _account(self, batch: Batch, committed: bool) -> None:
         for topic, counts in batch.counts.items():
@@ -278,19 +348,30 @@ class KafkaSink:
             raise SinkError("the sink is not open: call open() first")
         return self._producer
 
-    def _call(self, what: str, call: Callable[..., Any], *args: Any) -> Any:
-        """Runs a producer call, retrying retriable errors with backoff; see ``_raise_classified``."""
-        for attempt in range(1, self.config.max_attempts + 1):
+    def _call(self, what: str, call: Callable[..., Any], *, timed: bool = True) -> Any:
+        """Runs a producer call; retriable failures are retried for up to ``outage_timeout_s`` (then
+        ``KafkaUnavailableError``), the rest classified by ``_raise_classified``. A timed call waits in slices
+        of ``_SLICE_S``: librdkafka lets a timed-out transaction call be called again."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                return call(*args)
+                return call(_SLICE_S) if timed else call()
             except KafkaException as exc:
                 error: KafkaError = exc.args[0]
-                final = error.fatal() or error.txn_requires_abort() or not error.retriable()
-                if final or attempt == self.config.max_attempts:
+                timed_out = error.code() == KafkaError._TIMED_OUT
+                if error.fatal() or error.txn_requires_abort() or not (error.retriable() or timed_out):
                     self._raise_classified(what, exc)
-                log.warning("%s failed (%s), retrying (%d/%d)", what, error.name(), attempt, self.config.max_attempts)
-                time.sleep(min(0.1 * 2**attempt, 5.0))
-        raise AssertionError("unreachable")
+                waited = time.monotonic() - started
+                if self._watch.authentication is not None or waited >= self.config.outage_timeout_s:
+                    self._failure = self._unavailable(what, waited, error)
+                    raise self._failure from exc
+                if not timed_out or attempt % 5 == 1:
+                    log.warning("%s: %s (%s), retrying for up to %.0fs more", what, error.name(), error.str(),
+                                self.config.outage_timeout_s - waited)  # fmt: skip
+                if not timed_out:
+                    time.sleep(min(0.1 * 2**attempt, _SLICE_S))
 
     def _raise_classified(self, what: str, exc: KafkaException) -> None:
         error: KafkaError = exc.args[0]

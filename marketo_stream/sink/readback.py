@@ -13,25 +13,43 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import fastavro
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from marketo_stream.sink.errors import KafkaOperationError
+from marketo_stream.sink.clients import ErrorWatch, with_watch
+from marketo_stream.sink.errors import KafkaOperationError, KafkaUnavailableError
+
+READBACK_GROUP_PREFIX = "marketo-stream-readback-"
+"""Readers join a group of their own (never committing offsets); ACLs grant Group READ on this prefix."""
 
 
-def committed_records(bootstrap_servers: str, topic: str, timeout_s: float) -> Iterator[tuple[bytes, bytes | None]]:
-    """(key, value) of every committed record of ``topic``, from the beginning of each partition to its end."""
+def committed_records(client: Mapping[str, Any], topic: str, timeout_s: float) -> Iterator[tuple[bytes, bytes | None]]:
+    """(key, value) of every committed record of ``topic``, from the beginning of each partition to its end.
+
+    ``client`` holds the librdkafka settings of every client (servers, security). Waiting longer than
+    ``timeout_s`` for the topic's metadata or for the next record raises ``KafkaUnavailableError``.
+    """
+    watch = ErrorWatch()
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"marketo-stream-readback-{uuid.uuid4().hex}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
+        with_watch(
+            {
+                **client,
+                "group.id": f"{READBACK_GROUP_PREFIX}{uuid.uuid4().hex}",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            },
+            watch,
+        )
     )
     what = f"reading topic {topic}"
+    servers = str(client.get("bootstrap.servers"))
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        try:
+            metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        except KafkaException as exc:
+            raise KafkaUnavailableError(
+                servers, what, timeout_s, watch.cause() or exc.args[0].str(), authentication=bool(watch.authentication)
+            ) from exc
         if metadata.error is not None:
             error = metadata.error
             raise KafkaOperationError(what, error.code(), error.name(), error.str())
@@ -43,7 +61,8 @@ def committed_records(bootstrap_servers: str, topic: str, timeout_s: float) -> I
             if messages:
                 deadline = time.monotonic() + timeout_s
             elif time.monotonic() > deadline:
-                raise KafkaOperationError(what, KafkaError._TIMED_OUT, "_TIMED_OUT", "no end")
+                cause = watch.cause() or "no record and no end of partition arrived"
+                raise KafkaUnavailableError(servers, what, timeout_s, cause, authentication=bool(watch.authentication))
             for message in messages:
                 failure = message.error()
                 if failure is not None:
@@ -57,12 +76,12 @@ def committed_records(bootstrap_servers: str, topic: str, timeout_s: float) -> I
 
 
 def live_keys(
-    bootstrap_servers: str, topic: str, key_schema: Mapping[str, Any], timeout_s: float
+    client: Mapping[str, Any], topic: str, key_schema: Mapping[str, Any], timeout_s: float
 ) -> list[dict[str, Any]]:
     """The keys whose last committed record is not a tombstone, decoded with ``key_schema``."""
     parsed = fastavro.parse_schema(dict(key_schema))
     live: dict[bytes, dict[str, Any]] = {}
-    for raw, value in committed_records(bootstrap_servers, topic, timeout_s):
+    for raw, value in committed_records(client, topic, timeout_s):
         if value is None:
             live.pop(raw, None)
         elif raw not in live:

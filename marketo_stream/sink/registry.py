@@ -16,10 +16,17 @@ from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegi
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
+from marketo_stream.redaction import mask_url, redact
 from marketo_stream.sink.compat import backward_problems
-from marketo_stream.sink.errors import IncompatibleSchemaError, KeySchemaChangedError, SchemaRegistrationError
+from marketo_stream.sink.errors import (
+    IncompatibleSchemaError,
+    KeySchemaChangedError,
+    RegistryUnavailableError,
+    SchemaRegistrationError,
+)
 
 _SUBJECT_NOT_FOUND = 40401
+_REFUSED_LOGIN = (401, 403)
 
 
 def canonical(schema: Mapping[str, Any]) -> str:
@@ -30,9 +37,24 @@ def canonical(schema: Mapping[str, Any]) -> str:
 class SchemaRegistrar:
     """Registers schemas through a Confluent-compatible registry, caching ids by subject and schema text."""
 
-    def __init__(self, client: SchemaRegistryClient) -> None:
+    def __init__(self, client: SchemaRegistryClient, url: str = "the configured URL") -> None:
         self._client = client
+        self.url = mask_url(url)
         self._ids: dict[tuple[str, str], int] = {}
+
+    def check(self) -> None:
+        """One cheap call (the subject list): raises ``RegistryUnavailableError`` unless the registry answers."""
+        try:
+            self._client.get_subjects()
+        except SchemaRegistryError as exc:
+            raise self._unavailable("listing subjects", exc) from exc
+        except Exception as exc:  # the HTTP library's own errors: connection refused, TLS, timeouts
+            raise self._unavailable("listing subjects", exc) from exc
+
+    def _unavailable(self, what: str, exc: Exception) -> RegistryUnavailableError:
+        status = exc.http_status_code if isinstance(exc, SchemaRegistryError) else None
+        cause = exc.error_message if isinstance(exc, SchemaRegistryError) else f"{type(exc).__name__}: {exc}"
+        return RegistryUnavailableError(self.url, what, redact(str(cause)), status=status)
 
     def latest(self, subject: str) -> Mapping[str, Any] | None:
         """The latest schema registered under ``subject``, or ``None`` when the subject is new."""
@@ -76,7 +98,11 @@ class SchemaRegistrar:
         try:
             return int(self._client.register_schema(subject, Schema(text, "AVRO")))
         except SchemaRegistryError as exc:
-            raise SchemaRegistrationError(f"registering {subject} failed: {exc}") from exc
+            if exc.http_status_code in _REFUSED_LOGIN or exc.http_status_code >= 500:
+                raise self._unavailable(f"registering {subject}", exc) from exc
+            raise SchemaRegistrationError(f"registering {subject} failed: {redact(str(exc))}") from exc
+        except Exception as exc:  # the HTTP library's own errors: connection refused, TLS, timeouts
+            raise self._unavailable(f"registering {subject}", exc) from exc
 
     def _latest(self, subject: str) -> RegisteredSchema | None:
         try:
@@ -84,7 +110,11 @@ class SchemaRegistrar:
         except SchemaRegistryError as exc:
             if exc.error_code == _SUBJECT_NOT_FOUND:
                 return None
-            raise SchemaRegistrationError(f"reading the latest schema of {subject} failed: {exc}") from exc
+            if exc.http_status_code in _REFUSED_LOGIN or exc.http_status_code >= 500:
+                raise self._unavailable(f"reading the latest schema of {subject}", exc) from exc
+            raise SchemaRegistrationError(f"reading the latest schema of {subject} failed: {redact(str(exc))}") from exc
+        except Exception as exc:
+            raise self._unavailable(f"reading the latest schema of {subject}", exc) from exc
 
 
 def _schema_of(registered: RegisteredSchema) -> dict[str, Any]:

@@ -41,10 +41,11 @@ def decode_state(key: str, payload: bytes) -> dict[str, Any]:
     return state
 
 
-def read_state(bootstrap_servers: str, topic: str, timeout_s: float) -> dict[str, dict[str, Any]]:
-    """Every key's last committed state in ``topic``."""
+def read_state(client: Mapping[str, Any], topic: str, timeout_s: float) -> dict[str, dict[str, Any]]:
+    """Every key's last committed state in ``topic``; ``client`` holds the librdkafka settings (servers,
+    security) of every client."""
     states: dict[str, dict[str, Any]] = {}
-    for raw_key, value in committed_records(bootstrap_servers, topic, timeout_s):
+    for raw_key, value in committed_records(client, topic, timeout_s):
         key = raw_key.decode()
         if value is None:
             states.pop(key, None)

@@ -69,7 +69,11 @@ class TopicManager:
         wanted = [spec for spec in specs if spec.name not in self._ensured]
         if not wanted:
             return
-        existing = self._admin.list_topics(timeout=self._timeout).topics
+        try:
+            existing = self._admin.list_topics(timeout=self._timeout).topics
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            raise KafkaOperationError("listing topics", error.code(), error.name(), error.str()) from exc
         missing = [spec for spec in wanted if spec.name not in existing]
         for spec in wanted:
             if spec.name in existing:

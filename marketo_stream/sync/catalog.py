@@ -4,10 +4,12 @@ custom objects), with column policies applied and their schemas registered befor
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from marketo_stream.errors import ConfigError
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.errors import MarketoRequestError
 from marketo_stream.schema import AvroTable
@@ -15,7 +17,7 @@ from marketo_stream.schema import activity_table as activity_schema
 from marketo_stream.schema import custom_object_table as custom_object_schema
 from marketo_stream.schema import fixed_table as fixed_schema
 from marketo_stream.schema import lead_table as lead_schema
-from marketo_stream.settings import Settings
+from marketo_stream.settings import KAFKA_TOPIC_NAME_MAX, Settings
 from marketo_stream.sink import KafkaSink
 from marketo_stream.sync.published import PublishedTable, is_blocked, publish
 from marketo_stream.tables import (
@@ -108,5 +110,24 @@ def build_tables(meta: Metadata, settings: Settings, sink: KafkaSink) -> RunTabl
         if not is_blocked(spec, settings):
             schema = custom_object_schema(describe, previous=previous(spec), name=spec.name)
             run.custom_objects[spec.name] = add(spec, schema)
-    sink.prepare_all(table.sink_schema() for table in run.published.values())
+    schemas = [table.sink_schema() for table in run.published.values()]
+    check_topic_names([sink.config.topic(schema.topic_suffix) for schema in schemas] + [sink.config.state_topic_name])
+    sink.prepare_all(schemas)
     return run
+
+
+_LEGAL_TOPIC = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def check_topic_names(topics: list[str]) -> None:
+    """Every topic the run will create must be a name Kafka takes: checked before any topic or subject exists,
+    so that a refused name cannot leave half a catalog behind."""
+    too_long = sorted((t for t in topics if len(t) > KAFKA_TOPIC_NAME_MAX), key=len, reverse=True)
+    if too_long:
+        raise ConfigError(
+            f"kafka.topic_prefix: topic {too_long[0]!r} would be {len(too_long[0])} characters and Kafka allows "
+            f"{KAFKA_TOPIC_NAME_MAX} ({len(too_long)} topic(s) too long); choose a shorter prefix"
+        )
+    illegal = [t for t in topics if not _LEGAL_TOPIC.match(t)]
+    if illegal:
+        raise ConfigError(f"topic names Kafka would refuse (only A-Z a-z 0-9 . _ -): {', '.join(illegal[:5])}")

@@ -1,12 +1,14 @@
 """One sync pass, in the order that keeps data safe and fresh.
 
-1. Open the sink: fence any older instance, read the committed state.
-2. Read Marketo's metadata and register every table's schemas (an incompatible change stops here, before
-   anything is produced).
-3. Deleted leads first: Marketo keeps them only 14 days.
-4. Activities, priority-first (the newest days, then history backwards).
-5. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
-6. Entities, memberships, email template versions, custom objects, usage.
+1. Read Marketo's metadata (credentials and permissions are checked before Kafka is touched).
+2. Reach Kafka and the registry (bounded: exit 5 naming the servers), check every topic name the run will
+   create, and register every table's schemas (an incompatible change stops here, before anything is
+   produced).
+3. Open the sink: fence any older instance, read the committed state.
+4. Deleted leads first: Marketo keeps them only 14 days.
+5. Activities, priority-first (the newest days, then history backwards).
+6. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
+7. Entities, memberships, email template versions, custom objects, usage.
 Every phase commits its records together with the state that says they are done.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.exporter import BulkExporter, ExporterConfig
+from marketo_stream.connections import kafka_client_config, registry_client_config
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
 from marketo_stream.report import Progress, SyncSummary
@@ -49,6 +52,10 @@ def sink_config(settings: Settings) -> SinkConfig:
         replication_factor=kafka.replication_factor,
         delete_markers=kafka.delete_markers,
         producer_config=dict(kafka.producer),
+        client_config=kafka_client_config(kafka),
+        registry_config=registry_client_config(settings),
+        connect_timeout_s=kafka.connect_timeout_seconds,
+        outage_timeout_s=kafka.outage_timeout_seconds,
     )
     if kafka.activity_retention_days:
         config = replace(config, retention_ms=kafka.activity_retention_days * DAY_MS)
@@ -106,12 +113,15 @@ class SyncRunner:
 
     def _run(self, summary: SyncSummary, now: datetime | None) -> None:
         progress = self.progress
+        progress.step("reading Marketo metadata")
+        meta = fetch_metadata(self.client)  # Marketo's credentials and permissions are checked before Kafka
+        progress.step(f"connecting to Kafka ({self.settings.kafka.bootstrap_servers}) and the Schema Registry")
+        self.sink.connect()
+        progress.step("registering schemas")
+        tables = build_tables(meta, self.settings, self.sink)
         progress.step("reading the sync state from Kafka")
         states = self.sink.open()
-        progress.step("reading Marketo metadata and registering schemas")
-        meta = fetch_metadata(self.client)
         now = now or self.client.server_now() or self.clock.now()
-        tables = build_tables(meta, self.settings, self.sink)
         writer = Writer(self.sink, tables.published, self.settings.sync.transaction_rows)
         ctx = RunContext(
             settings=self.settings,

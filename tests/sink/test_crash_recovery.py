@@ -72,4 +72,4 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     keys = Counter(r.key for r in read_topic(bootstrap_servers, f"{prefix}.events"))
     assert len(keys) == TOTAL, f"{TOTAL - len(keys)} records lost"
     assert set(keys.values()) == {1}, f"duplicated: {[k for k, n in keys.items() if n > 1][:5]}"
-    assert read_state(bootstrap_servers, f"{prefix}._state", 30) == {"writer": {"next": TOTAL}}
+    assert read_state({"bootstrap.servers": bootstrap_servers}, f"{prefix}._state", 30) == {"writer": {"next": TOTAL}}
