@@ -22,12 +22,14 @@ from marketo_stream.marketo.errors import (
     RetryableError,
 )
 from marketo_stream.redaction import redact
+from marketo_stream.schema.convert import ValueConversionError
 from marketo_stream.sink.errors import (
     KafkaUnavailableError,
     ProducerFencedError,
     RegistryUnavailableError,
     SinkError,
 )
+from marketo_stream.sync_state import StateVersionError
 
 
 class ExitStatus(IntEnum):
@@ -60,8 +62,11 @@ RERUN = "Committed work is kept; the next run resumes where this one stopped."
 def outcome(exc: BaseException) -> tuple[ExitStatus, str]:
     """The exit status for an error, and the message: what happened, then what to do next (secrets masked)."""
     status, advice = _classify(exc)
-    text = str(exc) if status is not ExitStatus.FAILED else f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, MarketoError) and exc.endpoint and exc.endpoint not in text:
+    try:
+        text = str(exc) if status is not ExitStatus.FAILED else f"{type(exc).__name__}: {exc}"
+    except Exception:  # an error whose own __str__ fails must still get its status out
+        text = type(exc).__name__
+    if isinstance(exc, MarketoError) and exc.endpoint and exc.endpoint not in text:  # refusals name the request
         text = f"{exc.endpoint}: {text}"
     return status, redact(f"{text}\n{advice}" if text else advice)
 
@@ -78,14 +83,14 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
     if isinstance(exc, ProducerFencedError):
         return ExitStatus.FENCED, "Another marketo-stream with the same transactional id is running; this one stopped."
     if isinstance(exc, KafkaUnavailableError):
-        if exc.authentication:
+        if getattr(exc, "authentication", False):
             return ExitStatus.KAFKA, (
                 "Check kafka.security_protocol, kafka.sasl_mechanism and the credentials "
                 "(`marketo-stream doctor` checks them). Nothing was written."
             )
         return ExitStatus.KAFKA, f"Check that the brokers are up and reachable from here. {RERUN}"
     if isinstance(exc, RegistryUnavailableError):
-        if exc.status in (401, 403):
+        if getattr(exc, "status", None) in (401, 403):
             return ExitStatus.KAFKA, "Check the schema_registry credentials (`marketo-stream doctor` checks them)."
         return ExitStatus.KAFKA, f"Check that the Schema Registry is up and reachable from here. {RERUN}"
     if isinstance(exc, SinkError):
@@ -105,6 +110,13 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
         return ExitStatus.MARKETO_UNAVAILABLE, f"Marketo served a corrupt file; run again later. {RERUN}"
     if isinstance(exc, ExportFailed | BulkError):
         return ExitStatus.MARKETO_UNAVAILABLE, f"Marketo's export job did not complete; run again later. {RERUN}"
+    if isinstance(exc, ValueConversionError):
+        return ExitStatus.MARKETO_UNAVAILABLE, (
+            "Marketo served a value that does not fit its column; if a rerun meets it again, block the column "
+            "(block.columns) and report it."
+        )
+    if isinstance(exc, StateVersionError):
+        return ExitStatus.KAFKA, "The state topic was written by a newer marketo-stream: upgrade this one."
     if isinstance(exc, MarketoStreamError):
         return ExitStatus.FAILED, "This is a bug (an error without a documented status): please report it with the log."
     return ExitStatus.FAILED, "This is a bug: please report it with the log."

@@ -14,6 +14,7 @@ from typing import Any
 
 import fastavro
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin._metadata import TopicMetadata
 
 from marketo_stream.sink.clients import ErrorWatch, with_watch
 from marketo_stream.sink.errors import KafkaOperationError, KafkaUnavailableError
@@ -44,15 +45,7 @@ def committed_records(client: Mapping[str, Any], topic: str, timeout_s: float) -
     what = f"reading topic {topic}"
     servers = str(client.get("bootstrap.servers"))
     try:
-        try:
-            metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-        except KafkaException as exc:
-            raise KafkaUnavailableError(
-                servers, what, timeout_s, watch.cause() or exc.args[0].str(), authentication=bool(watch.authentication)
-            ) from exc
-        if metadata.error is not None:
-            error = metadata.error
-            raise KafkaOperationError(what, error.code(), error.name(), error.str())
+        metadata = _metadata(consumer, topic, timeout_s, watch, servers, what)
         pending = set(metadata.partitions)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in pending])
         deadline = time.monotonic() + timeout_s
@@ -73,6 +66,31 @@ def committed_records(client: Mapping[str, Any], topic: str, timeout_s: float) -
                 yield message.key() or b"", message.value()
     finally:
         consumer.close()
+
+
+_JUST_CREATED = frozenset({KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError.LEADER_NOT_AVAILABLE})
+
+
+def _metadata(
+    consumer: Consumer, topic: str, timeout_s: float, watch: ErrorWatch, servers: str, what: str
+) -> TopicMetadata:
+    """The topic's metadata; a topic created a moment ago may not be known to every broker yet, so "unknown"
+    is asked again for a few seconds before it counts."""
+    started = time.monotonic()
+    while True:
+        try:
+            metadata: TopicMetadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        except KafkaException as exc:
+            cause = watch.cause() or exc.args[0].str()
+            raise KafkaUnavailableError(
+                servers, what, timeout_s, cause, authentication=bool(watch.authentication)
+            ) from exc
+        error = metadata.error
+        if error is None:
+            return metadata
+        if error.code() not in _JUST_CREATED or time.monotonic() - started > min(timeout_s, 10.0):
+            raise KafkaOperationError(what, error.code(), error.name(), error.str())
+        time.sleep(0.1)
 
 
 def live_keys(
