@@ -7,7 +7,14 @@ under ``.local/`` (git-ignored). Readiness is polled, never slept for. Only the 
 so that ``make up`` works before the package itself is installed. This file is the entry point; each
 service lives in its own module of ``infra/localinfra/``.
 
-    python3 infra/local.py up|down|status|fetch|env [--services kafka,registry,postgres,connect]
+On request too, secured twins for tests of authentication (``--services kafka-secure,registry-secure``):
+a second broker whose only client listener is SASL_SSL with SCRAM-SHA-512 and ACLs enforced (users
+admin, marketo and stranger), and Caddy (built once from the Go module proxy) adding TLS and basic auth
+in front of the plain registry, which must be up. Generated passwords and TLS material stay under
+``.local/``; ``env`` prints where clients find them, never a password itself.
+
+    python3 infra/local.py up|down|status|fetch|env
+        [--services kafka,registry,postgres,connect,kafka-secure,registry-secure]
 
 Environment (all optional):
     MARKETO_STREAM_KAFKA_PORT          broker listener            (19092)
@@ -16,6 +23,10 @@ Environment (all optional):
     MARKETO_STREAM_REGISTRY_MGMT_PORT  registry management port   (19000)
     MARKETO_STREAM_POSTGRES_PORT       PostgreSQL                 (15432)
     MARKETO_STREAM_CONNECT_PORT        Kafka Connect REST API     (18083)
+    MARKETO_STREAM_SECURE_KAFKA_PORT   secured broker, SASL_SSL   (19094)
+    MARKETO_STREAM_SECURE_CONTROLLER_PORT  its controller, PLAINTEXT on loopback (19095)
+    MARKETO_STREAM_SECURE_REGISTRY_PORT    secured registry, HTTPS (18443)
+    MARKETO_STREAM_GO                  go binary that builds Caddy (go on PATH, /usr/local/go/bin/go)
     MARKETO_STREAM_POSTGRES_BIN        directory of initdb/postgres (newest /usr/lib/postgresql/*/bin)
     MARKETO_STREAM_POSTGRES_OS_USER    who runs PostgreSQL when we are root (postgres)
     MARKETO_STREAM_LOCAL_DIR           data, logs, pid files      (<repo>/.local)

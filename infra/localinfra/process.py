@@ -19,6 +19,10 @@ from localinfra.errors import InfraError
 from localinfra.probes import port_open
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -31,6 +35,8 @@ class Service:
     env: Callable[[], dict[str, str]] = dict
     """Extra environment of the process."""
     stop_signal: int = signal.SIGTERM
+    requires: Callable[[], None] = _nothing
+    """Raises InfraError, saying what to start first, when a service this one needs is not there."""
 
     @property
     def pid_file(self) -> Path:
@@ -64,6 +70,7 @@ def alive(pid: int) -> bool:
 
 
 def start(svc: Service) -> None:
+    svc.requires()
     if svc.pid() is not None:
         if svc.ready():
             print(f"{svc.name}: already running (pid {svc.pid()}): {svc.describe}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from localinfra import connect, kafka, postgres, registry
+from localinfra import connect, kafka, kafka_secure, postgres, registry, registry_secure
 from localinfra.process import Service
 
-SERVICES: dict[str, Service] = {module.SERVICE.name: module.SERVICE for module in (kafka, registry, postgres, connect)}
+SERVICES: dict[str, Service] = {
+    module.SERVICE.name: module.SERVICE
+    for module in (kafka, registry, postgres, connect, kafka_secure, registry_secure)
+}
