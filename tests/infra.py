@@ -137,6 +137,12 @@ class SecureInfra:
     registry_password: str = field(repr=False)
     started_here: bool = False
 
+    def describe(self) -> str:
+        return (
+            f"SASL_SSL Kafka (SCRAM-SHA-512, ACLs) at {self.bootstrap_servers}; "
+            f"TLS + basic auth registry at {self.registry_url}"
+        )
+
     def client_config(self, user: Credentials | str) -> dict[str, str]:
         """librdkafka settings of a client logged in as ``user`` (credentials, or admin/marketo/stranger)."""
         login = user if isinstance(user, Credentials) else getattr(self, user)
