@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INFRA := $(PYTHON) infra/local.py
 
-.PHONY: help install up down connect-up connect-down status fetch test test-fast check lint typecheck contracts bench demo clean
+.PHONY: help install up down up-secure down-secure connect-up connect-down status fetch test test-fast check lint typecheck contracts bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,6 +22,12 @@ up: ## start local Kafka (KRaft) and Schema Registry; harmless when already up
 
 down: ## stop them
 	$(INFRA) down
+
+up-secure: up ## also start a SASL_SSL broker with ACLs and the registry behind TLS + basic auth (see README)
+	$(INFRA) up --services kafka-secure,registry-secure
+
+down-secure: ## stop the secured broker and registry front (the plain ones keep running)
+	$(INFRA) down --services kafka-secure,registry-secure
 
 connect-up: ## also start PostgreSQL and Kafka Connect (JDBC sink); see connect/README.md
 	$(INFRA) up --services kafka,registry,postgres,connect
@@ -56,5 +62,5 @@ contracts: install
 bench: install up ## throughput and memory benchmarks (not part of CI)
 	$(PY) -m bench $(BENCH)
 
-clean: connect-down down
+clean: down-secure connect-down down
 	rm -rf .local $(VENV) build dist *.egg-info

@@ -11,9 +11,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.sandbox import Sandbox, SandboxConfig
-from tests.infra import Infra, ensure_infra, stop_local_infra
+from tests.infra import Infra, SecureInfra, ensure_infra, ensure_secure_infra, stop_local_infra, stop_secure_infra
 
-_infra_used: list[Infra] = []
+_infra_used: list[Infra | SecureInfra] = []
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +23,16 @@ def infra() -> Iterator[Infra]:
     yield found
     if found.started_here:
         stop_local_infra()
+
+
+@pytest.fixture(scope="session")
+def secure_infra(infra: Infra) -> Iterator[SecureInfra]:
+    """The SASL_SSL broker (ACLs enforced) and the registry behind TLS and basic auth; needs the plain registry."""
+    found = ensure_secure_infra()
+    _infra_used.append(found)
+    yield found
+    if found.started_here:
+        stop_secure_infra()
 
 
 @pytest.fixture(scope="session")
