@@ -58,6 +58,10 @@ class SinkConfig:
     def topic(self, suffix: str) -> str:
         return f"{self.topic_prefix}.{suffix}"
 
+    def client_settings(self) -> dict[str, Any]:
+        """The librdkafka settings every Kafka client shares (producer, admin, consumer)."""
+        return {"bootstrap.servers": self.bootstrap_servers}
+
     def producer_settings(self) -> dict[str, Any]:
         return {
             **PRODUCER_TUNING,
