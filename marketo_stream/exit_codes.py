@@ -20,4 +20,6 @@ class ExitStatus(IntEnum):
     """Kafka or the Schema Registry refused (unreachable, incompatible schema, authorisation)."""
     FENCED = 6
     """Another instance with the same transactional id took over; this one stopped without writing."""
+    MARKETO_UNREACHABLE = 7
+    """Marketo could not be reached (network, DNS, TLS, 5xx, or a base URL that is not Marketo's)."""
     INTERRUPTED = 130
