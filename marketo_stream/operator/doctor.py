@@ -352,10 +352,7 @@ def _transactions(config: SinkConfig, timeout_s: float) -> Check:
     try:
         producer.init_transactions(timeout_s)
     except KafkaException as exc:
-        fix = (
-            f"allow TransactionalId WRITE (and DESCRIBE) on {config.transactional_id} as a prefix, and "
-            "IdempotentWrite on the cluster for old brokers"
-        )
+        fix = f"allow TransactionalId WRITE and DESCRIBE on {config.transactional_id} as a prefix"
         return Check(name, False, f"init_transactions as {transactional_id}: {_kafka_error(exc)}", Category.KAFKA, fix)
     finally:
         producer.flush(0)
