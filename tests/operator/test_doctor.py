@@ -147,3 +147,27 @@ def test_the_first_failing_category_in_order_wins() -> None:
     assert exit_status([failed(Category.MARKETO_UNREACHABLE), failed(Category.CONFIG)]) == ExitStatus.CONFIG
     assert exit_status([failed(Category.QUOTA), failed(Category.KAFKA)]) == ExitStatus.KAFKA
     assert exit_status([failed(Category.QUOTA)]) == ExitStatus.QUOTA
+
+
+def test_a_role_without_activities_fails_the_activities_and_bulk_extract_lines(
+    sandbox_factory: Callable[..., Sandbox], bootstrap_servers: str, registry_url: str
+) -> None:
+    sandbox = sandbox_factory(scale="tiny", denied_permissions=["activities"])
+    result = doctor(sandbox, bootstrap_servers, registry_url)
+    assert result.exit_code == ExitStatus.MARKETO, result.output
+    failed = lines(result, "✗")
+    assert [line.split(":")[1].strip() for line in failed] == ["activities", "bulk extract"], result.output
+    assert "GET /bulk/v1/activities/export.json answered 603" in failed[1]
+
+
+def test_an_existing_state_topic_is_read_committed(
+    sandbox_factory: Callable[..., Sandbox],
+    bootstrap_servers: str,
+    registry_url: str,
+    new_topic: Callable[..., str],
+) -> None:
+    state = new_topic("doctor-state")
+    env = {"MARKETO_STREAM_KAFKA__STATE_TOPIC": state}
+    result = doctor(sandbox_factory(scale="tiny"), bootstrap_servers, registry_url, **env)
+    assert result.exit_code == 0, result.output
+    assert f"✓ Kafka state topic: {state} readable (read_committed)" in result.output
