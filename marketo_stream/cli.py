@@ -7,6 +7,7 @@ import click
 from marketo_stream import __version__
 from marketo_stream.commands.config import config_group
 from marketo_stream.commands.demo import demo_command
+from marketo_stream.commands.doctor import doctor_command
 from marketo_stream.commands.replay import replay_command
 from marketo_stream.commands.resync import resync_command
 from marketo_stream.commands.state import state_group
@@ -27,6 +28,7 @@ def main() -> None:
 
 main.add_command(config_group)
 main.add_command(sync_command)
+main.add_command(doctor_command)
 main.add_command(state_group)
 main.add_command(resync_command)
 main.add_command(replay_command)

@@ -139,9 +139,9 @@ def _ready() -> bool:
 def client_env() -> dict[str, str]:
     return {
         "MARKETO_STREAM_SCHEMA_REGISTRY_URL": SECURE_REGISTRY_URL,
-        "MARKETO_STREAM_KAFKA__SCHEMA_REGISTRY_CA_LOCATION": str(root_ca()),
-        "MARKETO_STREAM_KAFKA__SCHEMA_REGISTRY_USER": USER,
-        "MARKETO_STREAM_KAFKA__SCHEMA_REGISTRY_PASSWORD_FILE": str(password_file(base_dir(), USER)),
+        "MARKETO_STREAM_SCHEMA_REGISTRY__SSL_CA_LOCATION": str(root_ca()),
+        "MARKETO_STREAM_SCHEMA_REGISTRY__BASIC_AUTH_USER": USER,
+        "MARKETO_STREAM_SCHEMA_REGISTRY__BASIC_AUTH_PASSWORD_FILE": str(password_file(base_dir(), USER)),
     }
 
 

@@ -9,6 +9,7 @@ The commands in ``marketo_stream.commands`` (``state``, ``resync``, ``replay``) 
     reset_table(settings, target) -> ResetPlan                   # fences the sync, re-plans, writes the plan
     estimate_resync(settings, target, states, client) -> Estimate
     replay(settings, target, window, to_topic=None) -> ReplayResult
+    doctor.run_checks(settings, sink_config, timeout_s) -> [Check]  # the ``doctor`` checklist (its own package)
 """
 
 from marketo_stream.operator.estimate import Estimate, estimate_resync

@@ -1,8 +1,9 @@
 """One request's way through the sandbox: faults, identity, Marketo's limits, the route, then the request log.
 
 Order per API call: the token is checked (601/602/603), a concurrency slot is taken (615), scripted faults fire
-(delay, bare HTTP error, error code), the daily quota (607) and the rolling window (606) are checked, the route
-answers. Identity calls and the ``/_sandbox`` admin plane are never counted nor limited.
+(delay, bare HTTP error, error code), the daily quota (607) and the rolling window (606) are checked, the API user's
+role is checked (603 for an area it lacks), the route answers. Identity calls and the ``/_sandbox`` admin plane are
+never counted nor limited.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class SandboxApp:
                 response = self._scripted(fired)
                 if response is None:
                     state.limits.admit()
+                    state.role.check(request.path)
                     request_faults = [rule for rule in fired if rule.job or rule.drop_after_bytes is not None]
                     request.faults = request_faults
                     response = self._answer(self._api, request)

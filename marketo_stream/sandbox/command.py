@@ -11,6 +11,7 @@ import click
 
 from marketo_stream.sandbox.config import SandboxConfig, load_mapping
 from marketo_stream.sandbox.faults import parse_rules
+from marketo_stream.sandbox.permissions import PERMISSIONS
 from marketo_stream.sandbox.server import Sandbox
 from marketo_stream.sandbox.timefmt import iso_z
 from marketo_stream.sandbox.world.scale import SCALES
@@ -37,6 +38,13 @@ _File = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--export-quota-mb", "export_daily_quota_mb", type=float, help="Export MB per day.  [default: 500]")
 @click.option("--status-refresh", "status_refresh_seconds", type=float, help="Job status tick, seconds.  [default: 60]")
 @click.option("--job-seconds", "job_duration_seconds", type=float, help="Export job duration.  [default: 120]")
+@click.option(
+    "--deny-permission",
+    "denied_permissions",
+    type=click.Choice(PERMISSIONS),
+    multiple=True,
+    help="A permission the API user's role lacks: its calls answer 603 Access denied (repeatable).",
+)
 def sandbox_command(config_file: Path | None, faults_file: Path | None, **options: Any) -> None:
     """Serve a local Marketo (REST, Asset, Bulk Extract and identity APIs) on loopback until interrupted.
 
@@ -44,7 +52,7 @@ def sandbox_command(config_file: Path | None, faults_file: Path | None, **option
     the ground truth (see the README, "Using the sandbox in your own tests").
     """
     settings = load_mapping(config_file) if config_file else {}
-    settings.update({k: v for k, v in options.items() if v is not None})
+    settings.update({k: v for k, v in options.items() if v is not None and v != ()})
     if faults_file:
         settings["faults"] = [*parse_rules(settings.get("faults", [])), *parse_rules(load_mapping(faults_file))]
     try:
@@ -55,6 +63,8 @@ def sandbox_command(config_file: Path | None, faults_file: Path | None, **option
     click.echo(f"Marketo sandbox at {sandbox.url} (seed {config.seed}, scale {config.scale})")
     click.echo(f"  client id:     {sandbox.client_id}")
     click.echo(f"  client secret: {sandbox.client_secret}")
+    if config.denied_permissions:
+        click.echo(f"  role lacks:    {', '.join(config.denied_permissions)}")
     click.echo(f"  simulated now: {iso_z(sandbox.state.clock.now())}  (admin: {sandbox.url}/_sandbox/clock)")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

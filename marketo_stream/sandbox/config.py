@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from marketo_stream.sandbox.faults import FaultRule, parse_rules
+from marketo_stream.sandbox.permissions import check_names
 
 DEFAULT_START = "2026-11-02T15:00:00Z"
 
@@ -31,6 +32,8 @@ class SandboxConfig:
     client_secret: str = ""
     extra_clients: tuple[tuple[str, str], ...] = ()
     api_user: str = "sandbox.api@example.com"
+    denied_permissions: tuple[str, ...] = ()
+    """Permissions the API user's role lacks (names in ``permissions.py``): their calls answer 603 Access denied."""
     # identity
     token_ttl_seconds: int = 3600
     accept_query_token: bool = True
@@ -68,6 +71,9 @@ class SandboxConfig:
     prepare_cache_dir: str = ""  # where prepared worlds are kept between runs; "" = a directory in the temp dir
     faults: tuple[FaultRule, ...] = ()
 
+    def __post_init__(self) -> None:
+        check_names(self.denied_permissions)
+
     def replace(self, **changes: Any) -> SandboxConfig:
         return dataclasses.replace(self, **changes)
 
@@ -86,6 +92,9 @@ class SandboxConfig:
             converted["faults"] = parse_rules(converted["faults"])
         if "extra_clients" in converted:
             converted["extra_clients"] = tuple(tuple(pair) for pair in converted["extra_clients"])
+        if "denied_permissions" in converted:
+            denied = converted["denied_permissions"]
+            converted["denied_permissions"] = (denied,) if isinstance(denied, str) else tuple(denied)
         return cls(**converted)
 
 

@@ -13,6 +13,7 @@ from marketo_stream.sandbox.config import SandboxConfig
 from marketo_stream.sandbox.faults import FaultPlan
 from marketo_stream.sandbox.identity import TokenStore
 from marketo_stream.sandbox.limits import CallLimits
+from marketo_stream.sandbox.permissions import Role
 from marketo_stream.sandbox.prepare import prepare
 from marketo_stream.sandbox.requestlog import RequestLog
 from marketo_stream.sandbox.timefmt import parse
@@ -45,6 +46,7 @@ class SandboxState:
             daily=config.daily_quota,
         )
         self.faults = FaultPlan(config.faults)
+        self.role = Role(config.denied_permissions)
         self.log = RequestLog()
         self.jobs = ExportJobs(config, self.clock, self.world, self.data_dir)
 

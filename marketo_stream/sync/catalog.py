@@ -33,6 +33,9 @@ from marketo_stream.tables import (
 
 log = logging.getLogger("marketo_stream.sync")
 
+CUSTOM_OBJECT_LISTING = "/rest/v1/customobjects.json"
+"""The custom objects of the instance; each becomes a table (``tables.custom_object_table``)."""
+
 
 @dataclass(frozen=True)
 class Metadata:
@@ -53,7 +56,7 @@ def fetch_metadata(client: MarketoClient) -> Metadata:
     lead_fields = [{**f, "id": f.get("id", ids.get(str(f.get("name"))))} for f in lead_fields]
     custom_objects: list[dict[str, Any]] = []
     try:
-        listed = client.get("/rest/v1/customobjects.json").result
+        listed = client.get(CUSTOM_OBJECT_LISTING).result
     except MarketoRequestError as exc:
         log.warning("custom objects are not available (%s); none will be synced", exc)
         listed = []
