@@ -24,13 +24,15 @@ class Published:
 
 
 class TopicReader:
-    def __init__(self, bootstrap: str, registry: SchemaRegistryClient) -> None:
+    def __init__(self, bootstrap: str, registry: SchemaRegistryClient, client: dict[str, str] | None = None) -> None:
+        """``client``: librdkafka settings beside the servers (a secured broker's login)."""
         self.bootstrap = bootstrap
+        self.client = {**(client or {}), "bootstrap.servers": bootstrap}
         self.registry = registry
         self._schemas: dict[int, Any] = {}
 
     def topics(self, prefix: str) -> list[str]:
-        listed = AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=30).topics
+        listed = AdminClient(self.client).list_topics(timeout=30).topics
         return sorted(t for t in listed if t.startswith(prefix + "."))
 
     def decode(self, payload: bytes) -> dict[str, Any]:
@@ -46,7 +48,7 @@ class TopicReader:
         """Every committed record of the topic, in offset order per partition."""
         consumer = Consumer(
             {
-                "bootstrap.servers": self.bootstrap,
+                **self.client,
                 "group.id": f"reader-{uuid.uuid4().hex}",
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,
