@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -106,10 +107,14 @@ def wait_for_topic(bootstrap: str, topic: str, timeout_s: float = 60) -> None:
 def env_for(
     sandbox_factory: Callable[..., Sandbox], tmp_path: Path, registry_url: str
 ) -> Callable[[str], tuple[Sandbox, dict[str, str], str]]:
-    """A tiny world whose export jobs take a moment (so that a run can be caught midway), and its settings."""
+    """A tiny world and its settings; its static lists answer 30 s late once, so that a run started on it is
+    still running when a test stops the broker or signals it (any moment after the state topic exists is
+    mid-run: activities and leads are being committed, or the entity phase waits on the lists)."""
 
     def make(bootstrap: str) -> tuple[Sandbox, dict[str, str], str]:
-        sandbox = sandbox_factory(scale="tiny", rate_limit_calls=100_000, job_duration_seconds=1.0)
+        sandbox = sandbox_factory(scale="tiny", rate_limit_calls=100_000)
+        slow = {"path": "/rest/v1/lists\\.json", "delay_seconds": 30, "times": 1}
+        requests.post(f"{sandbox.url}/_sandbox/faults", json={"faults": [slow]}, timeout=30).raise_for_status()
         prefix = f"out{uuid.uuid4().hex[:8]}"
         env = sync_env(sandbox, prefix, tmp_path / prefix)
         env |= {
@@ -124,6 +129,7 @@ def env_for(
 
 
 def assert_equal_to_truth(sandbox: Sandbox, bootstrap: str, registry_url: str, prefix: str) -> None:
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=30).raise_for_status()
     registry = SchemaRegistryClient({"url": registry_url})
     assert differences(sandbox, TopicReader(bootstrap, registry), registry, prefix) == []
 
@@ -186,6 +192,7 @@ def test_a_broker_lost_mid_run_ends_it_with_5_and_the_rerun_loses_nothing(
     assert took < 60, "kafka.outage_timeout_seconds (10 s here) bounds the wait"
     assert len(printed.splitlines()) < 40, printed
 
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=30).raise_for_status()
     rerun = sync_process(env, "--quiet")
     assert finish(rerun, within_s=300)[0] == 0
     assert_equal_to_truth(sandbox, broker.bootstrap_servers, registry_url, prefix)
@@ -210,6 +217,7 @@ def test_sigterm_while_the_broker_is_gone_ends_the_run_within_seconds(
     assert took < 10
     assert "terminated" in printed
 
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=30).raise_for_status()
     rerun = sync_process(env, "--quiet")
     assert finish(rerun, within_s=300)[0] == 0
     assert_equal_to_truth(sandbox, broker.bootstrap_servers, registry_url, prefix)
@@ -221,13 +229,13 @@ def test_sigterm_mid_run_exits_143_and_the_rerun_equals_the_truth(
     sandbox, env, prefix = env_for(bootstrap_servers)
     process = sync_process(env, "--quiet")
     wait_for_topic(bootstrap_servers, f"{prefix}._state")
-    time.sleep(1)
     process.send_signal(signal.SIGTERM)
     status, printed, took = finish(process, within_s=60)
 
     assert status == ExitStatus.TERMINATED, printed
     assert took < 10
 
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=30).raise_for_status()
     rerun = sync_process(env, "--quiet")
     assert finish(rerun, within_s=300)[0] == 0
     assert_equal_to_truth(sandbox, bootstrap_servers, registry_url, prefix)
