@@ -38,13 +38,15 @@ from marketo_stream.sink.errors import (
 from marketo_stream.sink.readback import live_keys
 from marketo_stream.sink.registry import SchemaRegistrar
 from marketo_stream.sink.state import encode_state, read_state
+from marketo_stream.sink.timestamps import PRODUCE_TIME, event_millis, timestamp_position
 from marketo_stream.sink.topics import TopicManager, TopicPolicyMismatch, TopicSpec
 
 log = logging.getLogger(__name__)
 
 DELETED_FIELD = "__deleted"
 _FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
-Sent = tuple[str, bytes, bytes | None]
+Sent = tuple[str, bytes, bytes | None, int]
+"""Topic, key, value (``None``: a tombstone) and timestamp of a produced record, kept to produce it again."""
 
 
 _REGISTERING_AT_ONCE = 8
@@ -79,6 +81,9 @@ class PreparedTable:
     encode_record: RecordEncoder
     """A record's values, in the order of the table's value schema fields (without the ``__deleted`` flag the
     sink adds) → its key and value bytes."""
+    timestamp_field: str | None = None
+    timestamp_at: int | None = None
+    """The position of ``timestamp_field`` among those values: records carry its value as their timestamp."""
 
 
 def _keyless(table: str) -> RecordEncoder:
@@ -151,6 +156,8 @@ class KafkaSink:
         value_id = self._registrar.register_value(table.name, f"{topic}-value", value_schema)
         retention = table.retention_ms if table.retention_ms is not None else self.config.retention_ms
         spec = TopicSpec(topic, table.compacted, self.config.partitions, self.config.replication_factor, retention)
+        field = table.timestamp_field
+        timestamp_at = None if field is None else timestamp_position(table.name, table.value_schema, field)
         prepared = PreparedTable(
             table.name,
             topic,
@@ -159,6 +166,8 @@ class KafkaSink:
             self.config.delete_markers,
             record_encoder(key_id, table.key_schema, value_id, value_schema, len(table.value_schema["fields"]))
             or _keyless(table.name),
+            field,
+            timestamp_at,
         )
         return prepared, spec
 
@@ -233,15 +242,15 @@ class KafkaSink:
         self._call("abort_transaction", producer.abort_transaction, self.config.call_timeout_s)
         self._transactions["redone"] += 1
         self._call("begin_transaction", producer.begin_transaction)
-        for topic, key, value in batch.sent:
-            self.produce(topic, key, value, batch)
+        for topic, key, value, timestamp in batch.sent:
+            self.produce(topic, key, value, timestamp, batch)
 
-    def produce(self, topic: str, key: bytes, value: bytes | None, batch: Batch) -> None:
+    def produce(self, topic: str, key: bytes, value: bytes | None, timestamp: int, batch: Batch) -> None:
         """Produces one record, waiting for room when librdkafka's local queue is full."""
         producer = self._usable()
         while True:
             try:
-                producer.produce(topic, value, key)
+                producer.produce(topic, value, key, timestamp=timestamp)
                 return
             except BufferError:
                 producer.poll(0.05)  # back-pressure: let librdkafka drain its queue
@@ -330,9 +339,13 @@ class Batch:
         prepared = self._table(table)
         try:
             key_bytes, value_bytes = prepared.encode_key(key), prepared.encode_value(value)
+            field = prepared.timestamp_field
+            timestamp = PRODUCE_TIME if field is None else value.get(field)
+            if timestamp.__class__ is not int:
+                timestamp = event_millis(timestamp)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
-        self._send(prepared.topic, key_bytes, value_bytes)
+        self._send(prepared.topic, key_bytes, value_bytes, timestamp)
 
     def upsert_values(self, table: str, values: Sequence[Any]) -> None:
         """``upsert`` for a record given as Avro-ready values in the order of its value schema's fields, the key
@@ -340,9 +353,13 @@ class Batch:
         prepared = self._tables.get(table) or self._table(table)  # the per-row path: kept flat on purpose
         try:
             key_bytes, value_bytes = prepared.encode_record(values)
+            at = prepared.timestamp_at
+            timestamp = PRODUCE_TIME if at is None else values[at]
+            if timestamp.__class__ is not int:
+                timestamp = event_millis(timestamp)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
-        self._send(prepared.topic, key_bytes, value_bytes)
+        self._send(prepared.topic, key_bytes, value_bytes, timestamp)
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         """A tombstone for ``key``, preceded by a ``__deleted`` marker record when markers are enabled."""
@@ -376,11 +393,11 @@ class Batch:
         except KeyError:
             raise UnknownTableError(table, list(self._tables)) from None
 
-    def _send(self, topic: str, key: bytes, value: bytes | None) -> None:
-        self.sent.append((topic, key, value))
+    def _send(self, topic: str, key: bytes, value: bytes | None, timestamp: int = PRODUCE_TIME) -> None:
+        self.sent.append((topic, key, value, timestamp))
         if value is None:
             self._tombstones[topic] += 1
         try:
-            self._produce(topic, value, key)
+            self._produce(topic, value, key, timestamp=timestamp)
         except (BufferError, KafkaException):
-            self._sink.produce(topic, key, value, self)
+            self._sink.produce(topic, key, value, timestamp, self)
