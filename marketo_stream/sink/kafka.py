@@ -150,14 +150,14 @@ class KafkaSink:
             self._tables[table.name] = prepared
 
     def _register(self, table: TableSchema) -> tuple[PreparedTable, TopicSpec]:
+        field = table.timestamp_field
+        timestamp_at = None if field is None else timestamp_position(table.name, table.value_schema, field)
         topic = self.config.topic(table.topic_suffix)
         value_schema = with_delete_flag(table.value_schema) if self.config.delete_markers else dict(table.value_schema)
         key_id = self._registrar.register_key(table.name, f"{topic}-key", table.key_schema)
         value_id = self._registrar.register_value(table.name, f"{topic}-value", value_schema)
         retention = table.retention_ms if table.retention_ms is not None else self.config.retention_ms
         spec = TopicSpec(topic, table.compacted, self.config.partitions, self.config.replication_factor, retention)
-        field = table.timestamp_field
-        timestamp_at = None if field is None else timestamp_position(table.name, table.value_schema, field)
         prepared = PreparedTable(
             table.name,
             topic,
