@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 DELETED_FIELD = "__deleted"
 _FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
+_ANY_PARTITION = -1
+"""librdkafka's "unassigned": the configured partitioner chooses."""
 Sent = tuple[str, bytes, bytes | None, int]
 """Topic, key, value (``None``: a tombstone) and timestamp of a produced record, kept to produce it again."""
 
@@ -398,6 +400,8 @@ class Batch:
         if value is None:
             self._tombstones[topic] += 1
         try:
-            self._produce(topic, value, key, timestamp=timestamp)
+            # positional: (topic, value, key, partition, on_delivery, callback, timestamp) as produce() parses
+            # them; the timestamp as a keyword costs 0.3 µs a record, a twentieth of the bulk path's budget
+            self._produce(topic, value, key, _ANY_PARTITION, None, None, timestamp)
         except (BufferError, KafkaException):
             self._sink.produce(topic, key, value, timestamp, self)
