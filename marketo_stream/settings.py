@@ -125,7 +125,7 @@ class KafkaSettings(_Section):
     partitions: int = Field(1, ge=1, description="Partitions of topics this tool creates")
     replication_factor: int = Field(1, ge=1, description="Replication factor of topics this tool creates")
     activity_retention_days: int | None = Field(
-        None, ge=1, description="retention.ms of activity topics; None keeps the broker's default"
+        None, ge=1, description="Keep activities newer than this many days (by activityDate); None keeps all"
     )
     transactional_id: str | None = Field(
         None, description="Stable per Marketo instance; default marketo-stream-<topic_prefix>"

@@ -64,6 +64,10 @@ class TableSpec:
     endpoint: str = ""
     cursor: str | None = None
     """The Marketo field an incremental read advances on, where there is one."""
+    cursor_is_event_time: bool = False
+    """The cursor is when each row's event happened (activities): the table's records carry it as their Kafka
+    timestamp. Entity cursors (an update or creation time) say when a state changed, not when a consumer
+    should place the record, so entity records keep the time they are produced."""
     compacted: bool = True
     """Entity topics are compacted (latest row per key); activity topics are time-retained."""
     deletes: Deletes = Deletes.FULL_LISTING
@@ -76,6 +80,11 @@ class TableSpec:
     @property
     def topic_suffix(self) -> str:
         return self.name
+
+    @property
+    def event_time(self) -> str | None:
+        """The Marketo field whose value is each record's Kafka timestamp; None for produce time."""
+        return self.cursor if self.cursor_is_event_time else None
 
 
 ACTIVITY_WINDOW = timedelta(days=31)
@@ -178,6 +187,7 @@ def activity_table(type_id: int, type_name: str) -> TableSpec:
         schema=Schema.ACTIVITY_TYPE,
         endpoint="/bulk/v1/activities/export/create.json",
         cursor="activityDate",
+        cursor_is_event_time=True,
         compacted=False,
         deletes=Deletes.NONE,
         window=ACTIVITY_WINDOW,

@@ -3,9 +3,10 @@
 Public API (the sync engine calls only this)::
 
     SinkConfig(bootstrap_servers, registry_url, transactional_id, topic_prefix="marketo", state_topic=None,
-               partitions=1, replication_factor=1, retention_ms=30 days, delete_markers=False,
+               partitions=1, replication_factor=1, retention_ms=None (keep forever), delete_markers=False,
                topic_config={}, producer_config={}, registry_config={}, transaction_timeout_ms=300_000, ...)
-    TableSchema(name, topic_suffix, key_schema: dict, value_schema: dict, compacted: bool, retention_ms=None)
+    TableSchema(name, topic_suffix, key_schema: dict, value_schema: dict, compacted: bool, retention_ms=None,
+                timestamp_field=None)      # a value field of event time (ms): the records' Kafka timestamp
 
     sink = KafkaSink(config)
     sink.open() -> dict[str, dict]          # init_transactions (fences older instances), then the committed state
@@ -17,7 +18,8 @@ Public API (the sync engine calls only this)::
         batch.put_state(key: str, state: dict | None)   # None resets the key
         batch.counts                         # {topic: {"records": n, "tombstones": n}} in this transaction
     sink.stats() -> dict                    # produced/committed per topic, transaction outcomes, policy mismatches
-    sink.policy_mismatches                  # existing topics whose cleanup.policy is not what the table needs
+    sink.policy_mismatches                  # existing topics whose cleanup.policy or retention.ms is not what the
+                                            # table needs, left unchanged
     sink.close()
 
 Layout: topic ``<prefix>.<topic_suffix>`` per table, subjects ``<topic>-key`` / ``<topic>-value``, state in
@@ -26,6 +28,12 @@ tables by name). Records are Confluent-framed Avro (magic 0, 4-byte schema
 id, body); tombstones have the same key bytes as the records (key schemas are frozen). Delete markers, when
 enabled, add ``__deleted: boolean = false`` to every value schema; the marker record before a tombstone has
 the key columns, ``__deleted = true`` and null elsewhere (so non-key columns must be nullable).
+
+Timestamps: a table's records carry its ``timestamp_field`` value as their Kafka timestamp (CreateTime), also
+when a transaction is redone; other records, tombstones and state records carry the time they are produced.
+Event topics (not compacted) keep their records forever unless a retention is chosen (``retention_ms`` of the
+table or the config); an existing event topic with the 30 days once set by default, or any other retention
+when one is chosen, is altered to it at prepare (logged); see ``topics``.
 """
 
 from marketo_stream.sink.config import PRODUCER_TUNING, SinkConfig, TableSchema

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
-
 # Throughput settings (librdkafka): batching is the biggest lever; compression runs on librdkafka's threads,
 # outside the GIL. Successful deliveries are not reported back to Python at all: commit_transaction() fails
 # if any message of the transaction failed, which is the only report the sink needs.
@@ -38,6 +36,10 @@ class SinkConfig:
     ``connect_timeout_s`` bounds how long the first contact with Kafka or the registry may take before the
     sink gives up with ``KafkaUnavailableError`` / ``RegistryUnavailableError``; ``outage_timeout_s`` bounds
     how long a call keeps retrying a broker lost mid-run.
+
+    ``retention_ms`` is how long event topics keep records, a user's choice: ``None`` keeps them forever
+    (``retention.ms=-1``), because a default that deletes would silently drop a backfilled history. A
+    chosen retention is also applied to existing event topics; see ``topics``.
     """
 
     bootstrap_servers: str
@@ -47,7 +49,7 @@ class SinkConfig:
     state_topic: str | None = None
     partitions: int = 1
     replication_factor: int = 1
-    retention_ms: int = THIRTY_DAYS_MS
+    retention_ms: int | None = None
     delete_markers: bool = False
     topic_config: Mapping[str, str] = field(default_factory=dict)
     producer_config: Mapping[str, Any] = field(default_factory=dict)
@@ -86,7 +88,13 @@ class TableSchema:
 
     ``key_schema`` holds only the primary key and must never change once registered. Compacted tables are
     entities (deletes become tombstones); the others are event streams kept for ``retention_ms`` (the
-    sink's default when ``None``).
+    config's ``retention_ms`` when ``None``).
+
+    ``timestamp_field`` names a value field holding when the record's event happened (a long of milliseconds
+    since the epoch, e.g. ``timestamp-millis``): the record's Kafka timestamp (CreateTime) is that value, so
+    consumers see event time and time-based retention counts from the event, not from a backfill. Records
+    with ``None`` there, records of tables without a ``timestamp_field`` and tombstones carry the time they
+    are produced. ``prepare`` refuses a field the value schema does not have as a (nullable) long.
     """
 
     name: str
@@ -95,3 +103,4 @@ class TableSchema:
     value_schema: Mapping[str, Any]
     compacted: bool
     retention_ms: int | None = None
+    timestamp_field: str | None = None

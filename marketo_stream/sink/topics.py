@@ -1,9 +1,15 @@
 """Topics: created when missing, never silently changed when present.
 
 Entity topics and the state topic are compacted (``cleanup.policy=compact``); event topics (activities)
-are time-retained (``cleanup.policy=delete`` with ``retention.ms``). An existing topic whose cleanup
-policy differs is reported (a warning, and ``TopicManager.mismatches``) and left as it is: changing a
-topic's retention is an operator's decision.
+are ``cleanup.policy=delete`` and keep their records forever (``retention.ms=-1``) unless a retention was
+chosen. An existing topic whose cleanup policy differs is reported (a warning, and
+``TopicManager.mismatches``) and left as it is.
+
+Retention is a user's choice, so an existing event topic's ``retention.ms`` is changed in two cases only,
+each logged with the old and new value: it still has the 30 days this tool once set by default
+(``LEGACY_RETENTION_MS``, which deleted backfilled history nobody chose to delete), or a retention was
+chosen for it (the sink's ``retention_ms`` or the table's). Any other retention, set by an operator while
+none is chosen here, is reported like a cleanup policy and left alone.
 """
 
 from __future__ import annotations
@@ -14,21 +20,27 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
 from marketo_stream.sink.errors import KafkaOperationError
 
 log = logging.getLogger(__name__)
 
+KEEP_FOREVER_MS = -1
+"""``retention.ms`` of event topics when no retention is chosen: nothing is deleted for its age."""
+LEGACY_RETENTION_MS = 30 * 24 * 3600 * 1000
+"""The ``retention.ms`` event topics were once created with by default; such topics are moved on."""
+
 
 @dataclass(frozen=True)
 class TopicPolicyMismatch:
-    """An existing topic whose cleanup policy is not the one the table needs."""
+    """An existing topic with a setting (``config``) other than the one the table needs, left unchanged."""
 
     topic: str
     expected: str
     actual: str
+    config: str = "cleanup.policy"
 
 
 @dataclass(frozen=True)
@@ -38,15 +50,20 @@ class TopicSpec:
     partitions: int
     replication_factor: int
     retention_ms: int | None = None
+    """Of an event topic: ``None`` when none was chosen (kept forever)."""
 
     @property
     def cleanup_policy(self) -> str:
         return "compact" if self.compacted else "delete"
 
+    @property
+    def retention(self) -> str:
+        return str(KEEP_FOREVER_MS if self.retention_ms is None else self.retention_ms)
+
     def config(self, extra: Mapping[str, str]) -> dict[str, str]:
         settings = {**extra, "cleanup.policy": self.cleanup_policy}
-        if not self.compacted and self.retention_ms is not None:
-            settings["retention.ms"] = str(self.retention_ms)
+        if not self.compacted:
+            settings["retention.ms"] = self.retention
         return settings
 
 
@@ -116,3 +133,33 @@ class TopicManager:
                 actual,
                 spec.cleanup_policy,
             )
+        elif not spec.compacted and "retention.ms" in configs:
+            self._check_retention(spec, configs["retention.ms"].value)
+
+    def _check_retention(self, spec: TopicSpec, actual: str) -> None:
+        wanted = spec.retention
+        if actual == wanted:
+            return
+        if spec.retention_ms is None and actual != str(LEGACY_RETENTION_MS):
+            self.mismatches.append(TopicPolicyMismatch(spec.name, wanted, actual, "retention.ms"))
+            log.warning(
+                "topic %s has retention.ms=%s, not chosen here; left unchanged (with no retention configured, "
+                "event topics keep their records: retention.ms=%s)",
+                spec.name,
+                actual,
+                wanted,
+            )
+            return
+        resource = ConfigResource(
+            ConfigResource.Type.TOPIC,
+            spec.name,
+            incremental_configs=[ConfigEntry("retention.ms", wanted, incremental_operation=AlterConfigOpType.SET)],
+        )
+        try:
+            self._admin.incremental_alter_configs([resource])[resource].result(self._timeout)
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            raise KafkaOperationError(
+                f"setting retention.ms={wanted} on topic {spec.name}", error.code(), error.name(), error.str()
+            ) from exc
+        log.warning("topic %s: retention.ms changed from %s to %s", spec.name, actual, wanted)

@@ -47,6 +47,19 @@ class PublishedTable:
             if f["name"] in published and "marketo_name" in f and not f.get("marketo_attribute")
         ]
 
+    @functools.cached_property
+    def timestamp_field(self) -> str | None:
+        """The published field holding the table's event time (``TableSpec.event_time``), which the sink makes
+        the records' Kafka timestamp; None when the table has none, or when a column policy blocks or hashes
+        it (its records then carry the time they are produced)."""
+        event_time = self.spec.event_time
+        if event_time is None:
+            return None
+        for field in self.avro.value_schema["fields"]:
+            if field.get("marketo_name") == event_time and not field.get("marketo_hashed"):
+                return str(field["name"])
+        return None
+
     def sink_schema(self) -> TableSchema:
         return TableSchema(
             name=self.spec.name,
@@ -54,6 +67,7 @@ class PublishedTable:
             key_schema=self.avro.key_schema,
             value_schema=self.avro.value_schema,
             compacted=self.spec.compacted,
+            timestamp_field=self.timestamp_field,
         )
 
 

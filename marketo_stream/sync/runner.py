@@ -106,8 +106,7 @@ class SyncRunner:
             summary.api_calls = {k: n - calls_before.get(k, 0) for k, n in calls.items() if n > calls_before.get(k, 0)}
             summary.bulk_bytes = self.client.downloaded_bytes - bytes_before
             summary.warnings.extend(
-                f"topic {m.topic} has cleanup.policy={m.actual}, expected {m.expected}"
-                for m in self.sink.policy_mismatches
+                f"topic {m.topic} has {m.config}={m.actual}, expected {m.expected}" for m in self.sink.policy_mismatches
             )
         return summary
 

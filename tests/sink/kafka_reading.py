@@ -23,6 +23,8 @@ class Record:
     value: bytes | None
     partition: int
     offset: int
+    timestamp: tuple[int, int] = (0, 0)
+    """(timestamp type, milliseconds) as ``Message.timestamp()`` gives them."""
 
 
 def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Record]:
@@ -49,7 +51,7 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Reco
                     assert m.error().code() == KafkaError._PARTITION_EOF, m.error()
                     partitions.discard(m.partition())
                 else:
-                    records.append(Record(m.key(), m.value(), m.partition(), m.offset()))
+                    records.append(Record(m.key(), m.value(), m.partition(), m.offset(), m.timestamp()))
         return records
     finally:
         consumer.close()

@@ -1,4 +1,5 @@
-"""Topics are created with the table's cleanup policy; existing topics with another one are reported, not changed."""
+"""Topics are created with the table's cleanup policy and retention; existing topics with another policy, or a
+retention nobody chose here, are reported, not changed; the retention once set by default is altered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from marketo_stream.schema import activity_table, fixed_table
-from marketo_stream.sink import KafkaSink, TableSchema, TopicPolicyMismatch
+from marketo_stream.sink import KafkaOperationError, KafkaSink, TableSchema, TopicPolicyMismatch
 
 pytestmark = pytest.mark.kafka
 
@@ -54,7 +55,9 @@ def test_an_existing_topic_with_the_wrong_policy_is_reported_and_left_alone(
         sink.prepare(TableSchema("program", "program", PROGRAMS.key_schema, PROGRAMS.value_schema, compacted=True))
 
     assert sink.policy_mismatches == (TopicPolicyMismatch(topic, "compact", "delete"),)
-    assert sink.stats()["policy_mismatches"] == [{"topic": topic, "expected": "compact", "actual": "delete"}]
+    assert sink.stats()["policy_mismatches"] == [
+        {"topic": topic, "expected": "compact", "actual": "delete", "config": "cleanup.policy"}
+    ]
     assert topic in caplog.text and "cleanup.policy=delete" in caplog.text
     assert _configs(kafka_admin, topic)["cleanup.policy"] == "delete"
 
@@ -78,3 +81,88 @@ def test_preparing_many_tables_at_once_creates_the_missing_topics_and_checks_the
     with sink.transaction() as batch:  # every table is usable, its schemas registered
         for n, table in enumerate(visits):
             batch.upsert(table.name, {"marketo_guid": str(n)}, {"marketo_guid": str(n)})
+
+
+OLD_DEFAULT_MS = "2592000000"  # the 30 days event topics were once created with
+NINETY_DAYS_MS = 90 * 86_400_000
+
+
+def _visits(suffix: str = "activity.visits") -> TableSchema:
+    return TableSchema("visits", suffix, VISITS.key_schema, VISITS.value_schema, compacted=False)
+
+
+def _create_event_topic(admin: AdminClient, topic: str, retention_ms: str) -> None:
+    config = {"cleanup.policy": "delete", "retention.ms": retention_ms}
+    admin.create_topics([NewTopic(topic, 1, 1, config=config)])[topic].result(30)
+
+
+def test_activity_topics_keep_their_records_forever_when_no_retention_is_chosen(
+    open_sink: Callable[..., KafkaSink], kafka_admin: AdminClient
+) -> None:
+    sink = open_sink()
+    sink.prepare(_visits())
+
+    activity = _configs(kafka_admin, sink.config.topic("activity.visits"))
+    assert (activity["cleanup.policy"], activity["retention.ms"]) == ("delete", "-1")
+    assert sink.policy_mismatches == ()
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "-1"), (NINETY_DAYS_MS, str(NINETY_DAYS_MS))])
+def test_an_existing_activity_topic_with_the_old_30_day_default_is_altered_at_prepare(
+    open_sink: Callable[..., KafkaSink],
+    kafka_admin: AdminClient,
+    caplog: pytest.LogCaptureFixture,
+    chosen: int | None,
+    expected: str,
+) -> None:
+    sink = open_sink(retention_ms=chosen)
+    topic = sink.config.topic("activity.visits")
+    _create_event_topic(kafka_admin, topic, OLD_DEFAULT_MS)
+
+    with caplog.at_level(logging.WARNING):
+        sink.prepare(_visits())
+
+    assert _configs(kafka_admin, topic)["retention.ms"] == expected
+    assert f"topic {topic}: retention.ms changed from {OLD_DEFAULT_MS} to {expected}" in caplog.text
+    assert sink.policy_mismatches == ()
+
+
+def test_a_chosen_retention_is_applied_to_an_existing_activity_topic_with_another_one(
+    open_sink: Callable[..., KafkaSink], kafka_admin: AdminClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = open_sink(retention_ms=NINETY_DAYS_MS)
+    topic = sink.config.topic("activity.visits")
+    _create_event_topic(kafka_admin, topic, "604800000")
+
+    with caplog.at_level(logging.WARNING):
+        sink.prepare(_visits())
+
+    assert _configs(kafka_admin, topic)["retention.ms"] == str(NINETY_DAYS_MS)
+    assert f"topic {topic}: retention.ms changed from 604800000 to {NINETY_DAYS_MS}" in caplog.text
+
+
+def test_a_retention_an_operator_set_is_left_alone_and_reported_when_none_is_chosen(
+    open_sink: Callable[..., KafkaSink], kafka_admin: AdminClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = open_sink()
+    topic = sink.config.topic("activity.visits")
+    _create_event_topic(kafka_admin, topic, "604800000")
+
+    with caplog.at_level(logging.WARNING):
+        sink.prepare(_visits())
+
+    assert _configs(kafka_admin, topic)["retention.ms"] == "604800000"
+    assert sink.policy_mismatches == (TopicPolicyMismatch(topic, "-1", "604800000", "retention.ms"),)
+    assert f"topic {topic} has retention.ms=604800000" in caplog.text
+
+
+def test_a_retention_kafka_refuses_is_an_operation_error_naming_the_topic(
+    open_sink: Callable[..., KafkaSink], kafka_admin: AdminClient
+) -> None:
+    sink = open_sink(retention_ms=-5)
+    topic = sink.config.topic("activity.visits")
+    _create_event_topic(kafka_admin, topic, OLD_DEFAULT_MS)
+
+    with pytest.raises(KafkaOperationError, match=f"retention.ms=-5 on topic {topic}"):
+        sink.prepare(_visits())
+    assert _configs(kafka_admin, topic)["retention.ms"] == OLD_DEFAULT_MS

@@ -7,6 +7,7 @@ compacted view with deletes as tombstones, activity topics with every activity e
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 from click.testing import CliRunner
+from confluent_kafka import TIMESTAMP_CREATE_TIME
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -155,10 +157,36 @@ def differences(sandbox: Sandbox, reader: TopicReader, registry: SchemaRegistryC
     return found
 
 
+def _millis_now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _timestamp_differences(world: World, started: int, finished: int) -> list[str]:
+    """Activity records stamped with anything but their activityDate, lead records with anything but a time of
+    the sync that produced them."""
+    found = []
+    activity_topics = [t for t in world.reader.topics(world.prefix) if t.startswith(f"{world.prefix}.activity_")]
+    activity_topics.remove(f"{world.prefix}.activity_type")
+    assert activity_topics
+    for topic in activity_topics:
+        for record in world.reader.read(topic):
+            assert record.value is not None
+            if record.timestamp != (TIMESTAMP_CREATE_TIME, record.value["activity_date"]):
+                found.append(f"{topic} {record.key}: {record.timestamp}, activity_date {record.value['activity_date']}")
+    for record in world.reader.read(f"{world.prefix}.lead"):
+        kind, stamp = record.timestamp
+        if kind != TIMESTAMP_CREATE_TIME or not started <= stamp <= finished:
+            found.append(f"lead {record.key}: {record.timestamp}, produced between {started} and {finished}")
+    return found
+
+
 def test_two_syncs_leave_every_topic_equal_to_the_truth(world: World) -> None:
+    started = _millis_now()
     first = world.sync()
+    finished = _millis_now()
     assert first["records"] > 1000
     assert world.differences() == []
+    assert _timestamp_differences(world, started, finished) == []
 
     gone_before = {k["id"] for k in truth(world.sandbox.url, "lead")["deleted_keys"]}
     world.advance(days=10)

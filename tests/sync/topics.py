@@ -21,6 +21,8 @@ class Published:
     key: dict[str, Any]
     value: dict[str, Any] | None
     """None for a tombstone."""
+    timestamp: tuple[int, int] = (0, 0)
+    """(timestamp type, milliseconds) as ``Message.timestamp()`` gives them."""
 
 
 class TopicReader:
@@ -80,7 +82,7 @@ class TopicReader:
                 idle = 0
                 key = self.decode(msg.key())
                 value = self.decode(msg.value()) if msg.value() is not None else None
-                out.append(Published(key, value))
+                out.append(Published(key, value, msg.timestamp()))
             assert not remaining, f"{topic}: did not reach the end of partitions {remaining}"
             return out
         finally:
