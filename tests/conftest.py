@@ -30,6 +30,8 @@ def secure_infra(infra: Infra) -> Iterator[SecureInfra]:
     """The SASL_SSL broker (ACLs enforced) and the registry behind TLS and basic auth; needs the plain registry."""
     found = ensure_secure_infra()
     _infra_used.append(found)
+    for value in (found.admin.password, found.marketo.password, found.stranger.password, found.registry_password):
+        remember_test_secret(value)
     yield found
     if found.started_here:
         stop_secure_infra()
@@ -85,6 +87,27 @@ def new_topic(kafka_admin: AdminClient, unique_name: Callable[[str], str]) -> It
                 future.result(timeout=30)
 
 
+SECRET_VALUES: set[str] = set()
+"""Secret values the tests hand to the product (sandbox client secrets, the secured services' passwords): none
+may appear in anything a test run prints or logs."""
+
+
+def remember_test_secret(value: str) -> None:
+    if len(value) >= 8:
+        SECRET_VALUES.add(value)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test whose captured output or log holds a secret value fails, whatever it asserted."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    leaked = sorted({name for name, text in report.sections for value in SECRET_VALUES if value in text})
+    if leaked and report.passed:
+        report.outcome = "failed"
+        report.longrepr = f"a secret value was printed or logged ({', '.join(leaked)})"
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for found in _infra_used:
         terminalreporter.write_line(f"integration tests ran against: {found.describe()}")
@@ -108,6 +131,7 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
 
     def make(**overrides: object) -> Sandbox:
         sandbox = Sandbox(SandboxConfig.from_mapping({**SANDBOX_TEST_SETTINGS, **overrides})).start()
+        remember_test_secret(sandbox.client_secret)
         started.append(sandbox)
         return sandbox
 
