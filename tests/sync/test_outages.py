@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -93,6 +94,24 @@ def finish(process: subprocess.Popen[str], within_s: float) -> tuple[int, str, f
     started = time.monotonic()
     out, err = process.communicate(timeout=within_s)
     return process.returncode, out + err, time.monotonic() - started
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, within_s: float) -> str:
+    """Reads the process's stderr until a line holds ``text``; returns what it read (the rest stays unread)."""
+    assert process.stderr is not None
+    lines: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        for line in iter(process.stderr.readline, ""):  # type: ignore[union-attr]
+            lines.append(line)
+            if text in line:
+                found.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    assert found.wait(within_s), f"no line with {text!r} within {within_s}s: {''.join(lines)[-2000:]}"
+    return "".join(lines)
 
 
 def wait_for_topic(bootstrap: str, topic: str, timeout_s: float = 60) -> None:
@@ -206,9 +225,10 @@ def test_sigterm_while_the_broker_is_gone_ends_the_run_within_seconds(
     try:
         wait_for_topic(broker.bootstrap_servers, f"{prefix}._state")
         broker.stop()
-        time.sleep(3)
+        seen = wait_for_line(process, "retrying for up to", within_s=120)  # blocked in a Kafka call
         process.send_signal(signal.SIGTERM)
         status, printed, took = finish(process, within_s=60)
+        printed = seen + printed
     finally:
         process.kill()
         broker.start()
