@@ -1,5 +1,6 @@
 from collections import Counter
 
+from marketo_stream.sandbox import truth
 from marketo_stream.schema import fixed_table as fixed_schema
 from marketo_stream.schema import schema_file_names
 from marketo_stream.schema.fixed import schemas_dir
@@ -36,3 +37,8 @@ def test_unknown_tables_are_refused_with_the_known_names() -> None:
         assert "program" in str(exc)
     else:
         raise AssertionError("expected KeyError")
+
+
+def test_the_sandbox_serves_a_ground_truth_for_every_fixed_table() -> None:
+    """The sandbox imports nothing of the catalog (it stands for Marketo), so its own table list is held to it here."""
+    assert {spec.name for spec in (*FIXED_TABLES, LEAD_TABLE)} <= set(truth.table_names())
