@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INFRA := $(PYTHON) infra/local.py
 
-.PHONY: help install up down up-secure down-secure connect-up connect-down status fetch test test-fast check lint typecheck contracts bench demo clean
+.PHONY: help install up down up-secure down-secure connect-up connect-down status fetch test test-fast check lint typecheck contracts duplicates bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ demo: install up ## the main job end to end: a sandbox Marketo synced into local
 test: install ## run every test; starts Kafka and the registry when they are not running
 	$(PY) -m pytest
 
-check: lint typecheck contracts ## static checks run by CI
+check: lint typecheck contracts duplicates ## static checks run by CI
 
 lint: install
 	$(VENV)/bin/ruff check marketo_stream tests infra bench
@@ -58,6 +58,10 @@ typecheck: install
 
 contracts: install
 	@if grep -q '^\[tool.importlinter\]' pyproject.toml; then $(VENV)/bin/lint-imports; else echo "no import contracts yet"; fi
+
+duplicates: install ## ten or more lines repeated anywhere in the package (pylint's duplicate-code check)
+	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=10 --ignore-imports=y \
+		--ignore-docstrings=y --ignore-comments=y --score=n marketo_stream
 
 bench: install up ## throughput and memory benchmarks (not part of CI)
 	$(PY) -m bench $(BENCH)

@@ -33,10 +33,6 @@ class ExportStatus(Enum):
         return found
 
     @property
-    def is_terminal(self) -> bool:
-        return self in (ExportStatus.COMPLETED, ExportStatus.FAILED, ExportStatus.CANCELLED)
-
-    @property
     def holds_queue_slot(self) -> bool:
         """Queued and Processing jobs count against the instance's queue of 10."""
         return self in (ExportStatus.QUEUED, ExportStatus.PROCESSING)

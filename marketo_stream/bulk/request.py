@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from marketo_stream.intervals import format_instant, parse_instant
+from marketo_stream.intervals import Interval, format_instant, parse_instant
 
 ExportKind = Literal["leads", "activities", "program_members", "custom_object"]
 
@@ -23,6 +23,12 @@ _BASE_PATHS: dict[str, str] = {
     "program_members": "/bulk/v1/program/members/export",
 }
 DATE_FILTERS = ("createdAt", "updatedAt")
+
+
+def date_span(window: Interval) -> dict[str, str]:
+    """The date filter value (``createdAt``/``updatedAt``) covering ``window``: our intervals are half-open and
+    Marketo's ranges inclusive at both ends, so the range ends one second before the interval does."""
+    return {"startAt": format_instant(window.start), "endAt": format_instant(window.end - timedelta(seconds=1))}
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def demo_command(scale: str, seed: int, days: int, prefix: str | None) -> None:
     )  # fmt: skip
     progress = Progress(sys.stderr)
     progress.step(f"starting a sandbox Marketo ({scale} world, seed {seed})")
-    with Sandbox(config).start() as sandbox:
+    with handled_errors(), Sandbox(config).start() as sandbox:  # a sandbox that cannot start is an error like any
         env = {
             "MARKETO_STREAM_BASE_URL": sandbox.url,
             "MARKETO_STREAM_CLIENT_ID": sandbox.client_id,
@@ -52,17 +52,16 @@ def demo_command(scale: str, seed: int, days: int, prefix: str | None) -> None:
             # the sandbox's world begins some months before its clock: no need to look further back
             "MARKETO_STREAM_SYNC__START_DATE": _world_start(sandbox.url),
         }
-        with handled_errors():
-            settings = load_settings(None, {**_kafka_env(), **env})
-            runner = SyncRunner(settings, progress=progress)
-            try:
-                echo(f"\n== first sync into topics {prefix}.* ==")
-                echo(runner.run_once().render())
-                requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": days * 86400}, timeout=60)
-                echo(f"\n== {days} simulated days later: second sync ==")
-                echo(runner.run_once().render())
-            finally:
-                runner.close()
+        settings = load_settings(None, {**_kafka_env(), **env})
+        runner = SyncRunner(settings, progress=progress)
+        try:
+            echo(f"\n== first sync into topics {prefix}.* ==")
+            echo(runner.run_once().render())
+            requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": days * 86400}, timeout=60)
+            echo(f"\n== {days} simulated days later: second sync ==")
+            echo(runner.run_once().render())
+        finally:
+            runner.close()
     click.echo(
         f"\nTopics: {prefix}.* on {settings.kafka.bootstrap_servers}; schemas in {settings.kafka.schema_registry_url}."
         "\nStop the local Kafka and registry with `make down`."

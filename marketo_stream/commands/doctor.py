@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from marketo_stream.commands.common import handled_errors
 from marketo_stream.commands.config import CONFIG_OPTION
 from marketo_stream.errors import ConfigError
 from marketo_stream.operator.doctor import Category, Check, as_json, exit_status, render, run_checks
@@ -34,17 +35,18 @@ def doctor_command(config_path: Path | None, as_json_output: bool, timeout_s: fl
     """
     from marketo_stream.sync.runner import sink_config
 
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        fix = "run `marketo-stream config validate` and set what it names (file or MARKETO_STREAM_* variables)"
-        checks = [Check("configuration", False, str(exc), Category.CONFIG, fix)]
-    else:
-        config = sink_config(settings)
-        loaded = Check("configuration", True, "valid", Category.CONFIG)
-        checks = [loaded, *run_checks(settings, config, timeout_s)]
-    if as_json_output:
-        click.echo(json.dumps(as_json(checks), indent=2, ensure_ascii=False))
-    else:
-        click.echo(render(checks))
+    with handled_errors():  # the checks report what they find; anything else is an error like any command's
+        try:
+            settings = load_settings(config_path)
+        except ConfigError as exc:
+            fix = "run `marketo-stream config validate` and set what it names (file or MARKETO_STREAM_* variables)"
+            checks = [Check("configuration", False, str(exc), Category.CONFIG, fix)]
+        else:
+            config = sink_config(settings)
+            loaded = Check("configuration", True, "valid", Category.CONFIG)
+            checks = [loaded, *run_checks(settings, config, timeout_s)]
+        if as_json_output:
+            click.echo(json.dumps(as_json(checks), indent=2, ensure_ascii=False))
+        else:
+            click.echo(render(checks))
     raise SystemExit(exit_status(checks))

@@ -46,8 +46,6 @@ class CallBudget:
         self._usage_reader: Callable[[], int] | None = None
         self._usage_total: int | None = None
         self._since_usage = 0
-        self.waited_seconds = 0.0
-        """Total time spent waiting for the moving window (for run reports and tests)."""
 
     def read_usage_with(self, reader: Callable[[], int]) -> None:
         """``reader`` returns today's instance-wide call count; it must not pass through this budget."""
@@ -73,7 +71,6 @@ class CallBudget:
                     self._since_usage += 1
                     return
                 wait = self._recent[0] + window - now
-            self.waited_seconds += wait
             self._clock.sleep(wait)
 
     def _check_daily(self) -> None:

@@ -146,10 +146,6 @@ class MarketoClient:
         with self._lock:
             return self._downloaded
 
-    @property
-    def downloaded_mb(self) -> float:
-        return self.downloaded_bytes / 1_000_000
-
     def usage_today(self) -> int:
         """The instance's calls today, all integrations together (``stats/usage.json``)."""
         return self._read_usage()

@@ -7,24 +7,38 @@ Activity tables are named after Marketo's activity types, so resolving ``activit
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 from marketo_stream.errors import ConfigError
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.sync_state import ACTIVITIES_KEY, DELETED_LEADS_KEY, LEADS_KEY, RECENT_KEY, entity_key
-from marketo_stream.tables import FIXED_TABLES, LEAD_TABLE, TableSpec, activity_table
+from marketo_stream.tables import FIXED_TABLES, LEAD_TABLE, Source, TableSpec, activity_table, custom_object_table
 
 ACTIVITY_PREFIX = "activity_"
 CUSTOM_OBJECT_PREFIX = "custom_object_"
 
 
 class TableKind(Enum):
+    """What an operator command does differently per table; read off the catalog's ``TableSpec.source``."""
+
     LEAD = "lead"
     ACTIVITY = "activity"
     ENTITY = "entity"
     CUSTOM_OBJECT = "custom_object"
+
+
+_KIND_BY_SOURCE: Mapping[Source, TableKind] = {
+    Source.LEADS: TableKind.LEAD,
+    Source.BULK_ACTIVITIES: TableKind.ACTIVITY,
+    Source.CUSTOM_OBJECT: TableKind.CUSTOM_OBJECT,
+}
+"""Every other source is an entity listing (its state is one ``entity_key``)."""
+
+
+def kind_of(spec: TableSpec) -> TableKind:
+    return _KIND_BY_SOURCE.get(spec.source, TableKind.ENTITY)
 
 
 class UnknownTableError(ConfigError):
@@ -34,11 +48,16 @@ class UnknownTableError(ConfigError):
 @dataclass(frozen=True)
 class TargetTable:
     name: str
-    kind: TableKind
-    spec: TableSpec | None = None
-    """The fixed catalog's or the activity type's declaration; None for custom objects (named by Marketo)."""
+    spec: TableSpec
+    """The catalog's declaration: the fixed catalog's, or the one ``tables`` makes for an activity type or custom
+    object. For a custom object it is made from the table name, whose ``object_name`` is then a guess (table names
+    are cut and lower-cased); no operator command reads it."""
     activity_type: Mapping[str, Any] | None = None
     """Marketo's description of the activity type (``activities/types.json``), for activity tables."""
+
+    @property
+    def kind(self) -> TableKind:
+        return kind_of(self.spec)
 
     @property
     def type_id(self) -> int:
@@ -64,19 +83,17 @@ def windows_key(table: str) -> str:
 
 def resolve_table(name: str, activity_types: Iterable[Mapping[str, Any]] | None = None) -> TargetTable:
     """The table called ``name``; ``activity_types`` is needed only for ``activity_*`` names."""
-    if name == LEAD_TABLE.name:
-        return TargetTable(name, TableKind.LEAD, LEAD_TABLE)
-    for spec in FIXED_TABLES:
+    for spec in (LEAD_TABLE, *FIXED_TABLES):
         if spec.name == name:
-            return TargetTable(name, TableKind.ENTITY, spec)
+            return TargetTable(name, spec)
     if name.startswith(CUSTOM_OBJECT_PREFIX) and len(name) > len(CUSTOM_OBJECT_PREFIX):
-        return TargetTable(name, TableKind.CUSTOM_OBJECT)
+        return TargetTable(name, replace(custom_object_table(name.removeprefix(CUSTOM_OBJECT_PREFIX)), name=name))
     if name.startswith(ACTIVITY_PREFIX) and activity_types is not None:
         names = []
         for item in activity_types:
             spec = activity_table(int(item["id"]), str(item["name"]))
             if spec.name == name:
-                return TargetTable(name, TableKind.ACTIVITY, spec, item)
+                return TargetTable(name, spec, item)
             names.append(spec.name)
         raise UnknownTableError(f"no activity type publishes {name!r}; activity tables are: {', '.join(sorted(names))}")
     known = ", ".join(sorted(s.name for s in (*FIXED_TABLES, LEAD_TABLE)))

@@ -62,9 +62,3 @@ class TokenStore:
                 token.expiry_reported = True
                 raise ApiError("602")
             return token.client_id
-
-    def expire_all(self) -> None:
-        """Lets tests expire every token at once without moving the world."""
-        with self._lock:
-            for token in self._tokens.values():
-                token.expires_at = min(token.expires_at, self._clock.now())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from marketo_stream.sandbox.api import activities, activity_types, admin, assets, bulk, entities, leads, usage
+from marketo_stream.sandbox import control
+from marketo_stream.sandbox.api import activities, activity_types, assets, bulk, entities, leads, usage
 from marketo_stream.sandbox.app import SandboxApp
 from marketo_stream.sandbox.http import Router
 from marketo_stream.sandbox.state import SandboxState
@@ -12,4 +13,4 @@ def build_app(state: SandboxState) -> SandboxApp:
     api = Router()
     for module in (activity_types, activities, leads, entities, assets, usage, bulk):
         api.include(module.routes(state))
-    return SandboxApp(state, api, admin.routes(state))
+    return SandboxApp(state, api, control.routes(state))

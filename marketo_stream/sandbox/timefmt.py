@@ -39,11 +39,6 @@ def iso_asset(epoch: float) -> str:
     return iso_z(epoch) + "+0000"
 
 
-def iso_local(epoch: float) -> str:
-    """Bulk job style: Central time with its offset, e.g. ``2026-01-01T04:00:00-06:00``."""
-    return dt.datetime.fromtimestamp(int(epoch), CHICAGO).isoformat()
-
-
 def iso_date(epoch: float) -> str:
     days = int(epoch) // DAY
     if not 0 <= days <= _LAST_DAY:
@@ -72,8 +67,3 @@ def parse(text: str) -> float:
 def chicago_day(epoch: float) -> dt.date:
     """The Central-time calendar day, which is when Marketo's daily quotas reset."""
     return dt.datetime.fromtimestamp(epoch, CHICAGO).date()
-
-
-def next_chicago_midnight(epoch: float) -> float:
-    day = chicago_day(epoch) + dt.timedelta(days=1)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=CHICAGO).timestamp()

@@ -11,14 +11,13 @@ The sink never imports this package: it takes the plain schema dicts that come o
 """
 
 from marketo_stream.schema.convert import RowConverter, ValueConversionError
-from marketo_stream.schema.fixed import FIXED_TABLES, fixed_table
+from marketo_stream.schema.fixed import fixed_table, schema_file_names
 from marketo_stream.schema.names import assign_names, avro_name
 from marketo_stream.schema.positional import ValuesConverter, positional_converter
 from marketo_stream.schema.tables import AvroTable, activity_table, custom_object_table, key_schema, lead_table
 from marketo_stream.schema.types import avro_type
 
 __all__ = [
-    "FIXED_TABLES",
     "AvroTable",
     "RowConverter",
     "ValueConversionError",
@@ -32,4 +31,5 @@ __all__ = [
     "key_schema",
     "lead_table",
     "positional_converter",
+    "schema_file_names",
 ]

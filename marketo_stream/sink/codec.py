@@ -41,11 +41,6 @@ def schema_id_of(payload: bytes) -> int:
     return int(struct.unpack(">I", payload[1:5])[0])
 
 
-def zigzag_varint(value: int) -> bytes:
-    """Avro's encoding of an int or long."""
-    return varint((value << 1) ^ (value >> 63))
-
-
 def _encode_long(value: Any) -> bytes:
     if value.__class__ is not int or not _LONG_MIN <= value <= _LONG_MAX:
         raise TypeError(f"{value!r} is not an Avro long")

@@ -36,7 +36,8 @@ class SettlingClock(SandboxClock):
     def sleep(self, seconds: float) -> None:
         super().sleep(seconds)
         deadline = time.monotonic() + 5
-        while self.admin.call("GET", "bulk")["jobs"].get("Processing", 0) and time.monotonic() < deadline:
+        while self.admin.call("GET", "bulk")["jobs"].get("Processing", 0):
+            assert time.monotonic() < deadline, "the sandbox did not finish writing its export files within 5 s"
             time.sleep(0.005)
 
 

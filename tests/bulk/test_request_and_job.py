@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from marketo_stream.bulk.job import ExportJob, ExportStatus
-from marketo_stream.bulk.request import ExportRequest
+from marketo_stream.bulk.request import ExportRequest, date_span
+from marketo_stream.intervals import Interval, parse_instant
 from marketo_stream.marketo.errors import MarketoProtocolError
 
 
@@ -24,6 +25,14 @@ def test_split_halves_cover_the_inclusive_window_without_overlap() -> None:
     assert first.part_of == second.part_of == "activities:w"
     nested = second.split()
     assert nested is not None and nested[0].part_of == "activities:w"
+
+
+def test_a_half_open_window_becomes_an_inclusive_date_filter_that_reads_back_as_the_same_window() -> None:
+    window = Interval(parse_instant("2026-11-01T00:00:00Z"), parse_instant("2026-11-08T00:00:00Z"))
+    span = date_span(window)
+    assert span == {"startAt": "2026-11-01T00:00:00Z", "endAt": "2026-11-07T23:59:59Z"}
+    request = ExportRequest(kind="leads", fields=("id",), filter={"createdAt": span}, label="leads:w")
+    assert request.window_seconds() == (window.end - window.start).total_seconds()
 
 
 def test_windows_too_short_or_absent_are_not_split() -> None:

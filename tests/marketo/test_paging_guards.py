@@ -20,8 +20,11 @@ def test_consecutive_empty_pages_beyond_the_limit_raise() -> None:
 def test_a_page_with_rows_and_a_new_token_resets_the_count() -> None:
     guard = StallGuard("p", limit=1)
     for token in "abcdef":
-        guard.observe([], token + "1")
+        guard.observe([], token + "1")  # one stalled page: within the limit only because the count was reset
         guard.observe([{"id": 1}], token + "2")
+    guard.observe([], "g1")
+    with pytest.raises(MarketoProtocolError):
+        guard.observe([], "g2")  # the second empty page in a row is past the limit: the count is real
 
 
 def test_a_repeated_token_counts_as_no_progress_even_with_rows() -> None:

@@ -38,7 +38,10 @@ def test_more_calls_in_flight_than_the_concurrency_limit_answer_615(sandbox_fact
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         slow = [pool.submit(call) for _ in range(2)]
+        deadline = time.monotonic() + 5
         while api.admin("GET", "stats")["in_flight"] < 2:
+            assert time.monotonic() < deadline, "the two delayed calls never were in flight together"
+            assert not any(f.done() for f in slow), [f.result() for f in slow if f.done()]
             time.sleep(0.01)
         blocked = error_code(Api(sandbox).get(TYPES))
     assert blocked == "615"

@@ -4,7 +4,6 @@ cancels the rest."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from itertools import count
 
@@ -79,36 +78,48 @@ def test_one_worker_fetches_in_turn_on_the_calling_thread() -> None:
     assert set(threads) == {threading.current_thread()}
 
 
-def _pages(opened: list[str], size: int) -> Callable[[str], Iterator[str]]:
+class Opened:
+    """The pages the listings have produced so far, in order, with a way to wait for one without guessing how long
+    the read-ahead threads take."""
+
+    def __init__(self) -> None:
+        self.pages: list[str] = []
+        self._changed = threading.Condition()
+
+    def add(self, page: str) -> None:
+        with self._changed:
+            self.pages.append(page)
+            self._changed.notify_all()
+
+    def wait_for(self, *pages: str, timeout: float = 5.0) -> list[str]:
+        """A copy of the pages once all of ``pages`` are among them; fails the test after ``timeout`` seconds."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: set(pages) <= set(self.pages), timeout=timeout), (pages, self.pages)
+            return list(self.pages)
+
+
+def _pages(opened: Opened, size: int) -> Callable[[str], Iterator[str]]:
     def pages(name: str) -> Iterator[str]:
         for number in range(size):
-            opened.append(f"{name}{number}")
+            opened.add(f"{name}{number}")
             yield f"{name}{number}"
 
     return pages
 
 
-def _settled(opened: list[str]) -> list[str]:
-    """What ``opened`` holds once the read-ahead threads have stopped adding to it."""
-    seen = -1
-    while seen != len(opened):
-        seen = len(opened)
-        time.sleep(0.2)
-    return list(opened)
-
-
 def test_every_page_of_every_listing_is_read_in_order() -> None:
-    listed = first_pages_ahead(["a", "b", "c"], _pages([], 3), workers=2)
+    listed = first_pages_ahead(["a", "b", "c"], _pages(Opened(), 3), workers=2)
     assert [(item, list(pages)) for item, pages in listed] == [(n, [f"{n}0", f"{n}1", f"{n}2"]) for n in "abc"]
 
 
 def test_later_pages_are_read_ahead_only_for_the_listing_being_read_and_only_depth_pages_ahead() -> None:
-    opened: list[str] = []
+    opened = Opened()
     listed = first_pages_ahead(["a", "b"], _pages(opened, 10), workers=2, depth=2)
     item, pages = next(listed)
     assert (item, next(pages)) == ("a", "a0")
-    read = _settled(opened)
-    assert {"a1", "a2"} <= set(read), "the pages after the one being published are on their way"
+    # The pages after the one being published are on their way; once both are read, the reader has nothing more
+    # to do until the consumer takes one, so what it has not read by then it will not read.
+    read = opened.wait_for("a1", "a2")
     assert "a3" not in read, "two pages ahead, no more"
     assert "b1" not in read, "a listing whose turn has not come has only its first page read"
     assert list(pages) == [f"a{n}" for n in range(1, 10)]
@@ -117,14 +128,14 @@ def test_later_pages_are_read_ahead_only_for_the_listing_being_read_and_only_dep
 
 
 def test_a_listing_left_early_stops_being_read() -> None:
-    opened: list[str] = []
+    opened = Opened()
     listed = first_pages_ahead(["a", "b"], _pages(opened, 1000), workers=2, depth=2)
     _, pages = next(listed)
     next(pages)
     _, pages = next(listed)  # "a" left after one page
     assert next(pages) == "b0"
-    listed.close()
-    read = _settled(opened)
+    listed.close()  # joins the fetch and read-ahead threads: nothing adds to ``opened`` after it returns
+    read = list(opened.pages)
     assert len([page for page in read if page.startswith("a")]) <= 3
     assert not [t for t in threading.enumerate() if t.name.startswith("marketo-read-ahead") and t.is_alive()]
 

@@ -209,10 +209,3 @@ def _filtered(request: Request, match: re.Match[str], found: list[dict[str, Any]
     )
     extra.pop("moreResult")
     return Response.json(success(chosen, **extra))
-
-
-def _paged(request: Request, found: list[dict[str, Any]]) -> Response:
-    chosen, extra = paging.page(
-        found, request.get("nextPageToken"), paging.batch_size(request.get_int("batchSize", 300))
-    )
-    return Response.json(success(chosen, **extra))

@@ -131,13 +131,6 @@ def routes(state: SandboxState) -> Router:
     return router
 
 
-def _paged(request: Request, records: list[dict[str, Any]]) -> Response:
-    chosen, extra = paging.page(
-        records, request.get("nextPageToken"), paging.batch_size(request.get_int("batchSize", 300))
-    )
-    return Response.json(success(chosen, **extra))
-
-
 def program_membership(member: dict[str, Any]) -> dict[str, Any]:
     """The ``membership`` object of a lead in ``programs/{id}/leads.json``."""
     return {

@@ -13,9 +13,9 @@ import array
 import bisect
 import collections
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from itertools import accumulate
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from marketo_stream.sandbox.timefmt import DAY
 from marketo_stream.sandbox.world import catalog, noise
@@ -25,12 +25,36 @@ from marketo_stream.sandbox.world.leads import LeadBook
 from marketo_stream.sandbox.world.rng import rng, unit
 from marketo_stream.sandbox.world.story import SECTIONS, section
 
-if TYPE_CHECKING:
-    from marketo_stream.sandbox.world.prepared import PreparedLog
-
 GUID_STRIDE = 1_000_000
 _TYPES = tuple(noise.WEIGHTS)
 _CUMULATIVE = tuple(accumulate(noise.WEIGHTS.values()))
+
+
+class PreparedIndex(Protocol):
+    """Activities derived ahead of time (``prepared.PreparedLog``, which reads this module's log to build itself:
+    declared here, as what the log and the export files read of it, so that the two modules do not import each
+    other)."""
+
+    def committed(
+        self,
+        after: tuple[int, int],
+        as_of: float,
+        types: Collection[int],
+        wanted: Callable[[Activity], bool],
+        limit: int,
+    ) -> list[Activity]: ...
+
+    def lines(
+        self,
+        start: float,
+        end: float,
+        as_of: float,
+        types: Collection[int] | None,
+        primary_ids: Sequence[object] | None = None,
+        primary_values: Sequence[object] | None = None,
+    ) -> Iterator[tuple[bytes, int]]: ...
+
+    def close(self) -> None: ...
 
 
 class ActivityLog:
@@ -48,7 +72,7 @@ class ActivityLog:
         self._cache: collections.OrderedDict[int, list[Activity]] = collections.OrderedDict()
         self._capacity = max(4, 30_000 // max(1, noise_per_day + book.total // 50))  # ~30k activities cached
         self._lock = threading.RLock()
-        self.prepared: PreparedLog | None = None
+        self.prepared: PreparedIndex | None = None
         """Every activity derived ahead of time (see ``prepared.py``), when the sandbox was asked to prepare."""
 
     # -- generation ------------------------------------------------------------------------------------------------

@@ -147,6 +147,3 @@ CUSTOM: tuple[ActivityType, ...] = (
 ALL: tuple[ActivityType, ...] = STANDARD + CUSTOM
 BY_ID: dict[int, ActivityType] = {t.id: t for t in ALL}
 BY_TABLE: dict[str, ActivityType] = {t.table: t for t in ALL}
-
-# Types whose activities change the state of leads, lists, programs or opportunities; the rest are "noise".
-STATEFUL = frozenset({12, 13, 24, 25, 32, 34, 35, 37, 104, 113})

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from marketo_stream.sandbox.timefmt import DAY, iso_date
 from marketo_stream.sandbox.world import names
-from marketo_stream.sandbox.world.events import Event
+from marketo_stream.sandbox.world.assets import Assets
+from marketo_stream.sandbox.world.events import Event, Fate
 from marketo_stream.sandbox.world.fields import FIELD_BY_NAME, UPDATED_FIELDS, new_value
 from marketo_stream.sandbox.world.rng import rng, unit
 
-if TYPE_CHECKING:
-    from marketo_stream.sandbox.world.leads import LeadBook
+
+class LeadBook(Protocol):
+    """What a story reads of the lead book (``leads.LeadBook``), which tells its leads' stories through this module:
+    declared here so that the two modules do not import each other."""
+
+    seed: int
+    horizon: float
+    assets: Assets
+
+    def created(self, index: int) -> int: ...
+    def fate(self, index: int) -> Fate: ...
+    def base(self, index: int) -> dict[str, Any]: ...
+    def full_name(self, index: int) -> str: ...
+    def lead_id(self, index: int) -> int: ...
+    def index_of(self, lead_id: int) -> int: ...
+
 
 SOURCES = ("Marketo Flow Action", "Web service API", "Web form fillout")
 

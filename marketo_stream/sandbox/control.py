@@ -1,4 +1,7 @@
-"""The ``/_sandbox`` control plane: clock, faults, requests, stats, lead fields, reset, ground truth. Never counted."""
+"""The ``/_sandbox`` control plane: clock, faults, requests, stats, lead fields, reset, ground truth. Never counted.
+
+It sits beside ``api`` rather than in it: it is not Marketo's API, and it reads the ground truth (``truth``), which
+itself reads the API's answers; inside ``api`` the two packages would import each other."""
 
 from __future__ import annotations
 
