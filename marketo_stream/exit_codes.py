@@ -24,6 +24,7 @@ from marketo_stream.marketo.errors import (
 from marketo_stream.redaction import redact
 from marketo_stream.schema.convert import ValueConversionError
 from marketo_stream.sink.errors import (
+    KafkaCallError,
     KafkaUnavailableError,
     ProducerFencedError,
     RegistryUnavailableError,
@@ -93,6 +94,11 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
         if getattr(exc, "status", None) in (401, 403):
             return ExitStatus.KAFKA, "Check the schema_registry credentials (`marketo-stream doctor` checks them)."
         return ExitStatus.KAFKA, f"Check that the Schema Registry is up and reachable from here. {RERUN}"
+    if isinstance(exc, KafkaCallError) and "AUTHORIZATION" in (getattr(exc, "name", "") or ""):
+        return (
+            ExitStatus.KAFKA,
+            "Grant the principal the Kafka ACLs the README lists (`marketo-stream doctor` checks them).",
+        )
     if isinstance(exc, SinkError):
         return ExitStatus.KAFKA, f"Check the broker and the Schema Registry. {RERUN}"
     if isinstance(exc, BadCredentials):

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -246,9 +246,10 @@ class KafkaSink:
         producer, self._producer = self._producer, None
         if producer is None:
             return
-        if self._failure is None and not self._interrupted:
-            producer.flush(_SLICE_S)
-        producer.purge()
+        with suppress(KafkaException):  # a producer that hit a fatal error refuses even these
+            if self._failure is None and not self._interrupted:
+                producer.flush(_SLICE_S)
+            producer.purge()
 
     def stats(self) -> dict[str, Any]:
         """Records and tombstones per topic, produced and committed, and transaction outcomes."""

@@ -166,3 +166,24 @@ def test_a_wrong_registry_password_exits_5_naming_the_url(
     assert result.returncode == ExitStatus.KAFKA, result.stderr[-3000:]
     assert secure_infra.registry_url in result.stderr and "401" in result.stderr
     assert "wrong-registry-password" not in result.stdout + result.stderr
+
+
+def test_doctor_passes_through_the_secured_cluster_and_names_missing_acls(
+    secure_infra: SecureInfra, secured_env: dict[str, str], tmp_path: Path
+) -> None:
+    granted = cli(secured_env, "doctor")
+    assert granted.returncode == 0, granted.stdout + granted.stderr[-2000:]
+    assert "✗" not in granted.stdout
+
+    password = tmp_path / "stranger"
+    password.write_text(secure_infra.stranger.password)
+    stranger = {
+        **secured_env,
+        "MARKETO_STREAM_KAFKA__SASL_USERNAME": secure_infra.stranger.username,
+        "MARKETO_STREAM_KAFKA__SASL_PASSWORD_FILE": str(password),
+    }
+    refused = cli(stranger, "doctor")
+    assert refused.returncode == ExitStatus.KAFKA, refused.stdout
+    assert "AUTHORIZATION" in refused.stdout
+    for result in (granted, refused):
+        assert_no_secret(result, [*secrets(secure_infra, secured_env), secure_infra.stranger.password])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from typing import Any
@@ -96,7 +97,8 @@ def _transactions(config: SinkConfig, timeout_s: float) -> Check:
         fix = f"allow TransactionalId WRITE and DESCRIBE on {config.transactional_id} as a prefix"
         return Check(name, False, f"init_transactions as {transactional_id}: {_kafka_error(exc)}", Category.KAFKA, fix)
     finally:
-        producer.flush(0)
+        with contextlib.suppress(KafkaException):  # a producer that hit a fatal error refuses even to flush
+            producer.flush(0)
     return Check(name, True, f"idempotent transactional producer {transactional_id} initialised", Category.KAFKA)
 
 
