@@ -20,11 +20,11 @@ from marketo_stream.bulk.request import ExportKind, ExportRequest
 from marketo_stream.intervals import IntervalSet, utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.errors import MarketoError
-from marketo_stream.operator.targets import TableKind, TargetTable, windows_key
+from marketo_stream.operator.targets import TableKind, TargetTable
 from marketo_stream.planner import window_size
 from marketo_stream.settings import Settings
 from marketo_stream.sync.context import ACTIVITY_RETENTION
-from marketo_stream.sync_state import ACTIVITIES_KEY, ActivityState, EntityState
+from marketo_stream.sync_state import ACTIVITIES_KEY, ActivityState, EntityState, WindowsDone
 
 CALLS_PER_EXPORT = 5
 """create, enqueue, a status poll or two, the file."""
@@ -115,7 +115,7 @@ def estimate_resync(
         estimate.rows = rows
         if target.kind is TableKind.CUSTOM_OBJECT:
             kind, object_name = "custom_object", target.name.removeprefix("custom_object_")
-            done = IntervalSet.from_json((states.get(windows_key(target.name)) or {}).get("done", []))
+            done = WindowsDone.load(states, target.name).done
             estimate.exports = math.ceil(_days(done) / sync.max_window_days)
             estimate.basis.append(f"{_days(done):.0f} days of updatedAt windows, {rows:,} rows known")
         else:

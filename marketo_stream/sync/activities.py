@@ -24,7 +24,7 @@ from marketo_stream.planner import plan_windows, window_size
 from marketo_stream.schema import ValueConversionError, ValuesConverter
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.published import PublishedTable
-from marketo_stream.sync_state import RECENT_KEY, ExportProgress
+from marketo_stream.sync_state import ExportProgress
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -128,7 +128,7 @@ class ActivityPhase:
             exports[request.label] = progress
         if progress.export_id != export_id:
             progress.export_id, progress.rows_committed = export_id, 0
-        self.ctx.writer.commit({"activities": self.ctx.activities.to_json()})
+        self.ctx.writer.commit(self.ctx.activities.documents())
 
     def _publish(self, export: CompletedExport, *, collect: bool) -> None:
         """Publishes one export file, resuming after the rows already committed. The loop runs once per activity:
@@ -240,7 +240,7 @@ class ActivityPhase:
         oldest = done_all.earliest_start()
         if oldest is not None:
             ctx.summary.oldest_activity_window = oldest
-        ctx.writer.commit({**ctx.activity_states(), RECENT_KEY: ctx.recent.to_json()})
+        ctx.writer.commit({**ctx.activity_states(), **ctx.recent.documents()})
 
 
 @dataclass(slots=True)

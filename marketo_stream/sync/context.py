@@ -19,15 +19,13 @@ from marketo_stream.settings import Settings
 from marketo_stream.sync.catalog import RunTables
 from marketo_stream.sync.writer import Writer
 from marketo_stream.sync_state import (
-    ACTIVITIES_KEY,
-    LEADS_KEY,
-    RECENT_KEY,
     ActivityState,
     LeadState,
     RecentActivities,
+    StateDocuments,
+    SyncState,
+    effects_documents,
 )
-
-EFFECTS_KEY = "effects"
 
 ACTIVITY_RETENTION = timedelta(days=760)
 """Marketo keeps most activities 25 months; older history cannot be extracted."""
@@ -40,7 +38,7 @@ class RunContext:
     exporter: BulkExporter
     writer: Writer
     tables: RunTables
-    states: dict[str, dict[str, Any]]
+    state: SyncState
     summary: SyncSummary
     progress: Progress
     now: datetime
@@ -50,10 +48,10 @@ class RunContext:
     effects: Effects = field(init=False)
 
     def __post_init__(self) -> None:
-        self.activities = ActivityState.from_json(self.states.get(ACTIVITIES_KEY))
-        self.recent = RecentActivities.from_json(self.states.get(RECENT_KEY))
-        self.leads = LeadState.from_json(self.states.get(LEADS_KEY))
-        self.effects = Effects.from_json(self.states.get(EFFECTS_KEY) or {})
+        self.activities = self.state.activities
+        self.recent = self.state.recent
+        self.leads = self.state.leads
+        self.effects = self.state.effects
 
     @property
     def horizon(self) -> datetime:
@@ -64,14 +62,14 @@ class RunContext:
     persist_effects: bool = True
     """False on a first run: its effects only date list memberships and need not survive a crash."""
 
-    def effect_states(self) -> dict[str, dict[str, Any] | None]:
-        return {EFFECTS_KEY: self.effects.to_json()} if self.persist_effects else {}
+    def effect_states(self) -> StateDocuments:
+        return effects_documents(self.effects) if self.persist_effects else {}
 
-    def activity_states(self) -> dict[str, dict[str, Any] | None]:
-        return {ACTIVITIES_KEY: self.activities.to_json(), **self.effect_states()}
+    def activity_states(self) -> StateDocuments:
+        return {**self.activities.documents(), **self.effect_states()}
 
-    def lead_states(self) -> dict[str, dict[str, Any] | None]:
-        return {LEADS_KEY: self.leads.to_json(), **self.effect_states()}
+    def lead_states(self) -> StateDocuments:
+        return {**self.leads.documents(), **self.effect_states()}
 
     def quarantine(self, row: QuarantinedRow) -> None:
         """Malformed export rows are kept for a person to look at, never silently dropped."""

@@ -17,7 +17,6 @@ from marketo_stream.jsontext import dumps_sorted
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.published import PublishedTable, Row
-from marketo_stream.sync_state import EntityState
 
 Scope = Callable[[Row, str], bool]
 """(published key, tag) → whether the key lies inside the listing's scope."""
@@ -45,7 +44,7 @@ class EntityListing:
         self.table = table
         self.tag = tag
         """Derives a short tag stored with the fingerprint (e.g. the lead id of a role) for scoping deletes."""
-        self.state = EntityState.load(ctx.states, table.name)
+        self.state = ctx.state.entity(table.name)
         self.keys: dict[str, Row] = {}
         """Published keys seen in this listing, by key text."""
         self.published = 0

@@ -23,7 +23,7 @@ from typing import Any
 
 from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.request import ExportRequest
-from marketo_stream.intervals import Interval, IntervalSet, format_instant
+from marketo_stream.intervals import Interval, format_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
 from marketo_stream.planner import plan_windows
 from marketo_stream.sync.activities import ONE_SECOND, request_window
@@ -314,8 +314,8 @@ class EntityPhase:
         runs from the last window (with an overlap). Records of leads that are gone become tombstones."""
         for name, table in self.ctx.tables.custom_objects.items():
             listing = EntityListing(self.ctx, table, tag=lambda value: str(value.get("lead_id")))
-            windows_key = f"windows.{name}"
-            done = IntervalSet.from_json((self.ctx.states.get(windows_key) or {}).get("done", []))
+            windows = self.ctx.state.windows(name)
+            done = windows.done
             plan = plan_windows(done, now=self.ctx.now, horizon=self.ctx.horizon, lookback=OBJECT_LOOKBACK)
             requests = [self._object_request(table, window) for window in plan.all()]
             for export in self.ctx.exporter.run(requests):
@@ -324,7 +324,7 @@ class EntityPhase:
                     listing.put(rows.row(values))
                 done.add(request_window(export.request))
                 export.path.unlink(missing_ok=True)
-                self.ctx.writer.commit({**listing.documents(), windows_key: {"done": done.to_json()}})
+                self.ctx.writer.commit({**listing.documents(), **windows.documents(name)})
             gone = listing.finish(lambda _, lead: lead in self.gone_text)
             self.ctx.progress.step(f"{name}: {len(requests)} export(s), {listing.published} published, {gone} deleted")
 

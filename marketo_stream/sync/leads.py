@@ -20,7 +20,7 @@ from marketo_stream.planner import plan_windows
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.activities import ONE_SECOND, request_window
 from marketo_stream.sync.context import RunContext
-from marketo_stream.sync_state import DELETED_LEADS_KEY, CursorState, ExportProgress
+from marketo_stream.sync_state import CursorState, ExportProgress
 from marketo_stream.tables import DELETE_LEAD_TYPE
 
 DELETED_LEADS_RETENTION = timedelta(days=14)
@@ -46,7 +46,7 @@ class LeadPhase:
         lead = ctx.tables.lead
         if lead is None:
             return
-        cursor = CursorState.from_json(ctx.states.get(DELETED_LEADS_KEY))
+        cursor = ctx.state.deleted_leads
         oldest = ctx.now - DELETED_LEADS_RETENTION
         if cursor.at is not None and cursor.at < oldest:
             ctx.summary.warnings.append(
@@ -75,7 +75,7 @@ class LeadPhase:
                     ctx.writer.upsert_row(activity, row)
                     ctx.summary.records[activity.name] += 1
             ctx.writer.checkpoint(dict)
-        ctx.writer.commit({DELETED_LEADS_KEY: CursorState(ctx.now).to_json()})
+        ctx.writer.commit(CursorState(ctx.now).deleted_leads_documents())
         ctx.progress.step(f"deleted leads since {format_instant(since)}: {deleted} tombstone(s)")
 
     # -- initial load --------------------------------------------------------------------------------------

@@ -29,11 +29,11 @@ from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink, SinkConfig
 from marketo_stream.sync.activities import ActivityPhase
 from marketo_stream.sync.catalog import build_tables, fetch_metadata
-from marketo_stream.sync.context import EFFECTS_KEY, RunContext
+from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.entity_phase import EntityPhase
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.writer import Writer
-from marketo_stream.sync_state import RUN_KEY, CursorState
+from marketo_stream.sync_state import CursorState, SyncState, effects_documents
 
 log = logging.getLogger("marketo_stream.sync")
 
@@ -119,7 +119,7 @@ class SyncRunner:
         progress.step("registering schemas")
         tables = build_tables(meta, self.settings, self.sink)
         progress.step("reading the sync state from Kafka")
-        states = self.sink.open()
+        state = SyncState.load(self.sink.open())
         now = now or self.client.server_now() or self.clock.now()
         writer = Writer(self.sink, tables.published, self.settings.sync.transaction_rows)
         ctx = RunContext(
@@ -128,7 +128,7 @@ class SyncRunner:
             exporter=self.exporter,
             writer=writer,
             tables=tables,
-            states=states,
+            state=state,
             summary=summary,
             progress=progress,
             now=now,
@@ -146,7 +146,7 @@ class SyncRunner:
             entities = EntityPhase(ctx, meta, gone_lead_ids=leads.gone_ids, loaded_lead_ids=leads.loaded_ids)
             entities.run(ctx.effects)
             ctx.effects = Effects()
-            writer.commit({EFFECTS_KEY: ctx.effects.to_json(), RUN_KEY: CursorState(now).to_json()})
+            writer.commit({**effects_documents(ctx.effects), **CursorState(now).run_documents()})
         progress.step("sync complete")
 
     def close(self) -> None:
