@@ -18,7 +18,7 @@ from marketo_stream.schema import custom_object_table as custom_object_schema
 from marketo_stream.schema import fixed_table as fixed_schema
 from marketo_stream.schema import lead_table as lead_schema
 from marketo_stream.settings import KAFKA_TOPIC_NAME_MAX, Settings
-from marketo_stream.sink import KafkaSink
+from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.published import PublishedTable, is_blocked, publish
 from marketo_stream.tables import (
     DELETE_LEAD_TYPE,
@@ -84,7 +84,7 @@ class RunTables:
         return sorted(t for t in self.activity_by_type if t != DELETE_LEAD_TYPE)
 
 
-def build_tables(meta: Metadata, settings: Settings, sink: KafkaSink) -> RunTables:
+def build_tables(meta: Metadata, settings: Settings, sink: Sink) -> RunTables:
     """Every table of this run, registered with the sink (schemas checked before any record is produced)."""
     run = RunTables()
 

@@ -27,6 +27,7 @@ from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink, SinkConfig
+from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.activities import ActivityPhase
 from marketo_stream.sync.catalog import build_tables, fetch_metadata
 from marketo_stream.sync.context import RunContext
@@ -81,13 +82,13 @@ class SyncRunner:
         progress: Progress | None = None,
         clock: Clock = SYSTEM_CLOCK,
         client: MarketoClient | None = None,
-        sink: KafkaSink | None = None,
+        sink: Sink | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress or Progress(quiet=True)
         self.clock = clock
         self.client = client or MarketoClient.from_settings(settings.marketo, clock=clock)
-        self.sink = sink or KafkaSink(sink_config(settings))
+        self.sink: Sink = sink or KafkaSink(sink_config(settings))
         self.exporter = BulkExporter(self.client, exporter_config(settings), clock=clock)
 
     def run_once(self, *, now: datetime | None = None) -> SyncSummary:
