@@ -10,8 +10,9 @@ History:
 1. The first layout. An entity table kept its fingerprints in its index document (``entity.<table>``,
    ``{"rows": {...}, "complete": ...}``); later releases of version 1 moved them into 64 shard documents
    (``entity.<table>/<nn>``) without changing the version. Custom object windows (``windows.<table>``) and
-   the activity effects (``effects``) carried no version.
-2. Entity fingerprints live in shards only, and every document carries ``"v"``.
+   the activity effects (``effects``) carried no version. A fingerprint tagged with a null column (an
+   opportunity without an external id) was tagged ``None``.
+2. Entity fingerprints live in shards only, a null tag is empty, and every document carries ``"v"``.
 """
 
 from __future__ import annotations
@@ -74,15 +75,22 @@ def version_of(doc: Mapping[str, Any]) -> int:
 
 def _v1_to_v2(key: str, doc: Mapping[str, Any]) -> Documents:
     """An entity index holding its rows becomes an index and the shards those rows belong in."""
-    index = key.startswith(ENTITY_PREFIX) and "/" not in key
-    found: Documents = {key: {**{k: v for k, v in doc.items() if not (index and k == "rows")}, "v": 2}}
-    rows = doc.get("rows") if index else None
-    if rows:
+    entity = key.startswith(ENTITY_PREFIX)
+    index = entity and "/" not in key
+    found: Documents = {key: {**{k: v for k, v in doc.items() if not (entity and k == "rows")}, "v": 2}}
+    rows = {text: _untag_null(mark) for text, mark in (doc.get("rows") or {}).items()} if entity else {}
+    if not index and entity:
+        found[key]["rows"] = rows
+    elif rows:
         table = key.removeprefix(ENTITY_PREFIX)
         for text, mark in rows.items():
             shard = found.setdefault(shard_key(table, shard_index(text)), {"v": 2, "rows": {}})
             shard["rows"][text] = mark
     return found
+
+
+def _untag_null(mark: str) -> str:
+    return mark.removeprefix("None") if mark.startswith("None|") else mark
 
 
 MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2}

@@ -24,9 +24,8 @@ from marketo_stream.planner import plan_windows, window_size
 from marketo_stream.schema import ValueConversionError, ValuesConverter
 from marketo_stream.sync.context import RunContext
 from marketo_stream.sync.published import PublishedTable
+from marketo_stream.sync.windows import request_window, window_request
 from marketo_stream.sync_state import ExportProgress
-
-ONE_SECOND = timedelta(seconds=1)
 
 
 def window_label(window: Interval) -> str:
@@ -34,24 +33,9 @@ def window_label(window: Interval) -> str:
 
 
 def export_request(window: Interval, type_ids: Iterable[int], label: str | None = None) -> ExportRequest:
-    """Marketo's ``createdAt`` filter is inclusive at both ends: ``[start, end - 1 s]``."""
-    return ExportRequest(
-        kind="activities",
-        fields=(),
-        filter={
-            "createdAt": {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)},
-            "activityTypeIds": sorted(type_ids),
-        },
-        label=label or window_label(window),
-    )
-
-
-def request_window(request: ExportRequest) -> Interval:
-    found = request.window()
-    if found is None:
-        raise ValueError(f"export {request.label} has no date window")
-    _, start, end = found
-    return Interval(start, end + ONE_SECOND)
+    """One export carries every extracted type of the window."""
+    extra = {"activityTypeIds": sorted(type_ids)}
+    return window_request("activities", window, label=label or window_label(window), extra=extra)
 
 
 def request_types(request: ExportRequest) -> tuple[int, ...]:

@@ -22,6 +22,16 @@ Scope = Callable[[Row, str], bool]
 """(published key, tag) → whether the key lies inside the listing's scope."""
 
 
+def tag_by(column: str) -> Callable[[Row], str]:
+    """Tags each row with the text of one of its columns, empty where the column is null."""
+
+    def tag(value: Row) -> str:
+        found = value.get(column)
+        return "" if found is None else str(found)
+
+    return tag
+
+
 def key_text(key: Row) -> str:
     """The key's values in name order as JSON: the state's name for the row, so its form never changes (keys of
     integers, nearly all of them, are written directly, as ``json.dumps`` writes them)."""
@@ -78,7 +88,8 @@ class EntityListing:
             self.put(row)
 
     def remove(self, key: Row) -> None:
-        """A key known to be gone (from an activity); no-op when it was never published."""
+        """A key known to be gone (a Remove from List activity): a tombstone, whether or not the key was ever
+        published (a compacted topic ignores a tombstone for a key it never held)."""
         text = key_text(key)
         self.ctx.writer.delete(self.table, key)
         self.state.drop(text)

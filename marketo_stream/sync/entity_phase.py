@@ -23,15 +23,15 @@ from typing import Any
 
 from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.request import ExportRequest
-from marketo_stream.intervals import Interval, format_instant
+from marketo_stream.intervals import Interval
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
 from marketo_stream.planner import plan_windows
-from marketo_stream.sync.activities import ONE_SECOND, request_window
 from marketo_stream.sync.catalog import Metadata
 from marketo_stream.sync.context import RunContext
-from marketo_stream.sync.entities import EntityListing
+from marketo_stream.sync.entities import EntityListing, tag_by
 from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
 from marketo_stream.sync.published import PublishedTable, Row
+from marketo_stream.sync.windows import request_window, window_request
 from marketo_stream.tables import fixed_table
 
 OBJECT_LOOKBACK = timedelta(hours=1)
@@ -261,8 +261,8 @@ class EntityPhase:
     def roles_and_opportunities(self) -> None:
         """Roles of the leads in question (a role's lead id is kept as its tag, so that roles of those leads
         that are no longer listed become tombstones), then the opportunities all known roles name."""
-        roles = self.listing("opportunity_membership", tag=lambda value: str(value.get("lead_id")))
-        opportunities = self.listing("opportunity", tag=lambda value: str(value.get("external_opportunity_id")))
+        roles = self.listing("opportunity_membership", tag=tag_by("lead_id"))
+        opportunities = self.listing("opportunity", tag=tag_by("external_opportunity_id"))
         external_ids: set[str] = set()
         leads = set(self.lead_ids)
         first_pass = roles is not None and not roles.state.complete
@@ -293,7 +293,7 @@ class EntityPhase:
         if opportunities is None:
             return
         external_ids |= {mark.partition("|")[0] for mark in opportunities.state.rows.values()}
-        external_ids.discard("None")
+        external_ids.discard("")
         fields = ",".join(self.fields_of(opportunities.table))
         path = endpoint("opportunity")
         client = self.ctx.client
@@ -313,7 +313,7 @@ class EntityPhase:
         """Custom objects by bulk export over ``updatedAt`` windows: the first run back to the horizon, later
         runs from the last window (with an overlap). Records of leads that are gone become tombstones."""
         for name, table in self.ctx.tables.custom_objects.items():
-            listing = EntityListing(self.ctx, table, tag=lambda value: str(value.get("lead_id")))
+            listing = EntityListing(self.ctx, table, tag=tag_by("lead_id"))
             windows = self.ctx.state.windows(name)
             done = windows.done
             plan = plan_windows(done, now=self.ctx.now, horizon=self.ctx.horizon, lookback=OBJECT_LOOKBACK)
@@ -330,12 +330,12 @@ class EntityPhase:
 
     @staticmethod
     def _object_request(table: PublishedTable, window: Interval) -> ExportRequest:
-        span = {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)}
-        return ExportRequest(
-            kind="custom_object",
+        return window_request(
+            "custom_object",
+            window,
+            date_field="updatedAt",
             object_name=table.spec.object_name,
-            fields=tuple(table.marketo_fields()),
-            filter={"updatedAt": span},
+            fields=table.marketo_fields(),
             label=f"{table.name}:{window}",
         )
 

@@ -18,8 +18,8 @@ from marketo_stream.intervals import Interval, format_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, paging_token
 from marketo_stream.planner import plan_windows
 from marketo_stream.schema import ValueConversionError
-from marketo_stream.sync.activities import ONE_SECOND, request_window
 from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.windows import request_window, window_request
 from marketo_stream.sync_state import CursorState, ExportProgress
 from marketo_stream.tables import DELETE_LEAD_TYPE
 
@@ -143,14 +143,7 @@ class LeadPhase:
 
     @staticmethod
     def _request(window: Interval, fields: tuple[str, ...], label: str | None = None) -> ExportRequest:
-        return ExportRequest(
-            kind="leads",
-            fields=fields,
-            filter={
-                "createdAt": {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)}
-            },
-            label=label or lead_label(window),
-        )
+        return window_request("leads", window, fields=fields, label=label or lead_label(window))
 
     # -- changes named by activities -------------------------------------------------------------------------
 

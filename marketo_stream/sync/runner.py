@@ -122,7 +122,7 @@ class SyncRunner:
         progress.step("reading the sync state from Kafka")
         state = SyncState.load(self.sink.open())
         now = now or self.client.server_now() or self.clock.now()
-        writer = Writer(self.sink, tables.published, self.settings.sync.transaction_rows)
+        writer = Writer(self.sink, self.settings.sync.transaction_rows)
         ctx = RunContext(
             settings=self.settings,
             client=self.client,

@@ -112,3 +112,9 @@ def test_the_typed_state_encodes_to_current_documents_that_read_back_the_same() 
     assert dict(again.entity("program").rows) == dict(program.rows)
     assert upgrade_states(states)[ACTIVITIES_KEY] == {**states[ACTIVITIES_KEY], "v": STATE_VERSION}
     assert DELETED_LEADS_KEY in docs
+
+
+def test_a_fingerprint_tagged_with_a_null_loses_the_none_tag() -> None:
+    shard = shard_key("opportunity", 3)
+    current = upgrade_states({shard: {"v": 1, "rows": {"[1]": "None|ab", "[2]": "x9|cd", "[3]": "ef"}}})
+    assert current[shard]["rows"] == {"[1]": "|ab", "[2]": "x9|cd", "[3]": "ef"}
