@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
+from typing import Any
 
 from marketo_stream.activity_effects import EFFECT_TYPES
 from marketo_stream.planner import MAX_BULK_WINDOW
@@ -37,6 +38,35 @@ class Source(Enum):
     """Daily API usage statistics."""
     CUSTOM_OBJECT = "custom_object"
     """Marketo custom objects through their query endpoint."""
+
+
+class Reader(Enum):
+    """How the entity phase reads a table, in the order it runs them: a reader may use what an earlier one
+    listed (``TableSpec.parent``). Each has one implementation in ``marketo_stream.sync.entity_readers``."""
+
+    DESCRIBED = "described"
+    """The rows of the metadata read at the start of the run (``Metadata.rows``), a complete listing."""
+    LISTING = "listing"
+    """A complete listing of ``endpoint``, paged as its source kind pages; keys it no longer shows are deleted."""
+    PARENT_DETAIL = "parent_detail"
+    """The ``rows_at`` list of each parent's detail (``endpoint`` with the parent's ``{id}``): every parent on a
+    first pass, later the parents that changed."""
+    PARENT_MEMBERS = "parent_members"
+    """Members per parent: every parent on a first pass, later those that changed or that activities named."""
+    ACTIVITY_MEMBERS = "activity_members"
+    """Members per parent on a first pass, later kept current from Add to / Remove from activities."""
+    VERSIONS = "versions"
+    """Every version listed (approved and draft), kept as a history; nothing is deleted."""
+    ID_RANGE = "id_range"
+    """Asked for by consecutive ids until a run of empty batches: the endpoint lists nothing by itself."""
+    BY_LEAD = "by_lead"
+    """Asked for per lead: every published lead on a first pass, later the leads that activities named."""
+    BY_PARENT_TAG = "by_parent_tag"
+    """Asked for by the ids the parent's rows name (the parent's ``tag_column``)."""
+    UPDATED_WINDOWS = "updated_windows"
+    """Bulk exports over ``updatedAt`` windows (custom objects)."""
+    SNAPSHOT = "snapshot"
+    """One call, published as it is; nothing is deleted."""
 
 
 class Schema(Enum):
@@ -79,6 +109,17 @@ class TableSpec:
     """Operators block whole groups ("activities", "entities", "memberships", "metadata", "custom_objects")."""
     activity_type_id: int | None = None
     object_name: str | None = None
+    reader: Reader | None = None
+    """How the entity phase reads the table (None: a phase of its own reads it, leads and activities)."""
+    parent: str | None = None
+    """The table whose listing this one's reader starts from (programs for their members...)."""
+    rows_at: str | None = None
+    """Where a parent's detail holds this table's rows."""
+    tag_column: str | None = None
+    """A published column kept with each row's fingerprint in state: deletes are scoped by it (a role's lead),
+    or a child table is found through it."""
+    defaults: tuple[tuple[str, Any], ...] = ()
+    """Values for columns Marketo leaves null or out."""
 
     @property
     def topic_suffix(self) -> str:
@@ -99,35 +140,50 @@ DELETE_LEAD_TYPE = 37
 """Not available from bulk activity exports; deletes come from ``deletedleads.json``."""
 
 
+LEAD_DESCRIBE_ENDPOINT = "/rest/v1/leads/describe2.json"
+ACTIVITY_TYPES_ENDPOINT = "/rest/v1/activities/types.json"
+
 FIXED_TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         name="lead_describe",
         source=Source.METADATA,
-        endpoint="/rest/v1/leads/describe2.json",
+        endpoint=LEAD_DESCRIBE_ENDPOINT,
         group="metadata",
+        reader=Reader.DESCRIBED,
     ),
     TableSpec(
         name="activity_type",
         source=Source.METADATA,
-        endpoint="/rest/v1/activities/types.json",
+        endpoint=ACTIVITY_TYPES_ENDPOINT,
         group="metadata",
+        reader=Reader.DESCRIBED,
     ),
-    TableSpec(name="campaign", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/campaigns.json"),
+    TableSpec(
+        name="campaign", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/campaigns.json", reader=Reader.LISTING
+    ),
     TableSpec(
         name="program",
         source=Source.ASSET_LISTING,
         endpoint="/rest/asset/v1/programs.json",
         cursor="updatedAt",
+        reader=Reader.LISTING,
     ),
     TableSpec(
         name="program_tag",
         source=Source.ASSET_LISTING,
         endpoint="/rest/asset/v1/program/{id}.json",
+        reader=Reader.PARENT_DETAIL,
+        parent="program",
+        rows_at="tags",
     ),
     TableSpec(
         name="program_cost",
         source=Source.ASSET_LISTING,
         endpoint="/rest/asset/v1/program/{id}.json",
+        reader=Reader.PARENT_DETAIL,
+        parent="program",
+        rows_at="costs",
+        defaults=(("note", ""),),
     ),
     TableSpec(
         name="program_membership",
@@ -135,37 +191,54 @@ FIXED_TABLES: tuple[TableSpec, ...] = (
         endpoint="/rest/v1/programs/{id}/members.json",
         group="memberships",
         deletes=Deletes.FULL_LISTING,
+        reader=Reader.PARENT_MEMBERS,
+        parent="program",
     ),
-    TableSpec(name="list", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/lists.json"),
+    TableSpec(name="list", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/lists.json", reader=Reader.LISTING),
     TableSpec(
         name="list_membership",
         source=Source.MEMBERSHIP,
         endpoint="/rest/v1/lists/{id}/leads.json",
         group="memberships",
         deletes=Deletes.ACTIVITIES,
+        reader=Reader.ACTIVITY_MEMBERS,
+        parent="list",
     ),
-    TableSpec(name="opportunity", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/opportunities.json"),
+    TableSpec(
+        name="opportunity",
+        source=Source.LEAD_DB_LISTING,
+        endpoint="/rest/v1/opportunities.json",
+        reader=Reader.BY_PARENT_TAG,
+        parent="opportunity_membership",
+        tag_column="external_opportunity_id",
+    ),
     TableSpec(
         name="opportunity_membership",
         source=Source.MEMBERSHIP,
         endpoint="/rest/v1/opportunities/roles.json",
         group="memberships",
         deletes=Deletes.ACTIVITIES,
+        reader=Reader.BY_LEAD,
+        tag_column="lead_id",
     ),
-    TableSpec(name="company", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/companies.json"),
+    TableSpec(
+        name="company", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/companies.json", reader=Reader.ID_RANGE
+    ),
     TableSpec(
         name="email_template_history",
         source=Source.ASSET_LISTING,
         endpoint="/rest/asset/v1/emailTemplates.json",
         deletes=Deletes.NONE,
+        reader=Reader.VERSIONS,
     ),
-    TableSpec(name="form", source=Source.ASSET_LISTING, endpoint="/rest/asset/v1/forms.json"),
+    TableSpec(name="form", source=Source.ASSET_LISTING, endpoint="/rest/asset/v1/forms.json", reader=Reader.LISTING),
     TableSpec(
         name="api_usage",
         source=Source.USAGE,
         endpoint="/rest/v1/stats/usage/last7days.json",
         group="metadata",
         deletes=Deletes.NONE,
+        reader=Reader.SNAPSHOT,
     ),
 )
 
@@ -205,6 +278,8 @@ def custom_object_table(api_name: str) -> TableSpec:
         endpoint=f"/rest/v1/customobjects/{api_name}.json",
         group="custom_objects",
         object_name=api_name,
+        reader=Reader.UPDATED_WINDOWS,
+        tag_column="lead_id",
     )
 
 

@@ -21,14 +21,15 @@ from marketo_stream.settings import KAFKA_TOPIC_NAME_MAX, Settings
 from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.published import PublishedTable, is_blocked, publish
 from marketo_stream.tables import (
+    ACTIVITY_TYPES_ENDPOINT,
     DELETE_LEAD_TYPE,
     FIXED_TABLES,
+    LEAD_DESCRIBE_ENDPOINT,
     LEAD_TABLE,
     SEMANTIC_ACTIVITY_TYPES,
     TableSpec,
     activity_table,
     custom_object_table,
-    fixed_table,
 )
 
 log = logging.getLogger("marketo_stream.sync")
@@ -43,10 +44,14 @@ class Metadata:
     lead_fields: list[dict[str, Any]]
     custom_objects: list[dict[str, Any]]
 
+    def rows(self, spec: TableSpec) -> list[dict[str, Any]]:
+        """The rows of a table read with the metadata (``Reader.DESCRIBED``), by its endpoint."""
+        return {ACTIVITY_TYPES_ENDPOINT: self.activity_types, LEAD_DESCRIBE_ENDPOINT: self.lead_fields}[spec.endpoint]
+
 
 def fetch_metadata(client: MarketoClient) -> Metadata:
-    types = client.get(fixed_table("activity_type").endpoint).result
-    describe = client.get(fixed_table("lead_describe").endpoint).result
+    types = client.get(ACTIVITY_TYPES_ENDPOINT).result
+    describe = client.get(LEAD_DESCRIBE_ENDPOINT).result
     lead_fields = list(describe[0].get("fields", [])) if describe else []
     # describe2 names the fields, the older describe numbers them: the lead_describe table keeps both
     ids = {
