@@ -25,6 +25,7 @@ from marketo_stream.planner import window_size
 from marketo_stream.settings import Settings
 from marketo_stream.sync.context import ACTIVITY_RETENTION
 from marketo_stream.sync_state import ACTIVITIES_KEY, ActivityState, EntityState, WindowsDone
+from marketo_stream.tables import FIXED_TABLES, Reader
 
 CALLS_PER_EXPORT = 5
 """create, enqueue, a status poll or two, the file."""
@@ -104,7 +105,8 @@ def estimate_resync(
         start = max(utc(sync.start_date), now - ACTIVITY_RETENTION) if sync.start_date else now - ACTIVITY_RETENTION
         days = max(0.0, (now - start).total_seconds() / 86400)
         estimate.exports = math.ceil(days / sync.max_window_days)
-        known = len(EntityState.load(states, "program_membership").rows)
+        members = [spec.name for spec in FIXED_TABLES if spec.reader is Reader.PARENT_MEMBERS]
+        known = sum(len(EntityState.load(states, name).rows) for name in members)
         estimate.api_calls += math.ceil(known / ROWS_PER_PAGE)
         estimate.basis.append(
             f"the lead load re-exports {days:.0f} days in {estimate.exports} window(s); the first-run entity "
