@@ -80,8 +80,8 @@ def parent_field(spec: TableSpec) -> str:
 def pages_of(phase: EntityPhase, spec: TableSpec, params: dict[str, Any] | None = None) -> Iterable[Any]:
     """A listing's pages, paged as the spec's source kind pages."""
     if spec.source is Source.ASSET_LISTING:
-        return offset_pages(phase.ctx.client, endpoint(spec), params)
-    return position_token_pages(phase.ctx.client, endpoint(spec), params)
+        return offset_pages(phase.inputs.client, endpoint(spec), params)
+    return position_token_pages(phase.inputs.client, endpoint(spec), params)
 
 
 def marketo_name(table: PublishedTable, column: str) -> str:
@@ -113,7 +113,7 @@ def complete_listing(phase: EntityPhase, spec: TableSpec, rows: Iterable[dict[st
     if parent:
         listed.gone = known - listed.current
     phase.listed[spec.name] = listed
-    phase.ctx.progress.step(f"{spec.name}: {len(listed.keys)} listed, {listing.published} published, {gone} deleted")
+    phase.inputs.progress.step(f"{spec.name}: {len(listed.keys)} listed, {listing.published} published, {gone} deleted")
 
 
 def _is_parent(phase: EntityPhase, spec: TableSpec) -> bool:
@@ -160,7 +160,7 @@ def read_parent_details(phase: EntityPhase, specs: list[TableSpec]) -> None:
 
 
 def _detail_of(phase: EntityPhase, spec: TableSpec) -> Callable[[int], list[dict[str, Any]]]:
-    return lambda parent_id: phase.ctx.client.get(endpoint(spec, id=parent_id)).result
+    return lambda parent_id: phase.inputs.client.get(endpoint(spec, id=parent_id)).result
 
 
 def _with_defaults(spec: TableSpec, item: dict[str, Any]) -> dict[str, Any]:
@@ -192,13 +192,13 @@ def read_parent_members(phase: EntityPhase, spec: TableSpec) -> None:
         gone = listing.finish()
     else:
         gone = listing.finish(lambda key, _: int(key[column]) in scope or phase.lead_gone(key))
-    phase.ctx.progress.step(
+    phase.inputs.progress.step(
         f"{spec.name}: {len(parent_ids)} {spec.parent}(s) read, {listing.published} published, {gone} deleted"
     )
 
 
 def _member_pages(phase: EntityPhase, spec: TableSpec, fields: str) -> Callable[[int], Iterator[Any]]:
-    return lambda parent_id: position_token_pages(phase.ctx.client, endpoint(spec, id=parent_id), {"fields": fields})
+    return lambda parent_id: position_token_pages(phase.inputs.client, endpoint(spec, id=parent_id), {"fields": fields})
 
 
 def read_activity_members(phase: EntityPhase, spec: TableSpec) -> None:
@@ -221,11 +221,11 @@ def read_activity_members(phase: EntityPhase, spec: TableSpec) -> None:
         column = parent_column(spec)
         gone = listing.finish(lambda key, _: int(key[column]) not in current or phase.lead_gone(key))
     effects.list_changes.clear()
-    phase.ctx.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
 
 
 def _first_member_listing(phase: EntityPhase, spec: TableSpec, listing: EntityListing, parent_ids: list[int]) -> int:
-    client, effects = phase.ctx.client, phase.effects
+    client, effects = phase.inputs.client, phase.effects
     members = first_pages_ahead(
         parent_ids,
         lambda list_id: position_token_pages(client, endpoint(spec, id=list_id), {"fields": "id"}),
@@ -246,7 +246,7 @@ def read_versions(phase: EntityPhase, spec: TableSpec) -> None:
     for status in ("approved", "draft"):
         listing.put_all(phase.rows(pages_of(phase, spec, {"status": status})))
     listing.finish(complete=False)
-    phase.ctx.progress.step(f"{spec.name}: {listing.published} new version(s)")
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} new version(s)")
 
 
 def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
@@ -259,7 +259,7 @@ def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
     def batch_from(start: int, spec: TableSpec = spec, fields: str = fields) -> list[dict[str, Any]]:
         ids = ",".join(str(i) for i in range(start, start + MAX_BATCH))
         params = {"filterType": "id", "filterValues": ids, "fields": fields}
-        return phase.ctx.client.get(endpoint(spec), params).result
+        return phase.inputs.client.get(endpoint(spec), params).result
 
     # the batches past the end are not known in advance: up to ``workers`` calls beyond it are spent
     for _, found in fetch_ahead(count(1, MAX_BATCH), batch_from, workers=phase.workers):
@@ -271,7 +271,7 @@ def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
         if empty_run >= COMPANY_ID_GAP_BATCHES:
             break
     gone = listing.finish()
-    phase.ctx.progress.step(f"{spec.name}: ids up to {highest} read, {listing.published} published, {gone} deleted")
+    phase.inputs.progress.step(f"{spec.name}: ids up to {highest} read, {listing.published} published, {gone} deleted")
 
 
 def read_by_lead(phase: EntityPhase, spec: TableSpec) -> None:
@@ -289,7 +289,7 @@ def read_by_lead(phase: EntityPhase, spec: TableSpec) -> None:
         leads |= phase.all_lead_ids()
     fields = fields_of(listing.table)
     path = endpoint(spec)
-    client = phase.ctx.client
+    client = phase.inputs.client
     found = first_pages_ahead(
         batches(sorted(leads), MAX_BATCH),
         _filtered_pages(client, path, "leadId", fields),
@@ -303,7 +303,7 @@ def read_by_lead(phase: EntityPhase, spec: TableSpec) -> None:
             listed.rows.append(row)
     names = {str(lead) for lead in leads}
     gone = listing.finish(None if first_pass else lambda _, lead: lead in names or lead in phase.gone_text)
-    phase.ctx.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
 
 
 def _filtered_pages(client: Any, path: str, filter_type: str, fields: str) -> Callable[[Iterable[Any]], Any]:
@@ -326,7 +326,7 @@ def read_by_parent_tag(phase: EntityPhase, spec: TableSpec) -> None:
     ids.discard("")
     fields = fields_of(listing.table)
     path = endpoint(spec)
-    client = phase.ctx.client
+    client = phase.inputs.client
     found = first_pages_ahead(
         batches(sorted(ids), MAX_BATCH),
         _filtered_pages(client, path, marketo_field, fields),
@@ -335,19 +335,19 @@ def read_by_parent_tag(phase: EntityPhase, spec: TableSpec) -> None:
     for _, pages in found:
         listing.put_all(phase.rows(pages))
     gone = listing.finish()
-    phase.ctx.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
 
 
 def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
     """Bulk exports over ``updatedAt`` windows: the first run back to the horizon, later runs from the last window
     (with an overlap). Rows of leads that are gone become tombstones."""
-    ctx = phase.ctx
+    inputs = phase.inputs
     listing = phase.listing(spec)
     if listing is None:
         return
-    windows = ctx.state.windows(spec.name)
+    windows = phase.state.windows(spec.name)
     done = windows.done
-    plan = plan_windows(done, now=ctx.now, horizon=ctx.horizon, lookback=OBJECT_LOOKBACK)
+    plan = plan_windows(done, now=inputs.now, horizon=inputs.horizon, lookback=OBJECT_LOOKBACK)
     requests = [
         window_request(
             "custom_object",
@@ -359,22 +359,22 @@ def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
         )
         for window in plan.all()
     ]
-    for export in ctx.exporter.run(requests):
-        rows = export.rows(ctx.quarantine)
+    for export in inputs.exporter.run(requests):
+        rows = export.rows(phase.tally.quarantine)
         for values in rows:
             listing.put(rows.row(values))
         done.add(request_window(export.request))
         export.path.unlink(missing_ok=True)
-        ctx.writer.commit({**listing.documents(), **windows.documents(spec.name)})
+        inputs.writer.commit({**listing.documents(), **windows.documents(spec.name)})
     gone = listing.finish(lambda _, lead: lead in phase.gone_text)
-    ctx.progress.step(f"{spec.name}: {len(requests)} export(s), {listing.published} published, {gone} deleted")
+    inputs.progress.step(f"{spec.name}: {len(requests)} export(s), {listing.published} published, {gone} deleted")
 
 
 def read_snapshot(phase: EntityPhase, spec: TableSpec) -> None:
     listing = phase.listing(spec)
     if listing is None:
         return
-    listing.put_all(phase.ctx.client.get(endpoint(spec)).result)
+    listing.put_all(phase.inputs.client.get(endpoint(spec)).result)
     listing.finish(complete=False)
 
 
