@@ -119,7 +119,7 @@ def _plan_activity(plan: ResetPlan, type_id: int, states: Mapping[str, Mapping[s
         return
     for label in in_flight:
         state.exports.pop(label)  # resumed, it would skip the rows already committed for the other types
-    plan.changes[ACTIVITIES_KEY] = state.to_json()
+    plan.changes.update(state.documents())
     if RECENT_KEY in states:
         plan.changes[RECENT_KEY] = None  # otherwise the lookback's activities would be skipped as seen
     plan.notes.append(
