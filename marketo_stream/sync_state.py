@@ -1,50 +1,74 @@
 """The sync's memory between runs, as it is stored in the compacted state topic (one record per key).
 
 Each record is committed in the same Kafka transaction as the data it describes, so after a crash the state
-says exactly what was published. The content is versioned (``STATE_VERSION``); ``upgrade`` turns any older
-document into the current shape, step by step, and a newer one is refused rather than misread.
+says exactly what was published. This module is the only one that knows the keys and the shape of their
+documents: the phases get typed state from ``SyncState.load`` and hand typed state back to the functions that
+encode it (``*.documents()``). The content is versioned (``STATE_VERSION``); ``upgrade_states`` turns the
+documents of any older version into the current shape, step by step (``state_migrations``), and a newer one is
+refused rather than misread.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from marketo_stream.errors import MarketoStreamError
+from marketo_stream.activity_effects import Effects
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
+from marketo_stream.state_migrations import (
+    ACTIVITIES_KEY,
+    DELETED_LEADS_KEY,
+    EFFECTS_KEY,
+    ENTITY_PREFIX,
+    ENTITY_SHARDS,
+    LEADS_KEY,
+    RECENT_KEY,
+    RUN_KEY,
+    STATE_VERSION,
+    WINDOWS_PREFIX,
+    StateVersionError,
+    entity_key,
+    shard_index,
+    upgrade,
+    upgrade_states,
+    windows_key,
+)
 
-STATE_VERSION = 1
+__all__ = [
+    "ACTIVITIES_KEY",
+    "DELETED_LEADS_KEY",
+    "EFFECTS_KEY",
+    "ENTITY_PREFIX",
+    "ENTITY_SHARDS",
+    "LEADS_KEY",
+    "RECENT_KEY",
+    "RUN_KEY",
+    "STATE_VERSION",
+    "WINDOWS_PREFIX",
+    "ActivityState",
+    "CursorState",
+    "EntityState",
+    "ExportProgress",
+    "LeadState",
+    "RecentActivities",
+    "StateDocuments",
+    "StateVersionError",
+    "SyncState",
+    "WindowsDone",
+    "effects_documents",
+    "entity_key",
+    "load_effects",
+    "shard_index",
+    "upgrade",
+    "upgrade_states",
+    "windows_key",
+]
 
-ACTIVITIES_KEY = "activities"
-RECENT_KEY = "activities.recent"
-LEADS_KEY = "lead"
-DELETED_LEADS_KEY = "deleted_leads"
-RUN_KEY = "run"
-
-
-def entity_key(table: str) -> str:
-    return f"entity.{table}"
-
-
-class StateVersionError(MarketoStreamError):
-    """The state topic was written by a newer marketo-stream; upgrade this one instead of misreading it."""
-
-
-def upgrade(doc: Mapping[str, Any]) -> dict[str, Any]:
-    version = int(doc.get("v", 1))
-    if version > STATE_VERSION:
-        raise StateVersionError(
-            f"state written by a newer marketo-stream (state version {version}, this one reads up to "
-            f"{STATE_VERSION}); upgrade marketo-stream"
-        )
-    out = dict(doc)
-    # future: if version == 1: out = _v1_to_v2(out) ...
-    out["v"] = STATE_VERSION
-    return out
+StateDocuments = dict[str, dict[str, Any] | None]
+"""What a phase hands the writer to commit: state key to document (None resets the key)."""
 
 
 @dataclass
@@ -93,6 +117,9 @@ class ActivityState:
             "rows_per_day": self.rows_per_day,
         }
 
+    def documents(self) -> StateDocuments:
+        return {ACTIVITIES_KEY: self.to_json()}
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ActivityState:
         if not data:
@@ -117,6 +144,9 @@ class RecentActivities:
 
     def to_json(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "guids": self.guids}
+
+    def documents(self) -> StateDocuments:
+        return {RECENT_KEY: self.to_json()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> RecentActivities:
@@ -144,6 +174,9 @@ class LeadState:
             "pending_refresh": sorted(self.pending_refresh),
         }
 
+    def documents(self) -> StateDocuments:
+        return {LEADS_KEY: self.to_json()}
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> LeadState:
         if not data:
@@ -163,6 +196,12 @@ class CursorState:
 
     at: datetime | None = None
 
+    def deleted_leads_documents(self) -> StateDocuments:
+        return {DELETED_LEADS_KEY: self.to_json()}
+
+    def run_documents(self) -> StateDocuments:
+        return {RUN_KEY: self.to_json()}
+
     def to_json(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "at": format_instant(self.at) if self.at else None}
 
@@ -173,16 +212,6 @@ class CursorState:
         data = upgrade(data)
         at = data.get("at")
         return cls(parse_instant(at) if at else None)
-
-
-ENTITY_SHARDS = 64
-"""Fingerprints of one entity table are spread over this many state records (``entity.<table>/<nn>``), so
-that no record outgrows Kafka's 1 MB message limit (about 1.5 million rows per table) and a checkpoint
-rewrites only the shards that changed."""
-
-
-def shard_index(key_text: str) -> int:
-    return zlib.crc32(key_text.encode()) % ENTITY_SHARDS
 
 
 class ShardedRows(MutableMapping[str, str]):
@@ -234,22 +263,20 @@ class EntityState:
             self.dirty.add(index)
 
     @classmethod
-    def load(cls, states: Mapping[str, Mapping[str, Any]], table: str) -> EntityState:
-        """The table's index and shards; a version-1 single document (rows inside the index) is split on its
-        next write."""
+    def load(cls, states: Mapping[str, Mapping[str, Any] | None], table: str) -> EntityState:
+        """The table's index and shards, upgraded; rows that an older index held itself are written to their
+        shards on the next commit (the index is rewritten without them)."""
         index = entity_key(table)
-        state = cls()
-        head = states.get(index)
-        if head:
-            head = upgrade(head)
-            state.complete = bool(head.get("complete"))
-            legacy = head.get("rows")
-            if legacy:
-                for text, mark in legacy.items():
-                    state.put(text, mark)
-        for key, doc in states.items():
-            if key.startswith(index + "/") and doc:
-                state.rows.update(upgrade(doc).get("rows", {}))
+        mine = {key: doc for key, doc in states.items() if key == index or key.startswith(index + "/")}
+        legacy = bool((mine.get(index) or {}).get("rows"))
+        current = upgrade_states(mine)
+        state = cls(complete=bool((current.get(index) or {}).get("complete")))
+        for key, doc in current.items():
+            if key != index:
+                shard = int(key.rpartition("/")[2])
+                state.rows.shards[shard].update(doc.get("rows", {}))
+                if legacy:
+                    state.dirty.add(shard)
         return state
 
     def documents(self, table: str) -> dict[str, dict[str, Any]]:
@@ -260,3 +287,60 @@ class EntityState:
             docs[f"{index}/{shard:02d}"] = {"v": STATE_VERSION, "rows": dict(self.rows.shards[shard])}
         self.dirty.clear()
         return docs
+
+
+@dataclass
+class WindowsDone:
+    """The ``updatedAt`` windows of a custom object table that are published."""
+
+    done: IntervalSet = field(default_factory=IntervalSet)
+
+    @classmethod
+    def load(cls, states: Mapping[str, Mapping[str, Any] | None], table: str) -> WindowsDone:
+        doc = states.get(windows_key(table))
+        return cls(IntervalSet.from_json(upgrade(doc).get("done", []))) if doc else cls()
+
+    def documents(self, table: str) -> StateDocuments:
+        return {windows_key(table): {"v": STATE_VERSION, "done": self.done.to_json()}}
+
+
+def load_effects(states: Mapping[str, Mapping[str, Any] | None]) -> Effects:
+    doc = states.get(EFFECTS_KEY)
+    return Effects.from_json(upgrade(doc)) if doc else Effects()
+
+
+def effects_documents(effects: Effects) -> StateDocuments:
+    return {EFFECTS_KEY: {"v": STATE_VERSION, **effects.to_json()}}
+
+
+@dataclass
+class SyncState:
+    """Everything a run starts from, typed; entity tables and custom object windows are loaded on demand from
+    the stored documents (``entity``, ``windows``), since only the tables this run publishes need them."""
+
+    activities: ActivityState
+    recent: RecentActivities
+    leads: LeadState
+    deleted_leads: CursorState
+    run: CursorState
+    effects: Effects
+    stored: Mapping[str, Mapping[str, Any] | None] = field(repr=False)
+
+    @classmethod
+    def load(cls, states: Mapping[str, Mapping[str, Any] | None]) -> SyncState:
+        """``states`` as the sink read them (any version up to ``STATE_VERSION``)."""
+        return cls(
+            activities=ActivityState.from_json(states.get(ACTIVITIES_KEY)),
+            recent=RecentActivities.from_json(states.get(RECENT_KEY)),
+            leads=LeadState.from_json(states.get(LEADS_KEY)),
+            deleted_leads=CursorState.from_json(states.get(DELETED_LEADS_KEY)),
+            run=CursorState.from_json(states.get(RUN_KEY)),
+            effects=load_effects(states),
+            stored=states,
+        )
+
+    def entity(self, table: str) -> EntityState:
+        return EntityState.load(self.stored, table)
+
+    def windows(self, table: str) -> WindowsDone:
+        return WindowsDone.load(self.stored, table)

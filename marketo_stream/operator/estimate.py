@@ -20,11 +20,12 @@ from marketo_stream.bulk.request import ExportKind, ExportRequest
 from marketo_stream.intervals import IntervalSet, utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.errors import MarketoError
-from marketo_stream.operator.targets import TableKind, TargetTable, windows_key
+from marketo_stream.operator.targets import TableKind, TargetTable
 from marketo_stream.planner import window_size
 from marketo_stream.settings import Settings
 from marketo_stream.sync.context import ACTIVITY_RETENTION
-from marketo_stream.sync_state import ACTIVITIES_KEY, ActivityState, EntityState
+from marketo_stream.sync_state import ACTIVITIES_KEY, ActivityState, EntityState, WindowsDone
+from marketo_stream.tables import FIXED_TABLES, Reader
 
 CALLS_PER_EXPORT = 5
 """create, enqueue, a status poll or two, the file."""
@@ -104,7 +105,8 @@ def estimate_resync(
         start = max(utc(sync.start_date), now - ACTIVITY_RETENTION) if sync.start_date else now - ACTIVITY_RETENTION
         days = max(0.0, (now - start).total_seconds() / 86400)
         estimate.exports = math.ceil(days / sync.max_window_days)
-        known = len(EntityState.load(states, "program_membership").rows)
+        members = [spec.name for spec in FIXED_TABLES if spec.reader is Reader.PARENT_MEMBERS]
+        known = sum(len(EntityState.load(states, name).rows) for name in members)
         estimate.api_calls += math.ceil(known / ROWS_PER_PAGE)
         estimate.basis.append(
             f"the lead load re-exports {days:.0f} days in {estimate.exports} window(s); the first-run entity "
@@ -115,7 +117,7 @@ def estimate_resync(
         estimate.rows = rows
         if target.kind is TableKind.CUSTOM_OBJECT:
             kind, object_name = "custom_object", target.name.removeprefix("custom_object_")
-            done = IntervalSet.from_json((states.get(windows_key(target.name)) or {}).get("done", []))
+            done = WindowsDone.load(states, target.name).done
             estimate.exports = math.ceil(_days(done) / sync.max_window_days)
             estimate.basis.append(f"{_days(done):.0f} days of updatedAt windows, {rows:,} rows known")
         else:

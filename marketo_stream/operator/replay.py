@@ -27,10 +27,11 @@ from marketo_stream.schema import activity_table as activity_schema
 from marketo_stream.schema import lead_table as lead_schema
 from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink, SinkConfig
-from marketo_stream.sync.activities import ONE_SECOND, export_request
+from marketo_stream.sync.activities import export_request
 from marketo_stream.sync.catalog import fetch_metadata
 from marketo_stream.sync.published import PublishedTable, is_blocked, publish
 from marketo_stream.sync.runner import exporter_config, sink_config
+from marketo_stream.sync.windows import window_request
 from marketo_stream.sync.writer import Writer
 
 REPLAY_SUFFIX = "-replay"
@@ -107,8 +108,7 @@ def _request(target: TargetTable, table: PublishedTable, window: Interval) -> Ex
     label = f"replay:{target.name}:{window}"
     if target.kind is TableKind.ACTIVITY:
         return export_request(window, [target.type_id], label)
-    span = {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)}
-    return ExportRequest(kind="leads", fields=tuple(table.marketo_fields()), filter={"createdAt": span}, label=label)
+    return window_request("leads", window, fields=table.marketo_fields(), label=label)
 
 
 def replay(settings: Settings, target: TargetTable, window: Interval, *, to_topic: str | None = None) -> ReplayResult:
@@ -127,7 +127,7 @@ def replay(settings: Settings, target: TargetTable, window: Interval, *, to_topi
         work = exporter_config(settings)
         exporter = BulkExporter(client, replace(work, work_dir=Path(work.work_dir) / "replay"))
         requests = [_request(target, table, w) for w in windows]
-        with Writer(sink, {table.name: table}, settings.sync.transaction_rows) as writer:
+        with Writer(sink, settings.sync.transaction_rows) as writer:
             for export in exporter.run(requests):
                 rows = export.rows()
                 convert = table.values_converter(rows.header, rows.json_columns)

@@ -27,21 +27,35 @@ from marketo_stream.sync_state import (
     ActivityState,
     entity_key,
 )
+from marketo_stream.tables import FIXED_TABLES, Reader, TableSpec, fixed_table
 
 Doc = dict[str, Any] | None
 
+REREAD_ON_SIGNAL: dict[Reader, str] = {
+    Reader.PARENT_DETAIL: "details are read only for {parent}s that changed",
+    Reader.PARENT_MEMBERS: "members are read only for {parent}s that changed",
+    Reader.BY_LEAD: (
+        "rows are read per lead, and only a full lead load names every lead (so leads are re-extracted too)"
+    ),
+    Reader.BY_PARENT_TAG: "rows are found through {parent}, read per lead (so {parent} and leads are re-extracted too)",
+}
+"""Readers that re-read a table only when something else says so, and why resetting the table alone is not
+enough."""
+
+
+def _also_reset(spec: TableSpec) -> tuple[tuple[str, ...], str] | None:
+    reason = REREAD_ON_SIGNAL.get(spec.reader) if spec.reader is not None else None
+    if reason is None:
+        return None
+    if spec.reader is Reader.BY_LEAD:
+        return (LEADS_KEY, DELETED_LEADS_KEY), reason
+    parent = fixed_table(spec.parent or "")
+    keys = (entity_key(parent.name), *(_also_reset(parent) or ((), ""))[0])
+    return keys, reason.format(parent=parent.name)
+
+
 ALSO_RESET: dict[str, tuple[tuple[str, ...], str]] = {
-    "program_tag": ((entity_key("program"),), "program details are read only for programs that changed"),
-    "program_cost": ((entity_key("program"),), "program details are read only for programs that changed"),
-    "program_membership": ((entity_key("program"),), "members are read only for programs that changed"),
-    "opportunity_membership": (
-        (LEADS_KEY, DELETED_LEADS_KEY),
-        "roles are read per lead, and only a full lead load names every lead (so leads are re-extracted too)",
-    ),
-    "opportunity": (
-        (entity_key("opportunity_membership"), LEADS_KEY, DELETED_LEADS_KEY),
-        "opportunities are found through roles, read per lead (so roles and leads are re-extracted too)",
-    ),
+    spec.name: found for spec in FIXED_TABLES if (found := _also_reset(spec)) is not None
 }
 """Entity tables whose re-extraction needs other keys reset as well, and why."""
 
@@ -105,7 +119,7 @@ def _plan_activity(plan: ResetPlan, type_id: int, states: Mapping[str, Mapping[s
         return
     for label in in_flight:
         state.exports.pop(label)  # resumed, it would skip the rows already committed for the other types
-    plan.changes[ACTIVITIES_KEY] = state.to_json()
+    plan.changes.update(state.documents())
     if RECENT_KEY in states:
         plan.changes[RECENT_KEY] = None  # otherwise the lookback's activities would be skipped as seen
     plan.notes.append(

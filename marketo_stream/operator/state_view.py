@@ -13,14 +13,18 @@ from marketo_stream.sink.state import read_state
 from marketo_stream.sync_state import (
     ACTIVITIES_KEY,
     DELETED_LEADS_KEY,
+    ENTITY_PREFIX,
     LEADS_KEY,
     RECENT_KEY,
     RUN_KEY,
+    WINDOWS_PREFIX,
     ActivityState,
     CursorState,
     EntityState,
     ExportProgress,
     LeadState,
+    RecentActivities,
+    WindowsDone,
 )
 
 States = Mapping[str, Mapping[str, Any]]
@@ -78,7 +82,7 @@ def _cursor(label: str, doc: Mapping[str, Any]) -> list[str]:
 
 
 def _entity(key: str, states: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    state = EntityState.load(states, key.removeprefix("entity."))
+    state = EntityState.load(states, key.removeprefix(ENTITY_PREFIX))
     return [f"  rows known: {len(state.rows):,}", f"  complete listing seen: {'yes' if state.complete else 'no'}"]
 
 
@@ -86,17 +90,19 @@ def describe_key(key: str, doc: Mapping[str, Any], states: Mapping[str, Mapping[
     if key == ACTIVITIES_KEY:
         return _activities(doc)
     if key == RECENT_KEY:
-        return [f"  activities remembered within the lookback: {len(doc.get('guids', {})):,}"]
+        return [f"  activities remembered within the lookback: {len(RecentActivities.from_json(doc).guids):,}"]
     if key == LEADS_KEY:
         return _lead(doc)
     if key == DELETED_LEADS_KEY:
         return _cursor("deleted leads read up to", doc)
     if key == RUN_KEY:
         return _cursor("last successful run", doc)
-    if key.startswith("entity."):
+    if key.startswith(ENTITY_PREFIX):
         return _entity(key, states or {key: doc})
-    if key.startswith("windows."):
-        return [f"  windows done: {describe_intervals(IntervalSet.from_json(doc.get('done', [])))}"]
+    if key.startswith(WINDOWS_PREFIX):
+        return [
+            f"  windows done: {describe_intervals(WindowsDone.load({key: doc}, key.removeprefix(WINDOWS_PREFIX)).done)}"
+        ]
     sizes = {name: len(value) for name, value in doc.items() if isinstance(value, list | dict)}
     return [f"  {', '.join(f'{name}: {n} item(s)' for name, n in sorted(sizes.items())) or 'empty'}"]
 

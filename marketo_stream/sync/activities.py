@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marketo_stream.activity_effects import EFFECT_TYPES
+from marketo_stream.activity_effects import EFFECT_TYPES, Effects
 from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.planner import plan_windows, window_size
 from marketo_stream.schema import ValueConversionError, ValuesConverter
-from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.published import PublishedTable
-from marketo_stream.sync_state import RECENT_KEY, ExportProgress
-
-ONE_SECOND = timedelta(seconds=1)
+from marketo_stream.sync.windows import request_window, window_request
+from marketo_stream.sync_state import ActivityState, ExportProgress, RecentActivities, StateDocuments, effects_documents
 
 
 def window_label(window: Interval) -> str:
@@ -34,61 +33,99 @@ def window_label(window: Interval) -> str:
 
 
 def export_request(window: Interval, type_ids: Iterable[int], label: str | None = None) -> ExportRequest:
-    """Marketo's ``createdAt`` filter is inclusive at both ends: ``[start, end - 1 s]``."""
-    return ExportRequest(
-        kind="activities",
-        fields=(),
-        filter={
-            "createdAt": {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)},
-            "activityTypeIds": sorted(type_ids),
-        },
-        label=label or window_label(window),
-    )
-
-
-def request_window(request: ExportRequest) -> Interval:
-    found = request.window()
-    if found is None:
-        raise ValueError(f"export {request.label} has no date window")
-    _, start, end = found
-    return Interval(start, end + ONE_SECOND)
+    """One export carries every extracted type of the window."""
+    extra = {"activityTypeIds": sorted(type_ids)}
+    return window_request("activities", window, label=label or window_label(window), extra=extra)
 
 
 def request_types(request: ExportRequest) -> tuple[int, ...]:
     return tuple(int(t) for t in request.filter.get("activityTypeIds", ()))
 
 
+@dataclass(frozen=True)
+class ActivityResult:
+    state: ActivityState
+    recent: RecentActivities
+    effects: Effects
+    """What this run's activities mean for leads and memberships, added to the effects given."""
+
+
+def sync_activities(
+    inputs: RunInputs,
+    state: ActivityState,
+    recent: RecentActivities,
+    effects: Effects,
+    tally: Tally,
+    *,
+    first_run: bool,
+) -> ActivityResult:
+    """Activities of the priority windows, then history; on a first run the history's effects are collected too
+    (they date list memberships) but not committed (a first run that stops starts over)."""
+    phase = ActivityPhase(
+        inputs,
+        state,
+        recent,
+        effects,
+        tally,
+        collect_fresh=True,
+        collect_history=first_run,
+        persist_effects=not first_run,
+    )
+    phase.run()
+    return ActivityResult(phase.state, phase.recent, phase.effects)
+
+
 class ActivityPhase:
-    def __init__(self, ctx: RunContext, *, collect_fresh: bool, collect_history: bool) -> None:
+    def __init__(
+        self,
+        inputs: RunInputs,
+        state: ActivityState,
+        recent: RecentActivities,
+        effects: Effects,
+        tally: Tally,
+        *,
+        collect_fresh: bool,
+        collect_history: bool,
+        persist_effects: bool,
+    ) -> None:
         """``collect_*``: whether activities of the priority (fresh) and backfill (history) windows feed effects;
         history only on a first run, where it dates list memberships, never later, where it is stale."""
-        self.ctx = ctx
+        self.inputs = inputs
+        self.state = state
+        self.recent = recent
+        self.effects = effects
+        self.tally = tally
         self.collect_fresh = collect_fresh
         self.collect_history = collect_history
-        self.type_ids = ctx.tables.extracted_type_ids()
-        sync = ctx.settings.sync
-        self.lookback = timedelta(hours=sync.lookback_hours)
+        self.persist_effects = persist_effects
+        self.type_ids = inputs.tables.extracted_type_ids()
+        self.lookback = timedelta(hours=inputs.settings.sync.lookback_hours)
         self.windows_done = 0
+
+    def documents(self) -> StateDocuments:
+        """The activity state, with the effects collected so far where they are kept across a crash."""
+        found = self.state.documents()
+        return {**found, **effects_documents(self.effects)} if self.persist_effects else found
 
     # -- planning ----------------------------------------------------------------------------------------------
 
     def plan(self) -> tuple[list[ExportRequest], list[ExportRequest]]:
         """(priority, backfill) requests; in-flight exports from an earlier run come first, with their ids."""
-        ctx, sync = self.ctx, self.ctx.settings.sync
-        resumed = [export_request(p.window, p.type_ids, label) for label, p in sorted(ctx.activities.exports.items())]
-        done = ctx.activities.done_for(self.type_ids)
-        for progress in ctx.activities.exports.values():
+        inputs, sync, state = self.inputs, self.inputs.settings.sync, self.state
+        resumed = [export_request(p.window, p.type_ids, label) for label, p in sorted(state.exports.items())]
+        done = state.done_for(self.type_ids)
+        for progress in state.exports.values():
             done.add(progress.window)  # planned already: resumed above
         size = window_size(
-            ctx.activities.rows_per_day,
+            state.rows_per_day,
             target_rows=sync.target_rows_per_export,
             smallest=timedelta(days=1),
             largest=timedelta(days=sync.max_window_days),
         )
         plan = plan_windows(
             done,
-            now=ctx.now,
-            horizon=ctx.horizon,
+            now=inputs.now,
+            horizon=inputs.horizon,
             priority_span=timedelta(days=sync.priority_days),
             lookback=self.lookback,
             window=size,
@@ -103,8 +140,8 @@ class ActivityPhase:
         if not self.type_ids:
             return
         priority, backfill = self.plan()
-        self.ctx.summary.windows_left = len(priority) + len(backfill)
-        self.ctx.progress.step(
+        self.tally.windows_left = len(priority) + len(backfill)
+        self.inputs.progress.step(
             f"activities: {len(priority)} priority window(s), then {len(backfill)} backfill window(s), "
             f"{len(self.type_ids)} activity types"
         )
@@ -114,39 +151,39 @@ class ActivityPhase:
     def _run_requests(self, requests: list[ExportRequest], *, collect: bool) -> None:
         if not requests:
             return
-        known = {label: p.export_id for label, p in self.ctx.activities.exports.items() if p.export_id is not None}
-        completed = self.ctx.exporter.run(requests, known_exports=known, on_export_id=self._on_export_id)
+        known = {label: p.export_id for label, p in self.state.exports.items() if p.export_id is not None}
+        completed = self.inputs.exporter.run(requests, known_exports=known, on_export_id=self._on_export_id)
         for export in completed:
             self._publish(export, collect=collect)
 
     def _on_export_id(self, request: ExportRequest, export_id: str) -> None:
         """Committed at once, so that a crash from here on resumes this job instead of paying for a new one."""
-        exports = self.ctx.activities.exports
+        exports = self.state.exports
         progress = exports.get(request.label)
         if progress is None:
             progress = ExportProgress(request_window(request), request_types(request))
             exports[request.label] = progress
         if progress.export_id != export_id:
             progress.export_id, progress.rows_committed = export_id, 0
-        self.ctx.writer.commit({"activities": self.ctx.activities.to_json()})
+        self.inputs.writer.commit(self.state.documents())
 
     def _publish(self, export: CompletedExport, *, collect: bool) -> None:
         """Publishes one export file, resuming after the rows already committed. The loop runs once per activity:
         rows stay lists, each type's route and converter are looked up once per file, and dates are compared as
         text in their usual ``…Z`` form, parsed only where the lookback or the newest activity needs them."""
-        ctx = self.ctx
+        inputs, tally = self.inputs, self.tally
         request = export.request
         window = request_window(request)
         types = request_types(request)
-        progress = ctx.activities.exports.setdefault(request.label, ExportProgress(window, types, export.export_id))
+        progress = self.state.exports.setdefault(request.label, ExportProgress(window, types, export.export_id))
         skip = progress.rows_committed
         recent_from = int((window.end - self.lookback).timestamp())
         recent_text = format_instant(datetime.fromtimestamp(recent_from, UTC))
         recent_rows: dict[str, int] = {}
         newest_text, newest_at = "", None  # the newest activity published: as ``…Z`` text, or parsed (other forms)
         skipped = 0
-        writer, seen, effects, states = ctx.writer, ctx.recent.guids, ctx.effects, ctx.activity_states
-        rows = export.rows(ctx.quarantine)
+        writer, seen, effects, states = inputs.writer, self.recent.guids, self.effects, self.documents
+        rows = export.rows(tally.quarantine)
         columns = _Columns(rows.header)
         routes: dict[str, _Route] = {}
         try:
@@ -178,11 +215,11 @@ class ActivityPhase:
                     try:
                         full = writer.upsert_values(table, convert(values))
                     except ValueConversionError as exc:
-                        ctx.reject(table.name, rows.row(values), exc)
+                        tally.reject(table.name, rows.row(values), exc)
                     else:
                         route.published += 1
                         if full and writer.checkpoint(states):
-                            ctx.progress.update(f"activities {window}: {index + 1:,} rows")
+                            inputs.progress.update(f"activities {window}: {index + 1:,} rows")
                 if not fixed:
                     if at is not None and (newest_at is None or at > newest_at):
                         newest_at = at
@@ -196,29 +233,29 @@ class ActivityPhase:
         finally:
             for route in routes.values():
                 if route.table is not None:
-                    ctx.summary.records[route.table.name] += route.published
+                    tally.records[route.table.name] += route.published
         self._finish(request.label, window, types, recent_rows, export.number_of_records)
         published = sum(route.published for route in routes.values())
-        ctx.progress.step(
+        inputs.progress.step(
             f"activities {window}: {published:,} published, {skipped:,} already published "
             f"({export.file_size / 1_000_000:.2f} MB)"
         )
         export.path.unlink(missing_ok=True)
         latest = max((at for at in (_epoch(newest_text or None), newest_at) if at is not None), default=None)
         newest = None if latest is None else datetime.fromtimestamp(latest, tz=window.start.tzinfo)
-        if newest and (ctx.summary.newest_activity is None or newest > ctx.summary.newest_activity):
-            ctx.summary.newest_activity = newest
+        if newest and (tally.newest_activity is None or newest > tally.newest_activity):
+            tally.newest_activity = newest
 
     def _route(self, type_text: str, rows: ExportRows) -> _Route:
         type_id = _int(type_text)
-        table = self.ctx.tables.activity_by_type.get(type_id)
+        table = self.inputs.tables.activity_by_type.get(type_id)
         convert = None if table is None else table.values_converter(rows.header, rows.json_columns)
         return _Route(type_id, table, convert)
 
     def _finish(
         self, label: str, window: Interval, types: tuple[int, ...], recent_rows: dict[str, int], rows: int
     ) -> None:
-        ctx, state = self.ctx, self.ctx.activities
+        tally, state = self.tally, self.state
         for type_id in types:
             state.done.setdefault(type_id, IntervalSet()).add(window)
         state.exports.pop(label, None)
@@ -232,15 +269,15 @@ class ActivityPhase:
             state.rows_per_day = rate if state.rows_per_day is None else 0.5 * state.rows_per_day + 0.5 * rate
         latest = done_all.latest_end()
         if latest is not None:
-            ctx.recent.guids.update(recent_rows)
-            ctx.recent.prune(latest - self.lookback)
+            self.recent.guids.update(recent_rows)
+            self.recent.prune(latest - self.lookback)
         self.windows_done += 1
-        ctx.summary.windows_done += 1
-        ctx.summary.windows_left = max(0, ctx.summary.windows_left - 1)
+        tally.windows_done += 1
+        tally.windows_left = max(0, (tally.windows_left or 0) - 1)
         oldest = done_all.earliest_start()
         if oldest is not None:
-            ctx.summary.oldest_activity_window = oldest
-        ctx.writer.commit({**ctx.activity_states(), RECENT_KEY: ctx.recent.to_json()})
+            tally.oldest_activity_window = oldest
+        self.inputs.writer.commit({**self.documents(), **self.recent.documents()})
 
 
 @dataclass(slots=True)

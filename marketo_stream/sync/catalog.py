@@ -18,17 +18,18 @@ from marketo_stream.schema import custom_object_table as custom_object_schema
 from marketo_stream.schema import fixed_table as fixed_schema
 from marketo_stream.schema import lead_table as lead_schema
 from marketo_stream.settings import KAFKA_TOPIC_NAME_MAX, Settings
-from marketo_stream.sink import KafkaSink
+from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.published import PublishedTable, is_blocked, publish
 from marketo_stream.tables import (
+    ACTIVITY_TYPES_ENDPOINT,
     DELETE_LEAD_TYPE,
     FIXED_TABLES,
+    LEAD_DESCRIBE_ENDPOINT,
     LEAD_TABLE,
     SEMANTIC_ACTIVITY_TYPES,
     TableSpec,
     activity_table,
     custom_object_table,
-    fixed_table,
 )
 
 log = logging.getLogger("marketo_stream.sync")
@@ -43,10 +44,14 @@ class Metadata:
     lead_fields: list[dict[str, Any]]
     custom_objects: list[dict[str, Any]]
 
+    def rows(self, spec: TableSpec) -> list[dict[str, Any]]:
+        """The rows of a table read with the metadata (``Reader.DESCRIBED``), by its endpoint."""
+        return {ACTIVITY_TYPES_ENDPOINT: self.activity_types, LEAD_DESCRIBE_ENDPOINT: self.lead_fields}[spec.endpoint]
+
 
 def fetch_metadata(client: MarketoClient) -> Metadata:
-    types = client.get(fixed_table("activity_type").endpoint).result
-    describe = client.get(fixed_table("lead_describe").endpoint).result
+    types = client.get(ACTIVITY_TYPES_ENDPOINT).result
+    describe = client.get(LEAD_DESCRIBE_ENDPOINT).result
     lead_fields = list(describe[0].get("fields", [])) if describe else []
     # describe2 names the fields, the older describe numbers them: the lead_describe table keeps both
     ids = {
@@ -84,7 +89,7 @@ class RunTables:
         return sorted(t for t in self.activity_by_type if t != DELETE_LEAD_TYPE)
 
 
-def build_tables(meta: Metadata, settings: Settings, sink: KafkaSink) -> RunTables:
+def build_tables(meta: Metadata, settings: Settings, sink: Sink) -> RunTables:
     """Every table of this run, registered with the sink (schemas checked before any record is produced)."""
     run = RunTables()
 

@@ -1,15 +1,21 @@
-"""What every phase of a run shares: the clients, the writer, this run's tables, the state and the report."""
+"""What a sync phase is given and what it gives back.
+
+A phase gets ``RunInputs`` (the clients, the writer, this run's tables, the time; nothing in it changes), its
+own typed state (``sync_state``), and a ``Tally`` it counts into; it returns its new state. The runner folds
+each tally into the run's summary, also when a phase stops midway, so a stopped run still reports what it
+published.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.csvfile import QuarantinedRow
 from marketo_stream.bulk.exporter import BulkExporter
 from marketo_stream.intervals import utc
@@ -18,42 +24,20 @@ from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sync.catalog import RunTables
 from marketo_stream.sync.writer import Writer
-from marketo_stream.sync_state import (
-    ACTIVITIES_KEY,
-    LEADS_KEY,
-    RECENT_KEY,
-    ActivityState,
-    LeadState,
-    RecentActivities,
-)
-
-EFFECTS_KEY = "effects"
 
 ACTIVITY_RETENTION = timedelta(days=760)
 """Marketo keeps most activities 25 months; older history cannot be extracted."""
 
 
-@dataclass
-class RunContext:
+@dataclass(frozen=True)
+class RunInputs:
     settings: Settings
     client: MarketoClient
     exporter: BulkExporter
     writer: Writer
     tables: RunTables
-    states: dict[str, dict[str, Any]]
-    summary: SyncSummary
     progress: Progress
     now: datetime
-    activities: ActivityState = field(init=False)
-    recent: RecentActivities = field(init=False)
-    leads: LeadState = field(init=False)
-    effects: Effects = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.activities = ActivityState.from_json(self.states.get(ACTIVITIES_KEY))
-        self.recent = RecentActivities.from_json(self.states.get(RECENT_KEY))
-        self.leads = LeadState.from_json(self.states.get(LEADS_KEY))
-        self.effects = Effects.from_json(self.states.get(EFFECTS_KEY) or {})
 
     @property
     def horizon(self) -> datetime:
@@ -61,17 +45,24 @@ class RunContext:
         oldest = self.now - ACTIVITY_RETENTION
         return oldest if start is None else max(utc(start), oldest)
 
-    persist_effects: bool = True
-    """False on a first run: its effects only date list memberships and need not survive a crash."""
+    @property
+    def quarantine_file(self) -> Path:
+        return Path(self.settings.sync.work_dir) / "quarantine.jsonl"
 
-    def effect_states(self) -> dict[str, dict[str, Any] | None]:
-        return {EFFECTS_KEY: self.effects.to_json()} if self.persist_effects else {}
 
-    def activity_states(self) -> dict[str, dict[str, Any] | None]:
-        return {ACTIVITIES_KEY: self.activities.to_json(), **self.effect_states()}
+@dataclass
+class Tally:
+    """What one phase did, for the run's summary."""
 
-    def lead_states(self) -> dict[str, dict[str, Any] | None]:
-        return {LEADS_KEY: self.leads.to_json(), **self.effect_states()}
+    quarantine_file: Path
+    records: Counter[str] = field(default_factory=Counter)
+    tombstones: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    quarantined_rows: int = 0
+    windows_done: int = 0
+    windows_left: int | None = None
+    newest_activity: datetime | None = None
+    oldest_activity_window: datetime | None = None
 
     def quarantine(self, row: QuarantinedRow) -> None:
         """Malformed export rows are kept for a person to look at, never silently dropped."""
@@ -82,8 +73,20 @@ class RunContext:
         self._keep({"table": table, "reason": str(error), "row": dict(row)})
 
     def _keep(self, entry: dict[str, Any]) -> None:
-        self.summary.quarantined_rows += 1
-        path = Path(self.settings.sync.work_dir) / "quarantine.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        self.quarantined_rows += 1
+        self.quarantine_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.quarantine_file.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, default=str) + "\n")
+
+    def add_to(self, summary: SyncSummary) -> None:
+        summary.records.update(self.records)
+        summary.tombstones.update(self.tombstones)
+        summary.warnings.extend(self.warnings)
+        summary.quarantined_rows += self.quarantined_rows
+        summary.windows_done += self.windows_done
+        if self.windows_left is not None:
+            summary.windows_left = self.windows_left
+        if self.newest_activity and (summary.newest_activity is None or self.newest_activity > summary.newest_activity):
+            summary.newest_activity = self.newest_activity
+        if self.oldest_activity_window is not None:
+            summary.oldest_activity_window = self.oldest_activity_window

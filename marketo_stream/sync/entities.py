@@ -15,12 +15,22 @@ from typing import Any
 
 from marketo_stream.jsontext import dumps_sorted
 from marketo_stream.schema import ValueConversionError
-from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.sync_state import EntityState
 
 Scope = Callable[[Row, str], bool]
 """(published key, tag) → whether the key lies inside the listing's scope."""
+
+
+def tag_by(column: str) -> Callable[[Row], str]:
+    """Tags each row with the text of one of its columns, empty where the column is null."""
+
+    def tag(value: Row) -> str:
+        found = value.get(column)
+        return "" if found is None else str(found)
+
+    return tag
 
 
 def key_text(key: Row) -> str:
@@ -40,12 +50,20 @@ def fingerprint(value: Row) -> str:
 class EntityListing:
     """One entity table's rows for this run; ``finish`` tombstones what a complete listing did not show."""
 
-    def __init__(self, ctx: RunContext, table: PublishedTable, tag: Callable[[Row], str] | None = None) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        inputs: RunInputs,
+        tally: Tally,
+        table: PublishedTable,
+        state: EntityState,
+        tag: Callable[[Row], str] | None = None,
+    ) -> None:
+        self.writer = inputs.writer
+        self.tally = tally
         self.table = table
         self.tag = tag
         """Derives a short tag stored with the fingerprint (e.g. the lead id of a role) for scoping deletes."""
-        self.state = EntityState.load(ctx.states, table.name)
+        self.state = state
         self.keys: dict[str, Row] = {}
         """Published keys seen in this listing, by key text."""
         self.published = 0
@@ -57,7 +75,7 @@ class EntityListing:
         try:
             value = self.table.convert(marketo_row)
         except ValueConversionError as exc:
-            self.ctx.reject(self.table.name, marketo_row, exc)
+            self.tally.reject(self.table.name, marketo_row, exc)
             self.rejected += 1
             return None
         key = self.table.key_of(value)
@@ -67,11 +85,11 @@ class EntityListing:
         if self.tag is not None:
             mark = f"{self.tag(value)}|{mark}"
         if self.state.rows.get(text) != mark:
-            self.ctx.writer.upsert(self.table, key, value)
+            self.writer.upsert(self.table, key, value)
             self.state.put(text, mark)
-            self.ctx.summary.records[self.table.name] += 1
+            self.tally.records[self.table.name] += 1
             self.published += 1
-        self.ctx.writer.checkpoint(self.documents)
+        self.writer.checkpoint(self.documents)
         return key
 
     def put_all(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -79,11 +97,12 @@ class EntityListing:
             self.put(row)
 
     def remove(self, key: Row) -> None:
-        """A key known to be gone (from an activity); no-op when it was never published."""
+        """A key known to be gone (a Remove from List activity): a tombstone, whether or not the key was ever
+        published (a compacted topic ignores a tombstone for a key it never held)."""
         text = key_text(key)
-        self.ctx.writer.delete(self.table, key)
+        self.writer.delete(self.table, key)
         self.state.drop(text)
-        self.ctx.summary.tombstones[self.table.name] += 1
+        self.tally.tombstones[self.table.name] += 1
 
     def finish(self, scope: Scope | None = None, *, complete: bool = True) -> int:
         """Tombstones for published keys inside ``scope`` that this listing did not show; commits."""
@@ -96,13 +115,13 @@ class EntityListing:
                 key = self._key_from_text(text)
                 if scope is not None and not scope(key, mark.partition("|")[0] if "|" in mark else ""):
                     continue
-                self.ctx.writer.delete(self.table, key, published_key=True)
+                self.writer.delete(self.table, key, published_key=True)
                 self.state.drop(text)
-                self.ctx.summary.tombstones[self.table.name] += 1
+                self.tally.tombstones[self.table.name] += 1
                 gone += 1
         if scope is None and complete:
             self.state.complete = True
-        self.ctx.writer.commit(self.documents())
+        self.writer.commit(self.documents())
         return gone
 
     def documents(self) -> dict[str, dict[str, Any]]:

@@ -9,18 +9,20 @@ a named lead Marketo no longer returns, and every lead merged away, becomes a to
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, format_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, paging_token
 from marketo_stream.planner import plan_windows
 from marketo_stream.schema import ValueConversionError
-from marketo_stream.sync.activities import ONE_SECOND, request_window
-from marketo_stream.sync.context import RunContext
-from marketo_stream.sync_state import DELETED_LEADS_KEY, CursorState, ExportProgress
+from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.windows import request_window, window_request
+from marketo_stream.sync_state import CursorState, ExportProgress, LeadState, StateDocuments, effects_documents
 from marketo_stream.tables import DELETE_LEAD_TYPE
 
 DELETED_LEADS_RETENTION = timedelta(days=14)
@@ -31,25 +33,38 @@ def lead_label(window: Interval) -> str:
     return f"leads:{window}"
 
 
+@dataclass
 class LeadPhase:
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx = ctx
-        self.loaded_ids: set[int] = set()
-        """Ids of the leads this run's initial load published (read back when lead ids are hashed)."""
-        self.gone_ids: set[int] = set()
-        """Leads deleted or merged away in this run: their memberships, roles and custom objects go too."""
+    """The lead table's three steps; each commits ``state`` (and the effects, where they are kept) with the
+    records it describes. The runner reads ``state``, ``gone_ids`` and ``loaded_ids`` back when they are done."""
+
+    inputs: RunInputs
+    state: LeadState
+    deleted_cursor: CursorState
+    tally: Tally
+    persist_effects: bool
+    """False on a first run: its effects only date list memberships and need not survive a crash."""
+    effects: Effects = field(default_factory=Effects)
+    loaded_ids: set[int] = field(default_factory=set)
+    """Ids of the leads this run's initial load published (read back when lead ids are hashed)."""
+    gone_ids: set[int] = field(default_factory=set)
+    """Leads deleted or merged away in this run: their memberships, roles and custom objects go too."""
+
+    def documents(self) -> StateDocuments:
+        found = self.state.documents()
+        return {**found, **effects_documents(self.effects)} if self.persist_effects else found
 
     # -- deletes -------------------------------------------------------------------------------------------
 
     def deleted_leads(self) -> None:
-        ctx = self.ctx
+        ctx, tally = self.inputs, self.tally
         lead = ctx.tables.lead
         if lead is None:
             return
-        cursor = CursorState.from_json(ctx.states.get(DELETED_LEADS_KEY))
+        cursor = self.deleted_cursor
         oldest = ctx.now - DELETED_LEADS_RETENTION
         if cursor.at is not None and cursor.at < oldest:
-            ctx.summary.warnings.append(
+            tally.warnings.append(
                 f"the last sync ended {cursor.at.isoformat()}, more than 14 days ago: Marketo keeps deleted "
                 f"leads 14 days, so deletes older than {oldest.isoformat()} may have been missed; "
                 f"resync the lead table to be sure (marketo-stream resync lead --yes)"
@@ -58,7 +73,7 @@ class LeadPhase:
         activity = ctx.tables.activity_by_type.get(DELETE_LEAD_TYPE)
         # before the initial load has published a single lead there is nothing to delete, and a topic that
         # starts with tombstones breaks sinks that create their table from the first record
-        published_any = bool(len(ctx.leads.done) or ctx.leads.exports or ctx.leads.initial_load_complete)
+        published_any = bool(len(self.state.done) or self.state.exports or self.state.initial_load_complete)
         token = paging_token(ctx.client, format_instant(since))
         deleted = 0
         for page in date_token_pages(ctx.client, "/rest/v1/activities/deletedleads.json", None, since_token=token):
@@ -69,23 +84,24 @@ class LeadPhase:
                 self.gone_ids.add(int(lead_id))
                 if published_any:
                     ctx.writer.delete(lead, {"id": int(lead_id)})
-                    ctx.summary.tombstones[lead.name] += 1
+                    tally.tombstones[lead.name] += 1
                     deleted += 1
                 if activity is not None and row.get("marketoGUID"):
                     ctx.writer.upsert_row(activity, row)
-                    ctx.summary.records[activity.name] += 1
+                    tally.records[activity.name] += 1
             ctx.writer.checkpoint(dict)
-        ctx.writer.commit({DELETED_LEADS_KEY: CursorState(ctx.now).to_json()})
+        self.deleted_cursor = CursorState(ctx.now)
+        ctx.writer.commit(self.deleted_cursor.deleted_leads_documents())
         ctx.progress.step(f"deleted leads since {format_instant(since)}: {deleted} tombstone(s)")
 
     # -- initial load --------------------------------------------------------------------------------------
 
     def initial_load(self) -> None:
-        ctx = self.ctx
+        ctx = self.inputs
         lead = ctx.tables.lead
-        if lead is None or ctx.leads.initial_load_complete:
+        if lead is None or self.state.initial_load_complete:
             return
-        state = ctx.leads
+        state = self.state
         fields = tuple(lead.marketo_fields())
         done = state.done
         for progress in state.exports.values():
@@ -101,25 +117,25 @@ class LeadPhase:
             progress = state.exports.setdefault(request.label, ExportProgress(request_window(request), ()))
             if progress.export_id != export_id:
                 progress.export_id, progress.rows_committed = export_id, 0
-            ctx.writer.commit(ctx.lead_states())
+            ctx.writer.commit(self.documents())
 
         for export in ctx.exporter.run(requests, known_exports=known, on_export_id=on_export_id):
             self.publish_export(export)
         state.initial_load_complete = True
-        ctx.writer.commit(ctx.lead_states())
+        ctx.writer.commit(self.documents())
 
     def publish_export(self, export: CompletedExport) -> int:
         """Publishes one lead export file, resuming after the rows already committed; returns rows published."""
-        ctx, state, lead = self.ctx, self.ctx.leads, self.ctx.tables.lead
+        ctx, state, lead, tally = self.inputs, self.state, self.inputs.tables.lead, self.tally
         assert lead is not None
         win = request_window(export.request)
         progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
         skip = progress.rows_committed
         count = 0
-        rows = export.rows(ctx.quarantine)
+        rows = export.rows(tally.quarantine)
         convert = lead.values_converter(rows.header, rows.json_columns)
         id_at = rows.header.index("id") if "id" in rows.header else None
-        writer, loaded, records = ctx.writer, self.loaded_ids, ctx.summary.records
+        writer, loaded, records = ctx.writer, self.loaded_ids, tally.records
         for index, values in enumerate(rows):
             if id_at is not None and (raw := values[id_at]) != "" and raw != "null":
                 loaded.add(int(raw))
@@ -128,41 +144,34 @@ class LeadPhase:
             try:
                 writer.upsert_values(lead, convert(values))
             except ValueConversionError as exc:
-                ctx.reject(lead.name, rows.row(values), exc)
+                tally.reject(lead.name, rows.row(values), exc)
             else:
                 records[lead.name] += 1
             progress.rows_committed = index + 1
             count += 1
-            writer.checkpoint(ctx.lead_states)
+            writer.checkpoint(self.documents)
         state.done.add(win)
         state.exports.pop(export.request.label, None)
-        ctx.writer.commit(ctx.lead_states())
+        ctx.writer.commit(self.documents())
         export.path.unlink(missing_ok=True)
         ctx.progress.step(f"leads {win}: {count:,} published")
         return count
 
     @staticmethod
     def _request(window: Interval, fields: tuple[str, ...], label: str | None = None) -> ExportRequest:
-        return ExportRequest(
-            kind="leads",
-            fields=fields,
-            filter={
-                "createdAt": {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)}
-            },
-            label=label or lead_label(window),
-        )
+        return window_request("leads", window, fields=fields, label=label or lead_label(window))
 
     # -- changes named by activities -------------------------------------------------------------------------
 
     def apply_effects(self) -> None:
-        ctx = self.ctx
+        ctx, tally = self.inputs, self.tally
         lead = ctx.tables.lead
-        effects = ctx.effects
+        effects = self.effects
         if lead is None:
             return
         for loser in sorted(effects.merged_away):
             ctx.writer.delete(lead, {"id": loser})
-            ctx.summary.tombstones[lead.name] += 1
+            tally.tombstones[lead.name] += 1
             self.gone_ids.add(loser)
         refresh = sorted(effects.leads_to_refresh - effects.merged_away)
         fields = ",".join(lead.marketo_fields())
@@ -172,17 +181,17 @@ class LeadPhase:
             found: set[int] = set()
             for row in ctx.client.get("/rest/v1/leads.json", params).result:
                 ctx.writer.upsert_row(lead, row)
-                ctx.summary.records[lead.name] += 1
+                tally.records[lead.name] += 1
                 found.add(int(row["id"]))
                 refreshed += 1
             for missing in sorted(set(ids) - found):
                 ctx.writer.delete(lead, {"id": missing})
-                ctx.summary.tombstones[lead.name] += 1
+                tally.tombstones[lead.name] += 1
                 self.gone_ids.add(missing)
                 gone += 1
             effects.leads_to_refresh -= set(ids)
-            ctx.writer.checkpoint(ctx.lead_states)
+            ctx.writer.checkpoint(self.documents)
         effects.merged_away.clear()
-        ctx.writer.commit(ctx.lead_states())
+        ctx.writer.commit(self.documents())
         if refresh:
             ctx.progress.step(f"leads named by activities: {refreshed} re-read, {gone} gone")

@@ -27,13 +27,14 @@ from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink, SinkConfig
-from marketo_stream.sync.activities import ActivityPhase
-from marketo_stream.sync.catalog import build_tables, fetch_metadata
-from marketo_stream.sync.context import EFFECTS_KEY, RunContext
-from marketo_stream.sync.entity_phase import EntityPhase
+from marketo_stream.sink.protocol import Sink
+from marketo_stream.sync.activities import sync_activities
+from marketo_stream.sync.catalog import Metadata, build_tables, fetch_metadata
+from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.writer import Writer
-from marketo_stream.sync_state import RUN_KEY, CursorState
+from marketo_stream.sync_state import CursorState, SyncState, effects_documents
 
 log = logging.getLogger("marketo_stream.sync")
 
@@ -81,13 +82,13 @@ class SyncRunner:
         progress: Progress | None = None,
         clock: Clock = SYSTEM_CLOCK,
         client: MarketoClient | None = None,
-        sink: KafkaSink | None = None,
+        sink: Sink | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress or Progress(quiet=True)
         self.clock = clock
         self.client = client or MarketoClient.from_settings(settings.marketo, clock=clock)
-        self.sink = sink or KafkaSink(sink_config(settings))
+        self.sink: Sink = sink or KafkaSink(sink_config(settings))
         self.exporter = BulkExporter(self.client, exporter_config(settings), clock=clock)
 
     def run_once(self, *, now: datetime | None = None) -> SyncSummary:
@@ -119,35 +120,40 @@ class SyncRunner:
         progress.step("registering schemas")
         tables = build_tables(meta, self.settings, self.sink)
         progress.step("reading the sync state from Kafka")
-        states = self.sink.open()
+        state = SyncState.load(self.sink.open())
         now = now or self.client.server_now() or self.clock.now()
-        writer = Writer(self.sink, tables.published, self.settings.sync.transaction_rows)
-        ctx = RunContext(
-            settings=self.settings,
-            client=self.client,
-            exporter=self.exporter,
-            writer=writer,
-            tables=tables,
-            states=states,
-            summary=summary,
-            progress=progress,
-            now=now,
-        )
-        first_run = not ctx.leads.initial_load_complete
-        ctx.persist_effects = not first_run
-        leads = LeadPhase(ctx)
-        with writer:
-            leads.deleted_leads()
-            ActivityPhase(ctx, collect_fresh=True, collect_history=first_run).run()
-            if first_run:
-                leads.initial_load()
-            else:
-                leads.apply_effects()
-            entities = EntityPhase(ctx, meta, gone_lead_ids=leads.gone_ids, loaded_lead_ids=leads.loaded_ids)
-            entities.run(ctx.effects)
-            ctx.effects = Effects()
-            writer.commit({EFFECTS_KEY: ctx.effects.to_json(), RUN_KEY: CursorState(now).to_json()})
+        writer = Writer(self.sink, self.settings.sync.transaction_rows)
+        inputs = RunInputs(self.settings, self.client, self.exporter, writer, tables, progress, now)
+        tally = Tally(inputs.quarantine_file)
+        try:
+            with writer:
+                self._phases(inputs, state, meta, tally)
+        finally:
+            tally.add_to(summary)
         progress.step("sync complete")
+
+    @staticmethod
+    def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally) -> None:
+        """Each phase gets its state and hands the new state on; every one commits as it goes."""
+        first_run = not state.leads.initial_load_complete
+        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, persist_effects=not first_run)
+        leads.deleted_leads()
+        activities = sync_activities(inputs, state.activities, state.recent, state.effects, tally, first_run=first_run)
+        leads.effects = activities.effects
+        if first_run:
+            leads.initial_load()
+        else:
+            leads.apply_effects()
+        sync_entities(
+            inputs,
+            state,
+            meta,
+            activities.effects,
+            tally,
+            gone_lead_ids=leads.gone_ids,
+            loaded_lead_ids=leads.loaded_ids,
+        )
+        inputs.writer.commit({**effects_documents(Effects()), **CursorState(inputs.now).run_documents()})
 
     def close(self) -> None:
         self.sink.close()

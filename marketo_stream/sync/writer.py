@@ -13,26 +13,21 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
-from marketo_stream.sink import Batch, KafkaSink
+from marketo_stream.sink.protocol import Sink, SinkBatch
 from marketo_stream.sync.published import PublishedTable, Row
 
 States = Mapping[str, Mapping[str, Any] | None]
 
 
 class Writer:
-    def __init__(self, sink: KafkaSink, tables: Mapping[str, PublishedTable], rows_per_transaction: int) -> None:
+    def __init__(self, sink: Sink, rows_per_transaction: int) -> None:
         self._sink = sink
-        self._tables = tables
         self._limit = rows_per_transaction
-        self._open: AbstractContextManager[Batch] | None = None
-        self._batch: Batch | None = None
+        self._open: AbstractContextManager[SinkBatch] | None = None
+        self._batch: SinkBatch | None = None
         self._pending = 0
 
-    def table(self, name: str) -> PublishedTable | None:
-        """The published table, or None when it is blocked (its rows are then dropped)."""
-        return self._tables.get(name)
-
-    def _current(self) -> Batch:
+    def _current(self) -> SinkBatch:
         if self._batch is None:
             self._open = self._sink.transaction()
             self._batch = self._open.__enter__()
@@ -93,9 +88,6 @@ class Writer:
         opened, self._open, self._batch, self._pending = self._open, None, None, 0
         if opened is not None:
             opened.__exit__(kind, exc, tb)
-
-    def abort(self, exc: BaseException) -> None:
-        self._close(type(exc), exc, exc.__traceback__)
 
     def __enter__(self) -> Writer:
         return self

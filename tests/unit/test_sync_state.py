@@ -66,6 +66,6 @@ def test_entity_fingerprints_are_spread_over_shards_and_only_changed_shards_are_
 def test_a_version_one_entity_document_is_read_and_split_on_its_next_write() -> None:
     legacy = {"entity.list": {"v": 1, "rows": {"[1]": "a", "[2]": "b"}, "complete": True}}
     state = EntityState.load(legacy, "list")
-    assert state.rows == {"[1]": "a", "[2]": "b"} and state.complete
+    assert dict(state.rows) == {"[1]": "a", "[2]": "b"} and state.complete
     docs = state.documents("list")
     assert "rows" not in docs["entity.list"] and len(docs) > 1

@@ -1,0 +1,54 @@
+"""What the sync asks of a sink, as Protocols: ``KafkaSink`` is the real one, ``MemorySink`` its in-memory twin.
+
+The phases and the writer are typed against these, so a phase can be run and checked without a broker, and the
+broker-backed tests stay the judge of Kafka's own behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from marketo_stream.sink.config import SinkConfig, TableSchema
+from marketo_stream.sink.topics import TopicPolicyMismatch
+
+
+class SinkBatch(Protocol):
+    """The records and state of one transaction: all visible after it commits, none after it aborts."""
+
+    def upsert(self, table: str, key: Mapping[str, Any], value: Mapping[str, Any]) -> None: ...
+
+    def upsert_values(self, table: str, values: Sequence[Any]) -> None: ...
+
+    def delete(self, table: str, key: Mapping[str, Any]) -> None: ...
+
+    def put_state(self, key: str, state: Mapping[str, Any] | None) -> None: ...
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]: ...
+
+
+class Sink(Protocol):
+    config: SinkConfig
+
+    def connect(self) -> None: ...
+
+    def open(self) -> dict[str, dict[str, Any]]:
+        """Fences older writers and returns the committed state, key by key."""
+        ...
+
+    def prepare_all(self, tables: Iterable[TableSchema]) -> None: ...
+
+    def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None: ...
+
+    def transaction(self) -> AbstractContextManager[SinkBatch]:
+        """Committed when the block ends normally, aborted when it raises."""
+        ...
+
+    def live_keys(self, table: str) -> list[dict[str, Any]]: ...
+
+    @property
+    def policy_mismatches(self) -> tuple[TopicPolicyMismatch, ...]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,123 @@
+"""The state topic's keys, its version, and the steps that bring a document of any earlier version up to date.
+
+A state document carries its version in ``"v"`` (a document without one is version 1). Reading never fails on
+an old document and never misreads a newer one: ``upgrade_states`` applies ``MIGRATIONS`` one version at a
+time, and refuses a version above ``STATE_VERSION``. The typed documents live in ``sync_state``, which every
+other module goes through.
+
+History:
+
+1. The first layout. An entity table kept its fingerprints in its index document (``entity.<table>``,
+   ``{"rows": {...}, "complete": ...}``); later releases of version 1 moved them into 64 shard documents
+   (``entity.<table>/<nn>``) without changing the version. Custom object windows (``windows.<table>``) and
+   the activity effects (``effects``) carried no version. A fingerprint tagged with a null column (an
+   opportunity without an external id) was tagged ``None``.
+2. Entity fingerprints live in shards only, a null tag is empty, and every document carries ``"v"``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from marketo_stream.errors import MarketoStreamError
+
+STATE_VERSION = 2
+
+ACTIVITIES_KEY = "activities"
+RECENT_KEY = "activities.recent"
+LEADS_KEY = "lead"
+DELETED_LEADS_KEY = "deleted_leads"
+RUN_KEY = "run"
+EFFECTS_KEY = "effects"
+ENTITY_PREFIX = "entity."
+WINDOWS_PREFIX = "windows."
+
+ENTITY_SHARDS = 64
+"""Fingerprints of one entity table are spread over this many state records (``entity.<table>/<nn>``), so
+that no record outgrows Kafka's 1 MB message limit (about 1.5 million rows per table) and a checkpoint
+rewrites only the shards that changed."""
+
+Documents = dict[str, dict[str, Any]]
+
+
+def entity_key(table: str) -> str:
+    return f"{ENTITY_PREFIX}{table}"
+
+
+def shard_key(table: str, shard: int) -> str:
+    return f"{entity_key(table)}/{shard:02d}"
+
+
+def windows_key(table: str) -> str:
+    """Where a custom object table keeps its finished ``updatedAt`` windows."""
+    return f"{WINDOWS_PREFIX}{table}"
+
+
+def shard_index(key_text: str) -> int:
+    return zlib.crc32(key_text.encode()) % ENTITY_SHARDS
+
+
+class StateVersionError(MarketoStreamError):
+    """The state topic was written by a newer marketo-stream; upgrade this one instead of misreading it."""
+
+
+def version_of(doc: Mapping[str, Any]) -> int:
+    version = int(doc.get("v", 1))
+    if version > STATE_VERSION:
+        raise StateVersionError(
+            f"state written by a newer marketo-stream (state version {version}, this one reads up to "
+            f"{STATE_VERSION}); upgrade marketo-stream"
+        )
+    return version
+
+
+def _v1_to_v2(key: str, doc: Mapping[str, Any]) -> Documents:
+    """An entity index holding its rows becomes an index and the shards those rows belong in."""
+    entity = key.startswith(ENTITY_PREFIX)
+    index = entity and "/" not in key
+    found: Documents = {key: {**{k: v for k, v in doc.items() if not (entity and k == "rows")}, "v": 2}}
+    rows = {text: _untag_null(mark) for text, mark in (doc.get("rows") or {}).items()} if entity else {}
+    if not index and entity:
+        found[key]["rows"] = rows
+    elif rows:
+        table = key.removeprefix(ENTITY_PREFIX)
+        for text, mark in rows.items():
+            shard = found.setdefault(shard_key(table, shard_index(text)), {"v": 2, "rows": {}})
+            shard["rows"][text] = mark
+    return found
+
+
+def _untag_null(mark: str) -> str:
+    return mark.removeprefix("None") if mark.startswith("None|") else mark
+
+
+MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2}
+"""``MIGRATIONS[n]`` turns one version-``n`` document into the version-``n + 1`` documents it stands for."""
+
+
+def upgrade_states(states: Mapping[str, Mapping[str, Any] | None]) -> Documents:
+    """Every document in the current version. Shards that a migration derives from an index are merged into
+    the shards stored beside it (the index's rows were written first, so a stored shard wins)."""
+    out: Documents = {}
+    derived: Documents = {}
+    for key, doc in states.items():
+        if doc is None:
+            continue
+        step: Documents = {key: dict(doc)}
+        version = version_of(doc)
+        while version < STATE_VERSION:
+            step = {found: new for k, d in step.items() for found, new in MIGRATIONS[version](k, d).items()}
+            version += 1
+        out[key] = step.pop(key)
+        derived.update(step)
+    for key, doc in derived.items():
+        stored = out.get(key)
+        out[key] = doc if stored is None else {**doc, "rows": {**doc["rows"], **stored.get("rows", {})}}
+    return out
+
+
+def upgrade(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """One document that no migration splits (anything but an entity index) in the current version."""
+    return upgrade_states({"": doc})[""]

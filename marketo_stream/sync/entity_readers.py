@@ -1,0 +1,394 @@
+"""One function per ``Reader``: how a kind of entity table is read, published and checked for deletes.
+
+A reader gets the entity phase (clients, effects, what earlier readers listed) and the catalog's specs that
+declare it, and knows nothing of particular tables: endpoints, parents, the list a detail holds the rows in and
+the column that scopes deletes all come from the specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import count
+from typing import TYPE_CHECKING, Any
+
+from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
+from marketo_stream.planner import plan_windows
+from marketo_stream.sync.entities import EntityListing
+from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
+from marketo_stream.sync.published import PublishedTable, Row
+from marketo_stream.sync.windows import request_window, window_request
+from marketo_stream.tables import Reader, Source, TableSpec
+
+if TYPE_CHECKING:
+    from marketo_stream.sync.entity_phase import EntityPhase
+
+OBJECT_LOOKBACK = timedelta(hours=1)
+COMPANY_ID_GAP_BATCHES = 3
+"""Ids are enumerated in batches of 300 until this many batches in a row past the highest id are empty."""
+
+ReaderFunction = Callable[["EntityPhase", list[TableSpec]], None]
+
+
+def per_table(read: Callable[[EntityPhase, TableSpec], None]) -> ReaderFunction:
+    """A reader that reads the tables declaring it one after the other."""
+
+    def reader(phase: EntityPhase, specs: list[TableSpec]) -> None:
+        for spec in specs:
+            read(phase, spec)
+
+    return reader
+
+
+@dataclass
+class Listed:
+    """What a reader found of one table, for the readers of the tables that name it as their parent."""
+
+    keys: list[Row] = field(default_factory=list)
+    """Published keys listed this run (the rows themselves where the table is blocked)."""
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    """Marketo rows, where a child is found through them."""
+    changed: set[int] = field(default_factory=set)
+    gone: set[int] = field(default_factory=set)
+
+    @property
+    def current(self) -> set[int]:
+        return {int(key["id"]) for key in self.keys}
+
+
+def inside(column: str, scope: set[int]) -> Callable[[Row, str], bool]:
+    """A delete scope: keys whose ``column`` is one of ``scope``."""
+    return lambda key, _: int(key[column]) in scope
+
+
+def endpoint(spec: TableSpec, **ids: int) -> str:
+    """The table's endpoint as the catalog declares it, with ``{id}`` filled in."""
+    return spec.endpoint.format(**ids)
+
+
+def parent_column(spec: TableSpec) -> str:
+    """The column naming the parent in a child's published key (``<parent>_id``)."""
+    return f"{spec.parent}_id"
+
+
+def parent_field(spec: TableSpec) -> str:
+    """The Marketo field naming the parent in a child's row (``<parent>Id``)."""
+    return f"{spec.parent}Id"
+
+
+def pages_of(phase: EntityPhase, spec: TableSpec, params: dict[str, Any] | None = None) -> Iterable[Any]:
+    """A listing's pages, paged as the spec's source kind pages."""
+    if spec.source is Source.ASSET_LISTING:
+        return offset_pages(phase.inputs.client, endpoint(spec), params)
+    return position_token_pages(phase.inputs.client, endpoint(spec), params)
+
+
+def marketo_name(table: PublishedTable, column: str) -> str:
+    return next(str(f["marketo_name"]) for f in table.source.value_schema["fields"] if f["name"] == column)
+
+
+def fields_of(table: PublishedTable) -> str:
+    return ",".join(table.marketo_fields())
+
+
+def complete_listing(phase: EntityPhase, spec: TableSpec, rows: Iterable[dict[str, Any]]) -> None:
+    """Publishes what changed and deletes what is no longer listed; records what was listed for children."""
+    listing = phase.listing(spec)
+    if listing is None:
+        phase.listed[spec.name] = Listed(keys=list(rows))
+        return
+    parent = _is_parent(phase, spec)
+    known = {int(key["id"]) for key in listing.known_keys()} if parent else set()
+    listed = Listed()
+    for row in rows:
+        published = listing.published
+        key = listing.put(row)
+        if key is None:
+            continue
+        listed.keys.append(key)
+        if parent and listing.published > published:
+            listed.changed.add(int(key["id"]))
+    gone = listing.finish()
+    if parent:
+        listed.gone = known - listed.current
+    phase.listed[spec.name] = listed
+    phase.inputs.progress.step(f"{spec.name}: {len(listed.keys)} listed, {listing.published} published, {gone} deleted")
+
+
+def _is_parent(phase: EntityPhase, spec: TableSpec) -> bool:
+    return any(other.parent == spec.name for other in phase.specs())
+
+
+def read_described(phase: EntityPhase, spec: TableSpec) -> None:
+    complete_listing(phase, spec, phase.meta.rows(spec))
+
+
+def read_listings(phase: EntityPhase, spec: TableSpec) -> None:
+    complete_listing(phase, spec, phase.rows(pages_of(phase, spec)))
+
+
+def read_parent_details(phase: EntityPhase, specs: list[TableSpec]) -> None:
+    """The details of changed parents (of every parent on a first pass); one call per parent serves every table
+    held in the detail. A table never complete is on its first pass."""
+    by_parent: dict[str, list[TableSpec]] = {}
+    for spec in specs:
+        by_parent.setdefault(spec.parent or "", []).append(spec)
+    for parent, children in by_parent.items():
+        listings = [(spec, listing) for spec in children if (listing := phase.listing(spec)) is not None]
+        if not listings:
+            continue
+        found = phase.listed[parent]
+        first_pass = not all(listing.state.complete for _, listing in listings)
+        parent_ids = found.current if first_pass else found.changed
+        details = fetch_ahead(
+            sorted(parent_ids),
+            _detail_of(phase, children[0]),
+            workers=phase.workers,
+        )
+        for parent_id, result in details:
+            detail = result[0] if result else {}
+            for spec, listing in listings:
+                for item in detail.get(spec.rows_at or "") or ():
+                    listing.put({parent_field(spec): parent_id, **_with_defaults(spec, item)})
+        scope = parent_ids | found.gone
+        for spec, listing in listings:
+            if first_pass:
+                listing.finish()
+            else:
+                listing.finish(inside(parent_column(spec), scope))
+
+
+def _detail_of(phase: EntityPhase, spec: TableSpec) -> Callable[[int], list[dict[str, Any]]]:
+    return lambda parent_id: phase.inputs.client.get(endpoint(spec, id=parent_id)).result
+
+
+def _with_defaults(spec: TableSpec, item: dict[str, Any]) -> dict[str, Any]:
+    if not spec.defaults:
+        return item
+    return {**dict(spec.defaults), **{k: v for k, v in item.items() if v is not None}}
+
+
+def read_parent_members(phase: EntityPhase, spec: TableSpec) -> None:
+    """Members of parents that changed or that activities named; of every parent on a first pass."""
+    listing = phase.listing(spec)
+    if listing is None:
+        return
+    found = phase.listed[spec.parent or ""]
+    first_pass = not listing.state.complete
+    named = (found.changed | phase.effects.programs_to_refresh) & found.current
+    parent_ids = found.current if first_pass else named
+    fields = ",".join(f["marketo_name"] for f in listing.table.source.value_schema["fields"] if "marketo_name" in f)
+    members = first_pages_ahead(
+        sorted(parent_ids),
+        _member_pages(phase, spec, fields),
+        workers=phase.workers,
+    )
+    for _, pages in members:
+        listing.put_all(phase.rows(pages))
+    scope = parent_ids | found.gone
+    column = parent_column(spec)
+    if first_pass:
+        gone = listing.finish()
+    else:
+        gone = listing.finish(lambda key, _: int(key[column]) in scope or phase.lead_gone(key))
+    phase.inputs.progress.step(
+        f"{spec.name}: {len(parent_ids)} {spec.parent}(s) read, {listing.published} published, {gone} deleted"
+    )
+
+
+def _member_pages(phase: EntityPhase, spec: TableSpec, fields: str) -> Callable[[int], Iterator[Any]]:
+    return lambda parent_id: position_token_pages(phase.inputs.client, endpoint(spec, id=parent_id), {"fields": fields})
+
+
+def read_activity_members(phase: EntityPhase, spec: TableSpec) -> None:
+    """A full listing per parent on a first pass; later the Add to / Remove from activities of this run."""
+    effects = phase.effects
+    listing = phase.listing(spec)
+    if listing is None:
+        return
+    parents = phase.listed[spec.parent or ""].keys
+    if not listing.state.complete:
+        gone = _first_member_listing(phase, spec, listing, [int(key["id"]) for key in parents])
+    else:
+        current = {int(k["id"]) for k in parents}
+        parent, parent_key = parent_field(spec), parent_column(spec)
+        for change in sorted(effects.list_changes.values()):
+            if change.added and change.list_id in current:
+                listing.put({parent: change.list_id, "leadId": change.lead_id, "createdAt": change.activity_date})
+            else:
+                listing.remove({parent_key: change.list_id, "lead_id": change.lead_id})
+        column = parent_column(spec)
+        gone = listing.finish(lambda key, _: int(key[column]) not in current or phase.lead_gone(key))
+    effects.list_changes.clear()
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
+
+
+def _first_member_listing(phase: EntityPhase, spec: TableSpec, listing: EntityListing, parent_ids: list[int]) -> int:
+    client, effects = phase.inputs.client, phase.effects
+    members = first_pages_ahead(
+        parent_ids,
+        lambda list_id: position_token_pages(client, endpoint(spec, id=list_id), {"fields": "id"}),
+        workers=phase.workers,
+    )
+    for list_id, pages in members:
+        for lead in phase.rows(pages):
+            change = effects.list_changes.get((list_id, int(lead["id"])))
+            created = change.activity_date if change is not None and change.added else None
+            listing.put({parent_field(spec): list_id, "leadId": lead["id"], "createdAt": created})
+    return listing.finish()
+
+
+def read_versions(phase: EntityPhase, spec: TableSpec) -> None:
+    listing = phase.listing(spec)
+    if listing is None:
+        return
+    for status in ("approved", "draft"):
+        listing.put_all(phase.rows(pages_of(phase, spec, {"status": status})))
+    listing.finish(complete=False)
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} new version(s)")
+
+
+def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
+    listing = phase.listing(spec)
+    if listing is None:
+        return
+    fields = fields_of(listing.table)
+    highest, empty_run = 0, 0
+
+    def batch_from(start: int, spec: TableSpec = spec, fields: str = fields) -> list[dict[str, Any]]:
+        ids = ",".join(str(i) for i in range(start, start + MAX_BATCH))
+        params = {"filterType": "id", "filterValues": ids, "fields": fields}
+        return phase.inputs.client.get(endpoint(spec), params).result
+
+    # the batches past the end are not known in advance: up to ``workers`` calls beyond it are spent
+    for _, found in fetch_ahead(count(1, MAX_BATCH), batch_from, workers=phase.workers):
+        for row in found:
+            key = listing.put(row)
+            if key is not None:
+                highest = max(highest, int(key["id"]))
+        empty_run = 0 if found else empty_run + 1
+        if empty_run >= COMPANY_ID_GAP_BATCHES:
+            break
+    gone = listing.finish()
+    phase.inputs.progress.step(f"{spec.name}: ids up to {highest} read, {listing.published} published, {gone} deleted")
+
+
+def read_by_lead(phase: EntityPhase, spec: TableSpec) -> None:
+    """Rows of the leads in question (each row's lead is kept as its tag, so that rows of those leads that are no
+    longer listed become tombstones); the tags of children (``tag_column`` of the tables naming this one as
+    parent) are collected for them."""
+    listing = phase.listing(spec)
+    listed = Listed()
+    phase.listed[spec.name] = listed
+    if listing is None:
+        return
+    leads = set(phase.lead_ids)
+    first_pass = not listing.state.complete
+    if first_pass:
+        leads |= phase.all_lead_ids()
+    fields = fields_of(listing.table)
+    path = endpoint(spec)
+    client = phase.inputs.client
+    found = first_pages_ahead(
+        batches(sorted(leads), MAX_BATCH),
+        _filtered_pages(client, path, "leadId", fields),
+        workers=phase.workers,
+    )
+    for _, pages in found:
+        for row in phase.rows(pages):
+            key = listing.put(row)
+            if key is not None:
+                listed.keys.append(key)
+            listed.rows.append(row)
+    names = {str(lead) for lead in leads}
+    gone = listing.finish(None if first_pass else lambda _, lead: lead in names or lead in phase.gone_text)
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
+
+
+def _filtered_pages(client: Any, path: str, filter_type: str, fields: str) -> Callable[[Iterable[Any]], Any]:
+    def pages(values: Iterable[Any]) -> Any:
+        params = {"filterType": filter_type, "filterValues": ",".join(map(str, values)), "fields": fields}
+        return position_token_pages(client, path, params)
+
+    return pages
+
+
+def read_by_parent_tag(phase: EntityPhase, spec: TableSpec) -> None:
+    """Rows found by the ids the parent's rows name: those of this run and those already known (kept as tags)."""
+    listing = phase.listing(spec)
+    if listing is None:
+        return
+    column = spec.tag_column or ""
+    marketo_field = marketo_name(listing.table, column)
+    ids = {str(row[marketo_field]) for row in phase.listed[spec.parent or ""].rows if row.get(marketo_field)}
+    ids |= {mark.partition("|")[0] for mark in listing.state.rows.values()}
+    ids.discard("")
+    fields = fields_of(listing.table)
+    path = endpoint(spec)
+    client = phase.inputs.client
+    found = first_pages_ahead(
+        batches(sorted(ids), MAX_BATCH),
+        _filtered_pages(client, path, marketo_field, fields),
+        workers=phase.workers,
+    )
+    for _, pages in found:
+        listing.put_all(phase.rows(pages))
+    gone = listing.finish()
+    phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
+
+
+def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
+    """Bulk exports over ``updatedAt`` windows: the first run back to the horizon, later runs from the last window
+    (with an overlap). Rows of leads that are gone become tombstones."""
+    inputs = phase.inputs
+    listing = phase.listing(spec)
+    if listing is None:
+        return
+    windows = phase.state.windows(spec.name)
+    done = windows.done
+    plan = plan_windows(done, now=inputs.now, horizon=inputs.horizon, lookback=OBJECT_LOOKBACK)
+    requests = [
+        window_request(
+            "custom_object",
+            window,
+            date_field="updatedAt",
+            object_name=spec.object_name,
+            fields=listing.table.marketo_fields(),
+            label=f"{spec.name}:{window}",
+        )
+        for window in plan.all()
+    ]
+    for export in inputs.exporter.run(requests):
+        rows = export.rows(phase.tally.quarantine)
+        for values in rows:
+            listing.put(rows.row(values))
+        done.add(request_window(export.request))
+        export.path.unlink(missing_ok=True)
+        inputs.writer.commit({**listing.documents(), **windows.documents(spec.name)})
+    gone = listing.finish(lambda _, lead: lead in phase.gone_text)
+    inputs.progress.step(f"{spec.name}: {len(requests)} export(s), {listing.published} published, {gone} deleted")
+
+
+def read_snapshot(phase: EntityPhase, spec: TableSpec) -> None:
+    listing = phase.listing(spec)
+    if listing is None:
+        return
+    listing.put_all(phase.inputs.client.get(endpoint(spec)).result)
+    listing.finish(complete=False)
+
+
+READERS: dict[Reader, ReaderFunction] = {
+    Reader.DESCRIBED: per_table(read_described),
+    Reader.LISTING: per_table(read_listings),
+    Reader.PARENT_DETAIL: read_parent_details,
+    Reader.PARENT_MEMBERS: per_table(read_parent_members),
+    Reader.ACTIVITY_MEMBERS: per_table(read_activity_members),
+    Reader.VERSIONS: per_table(read_versions),
+    Reader.ID_RANGE: per_table(read_id_range),
+    Reader.BY_LEAD: per_table(read_by_lead),
+    Reader.BY_PARENT_TAG: per_table(read_by_parent_tag),
+    Reader.UPDATED_WINDOWS: per_table(read_updated_windows),
+    Reader.SNAPSHOT: per_table(read_snapshot),
+}
+"""Every reader, by kind; a catalog table whose reader is missing here fails the entity phase's import test."""

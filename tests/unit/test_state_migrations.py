@@ -1,0 +1,120 @@
+"""Every earlier state version is read through ``state_migrations``: by rule, and as a real sync left it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from marketo_stream.state_migrations import STATE_VERSION, StateVersionError, shard_key, upgrade_states
+from marketo_stream.sync_state import (
+    ACTIVITIES_KEY,
+    DELETED_LEADS_KEY,
+    EntityState,
+    SyncState,
+    WindowsDone,
+    effects_documents,
+    entity_key,
+    shard_index,
+)
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "state_v1.jsonl"
+
+
+def fixture_states() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The fixture's description and its compacted view: every key's last committed state (as the sink reads
+    it, the envelope removed)."""
+    lines = FIXTURE.read_text(encoding="utf-8").splitlines()
+    head = json.loads(lines[0])
+    states: dict[str, dict[str, Any]] = {}
+    for line in lines[1:]:
+        record = json.loads(line)
+        if record["value"] is None:
+            states.pop(record["key"], None)
+        else:
+            assert record["value"]["format"] == 1
+            states[record["key"]] = record["value"]["state"]
+    return head, states
+
+
+def test_a_version_one_index_holding_its_rows_becomes_an_index_and_shards() -> None:
+    legacy = {"entity.list": {"v": 1, "rows": {"[1]": "a", "[2]": "b"}, "complete": True}}
+    current = upgrade_states(legacy)
+    assert current["entity.list"] == {"v": STATE_VERSION, "complete": True}
+    rows = {text: mark for key, doc in current.items() if key != "entity.list" for text, mark in doc["rows"].items()}
+    assert rows == {"[1]": "a", "[2]": "b"}
+    assert shard_key("list", shard_index("[1]")) in current
+
+
+def test_a_stored_shard_wins_over_the_rows_an_older_index_still_holds() -> None:
+    shard = shard_key("list", shard_index("[1]"))
+    stored = {"entity.list": {"v": 1, "rows": {"[1]": "old"}}, shard: {"v": 1, "rows": {"[1]": "new"}}}
+    assert upgrade_states(stored)[shard]["rows"] == {"[1]": "new"}
+
+
+def test_documents_without_a_version_are_version_one() -> None:
+    current = upgrade_states({"windows.custom_object_car_c": {"done": []}, "effects": {"merged_away": [3]}})
+    assert {doc["v"] for doc in current.values()} == {STATE_VERSION}
+    assert current["effects"]["merged_away"] == [3]
+
+
+def test_a_newer_version_is_refused() -> None:
+    with pytest.raises(StateVersionError, match="upgrade marketo-stream"):
+        upgrade_states({"run": {"v": STATE_VERSION + 1}})
+
+
+def test_legacy_rows_are_written_to_their_shards_at_the_next_commit() -> None:
+    state = EntityState.load({"entity.list": {"v": 1, "rows": {"[1]": "a"}, "complete": True}}, "list")
+    docs = state.documents("list")
+    assert docs[shard_key("list", shard_index("[1]"))]["rows"] == {"[1]": "a"}
+
+
+def test_the_state_a_version_one_sync_left_reads_as_typed_state() -> None:
+    _, states = fixture_states()
+    state = SyncState.load(states)
+    assert state.leads.initial_load_complete
+    assert state.deleted_leads.at is not None and state.run.at is not None
+    assert state.deleted_leads.at <= state.run.at
+    assert state.activities.done, "the activity windows finished by the first sync"
+    assert not state.activities.exports, "no export left in flight"
+    assert state.recent.guids
+    for table in ("program", "list", "company", "list_membership", "program_membership", "activity_type"):
+        entity = state.entity(table)
+        stored = sum(len(doc["rows"]) for key, doc in states.items() if key.startswith(entity_key(table) + "/"))
+        assert entity.complete and len(entity.rows) == stored > 0, table
+        assert not entity.dirty, "sharded version-one tables need no rewrite"
+    assert len(state.windows("custom_object_car_c").done), "custom object windows"
+
+
+def test_the_typed_state_encodes_to_current_documents_that_read_back_the_same() -> None:
+    _, states = fixture_states()
+    state = SyncState.load(states)
+    docs = {
+        **state.activities.documents(),
+        **state.recent.documents(),
+        **state.leads.documents(),
+        **state.deleted_leads.deleted_leads_documents(),
+        **state.run.run_documents(),
+        **effects_documents(state.effects),
+        **WindowsDone(state.windows("custom_object_car_c").done).documents("custom_object_car_c"),
+    }
+    program = state.entity("program")
+    program.dirty.update(range(64))
+    docs.update(program.documents("program"))
+    assert {doc["v"] for doc in docs.values() if doc} == {STATE_VERSION}
+    again = SyncState.load(docs)
+    assert again.activities.to_json() == state.activities.to_json()
+    assert again.leads.to_json() == state.leads.to_json()
+    assert again.deleted_leads == state.deleted_leads and again.run == state.run
+    assert again.effects.to_json() == state.effects.to_json()
+    assert dict(again.entity("program").rows) == dict(program.rows)
+    assert upgrade_states(states)[ACTIVITIES_KEY] == {**states[ACTIVITIES_KEY], "v": STATE_VERSION}
+    assert DELETED_LEADS_KEY in docs
+
+
+def test_a_fingerprint_tagged_with_a_null_loses_the_none_tag() -> None:
+    shard = shard_key("opportunity", 3)
+    current = upgrade_states({shard: {"v": 1, "rows": {"[1]": "None|ab", "[2]": "x9|cd", "[3]": "ef"}}})
+    assert current[shard]["rows"] == {"[1]": "|ab", "[2]": "x9|cd", "[3]": "ef"}
