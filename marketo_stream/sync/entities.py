@@ -18,6 +18,7 @@ from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.sync_state import EntityState
+from marketo_stream.tables import Deletes
 
 Scope = Callable[[Row, str], bool]
 """(published key, tag) → whether the key lies inside the listing's scope."""
@@ -105,9 +106,10 @@ class EntityListing:
         self.tally.tombstones[self.table.name] += 1
 
     def finish(self, scope: Scope | None = None, *, complete: bool = True) -> int:
-        """Tombstones for published keys inside ``scope`` that this listing did not show; commits."""
+        """Tombstones for published keys inside ``scope`` that this listing did not show; commits. A table whose
+        catalog entry declares no delete detection (``Deletes.NONE``: a history, a snapshot) never loses keys."""
         gone = 0
-        complete = complete and not self.rejected
+        complete = complete and not self.rejected and self.table.spec.deletes is not Deletes.NONE
         if complete:
             for text, mark in list(self.state.rows.items()):
                 if text in self.keys:

@@ -8,21 +8,18 @@ the column that scopes deletes all come from the specs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
 from marketo_stream.planner import plan_windows
 from marketo_stream.sync.entities import EntityListing
+from marketo_stream.sync.entity_run import EntityPhase, Listed
 from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.sync.windows import request_window, window_request
 from marketo_stream.tables import Reader, Source, TableSpec
-
-if TYPE_CHECKING:
-    from marketo_stream.sync.entity_phase import EntityPhase
 
 OBJECT_LOOKBACK = timedelta(hours=1)
 COMPANY_ID_GAP_BATCHES = 3
@@ -39,22 +36,6 @@ def per_table(read: Callable[[EntityPhase, TableSpec], None]) -> ReaderFunction:
             read(phase, spec)
 
     return reader
-
-
-@dataclass
-class Listed:
-    """What a reader found of one table, for the readers of the tables that name it as their parent."""
-
-    keys: list[Row] = field(default_factory=list)
-    """Published keys listed this run (the rows themselves where the table is blocked)."""
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    """Marketo rows, where a child is found through them."""
-    changed: set[int] = field(default_factory=set)
-    gone: set[int] = field(default_factory=set)
-
-    @property
-    def current(self) -> set[int]:
-        return {int(key["id"]) for key in self.keys}
 
 
 def inside(column: str, scope: set[int]) -> Callable[[Row, str], bool]:
@@ -245,7 +226,7 @@ def read_versions(phase: EntityPhase, spec: TableSpec) -> None:
         return
     for status in ("approved", "draft"):
         listing.put_all(phase.rows(pages_of(phase, spec, {"status": status})))
-    listing.finish(complete=False)
+    listing.finish()
     phase.inputs.progress.step(f"{spec.name}: {listing.published} new version(s)")
 
 
@@ -375,7 +356,7 @@ def read_snapshot(phase: EntityPhase, spec: TableSpec) -> None:
     if listing is None:
         return
     listing.put_all(phase.inputs.client.get(endpoint(spec)).result)
-    listing.finish(complete=False)
+    listing.finish()
 
 
 READERS: dict[Reader, ReaderFunction] = {

@@ -1,7 +1,8 @@
 """Bulk Extract requests over a date window, built in one place for activities, leads and custom objects.
 
 Our windows are half-open ``[start, end)``; Marketo's date filters are inclusive at both ends with a precision of
-one second, so a window is asked for as ``[start, end - 1 s]`` and read back from a request by adding it again.
+one second, so a window is asked for as ``[start, end - 1 s]`` (``bulk.request.date_span``) and read back from a
+request by adding the second again.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from marketo_stream.bulk.request import ExportKind, ExportRequest
-from marketo_stream.intervals import Interval, format_instant
+from marketo_stream.bulk.request import ExportKind, ExportRequest, date_span
+from marketo_stream.intervals import Interval
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -27,11 +28,10 @@ def window_request(
     extra: Mapping[str, Any] | None = None,
 ) -> ExportRequest:
     """An export of ``kind`` for ``window`` on ``date_field``, with ``extra`` filters beside the window."""
-    span = {"startAt": format_instant(window.start), "endAt": format_instant(window.end - ONE_SECOND)}
     return ExportRequest(
         kind=kind,
         fields=tuple(fields),
-        filter={date_field: span, **(extra or {})},
+        filter={date_field: date_span(window), **(extra or {})},
         label=label,
         object_name=object_name,
     )

@@ -21,7 +21,7 @@ from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sink.memory import MemorySink
 from marketo_stream.state_migrations import STATE_VERSION
 from marketo_stream.sync import catalog as catalog_module
-from marketo_stream.sync import entity_phase
+from marketo_stream.sync import entity_run
 from marketo_stream.sync.runner import SyncRunner
 from marketo_stream.tables import FIXED_TABLES, fixed_table
 from tests.unit.test_state_migrations import fixture_states
@@ -84,15 +84,14 @@ def test_a_table_declared_in_the_catalog_is_read_with_no_other_change(
     sandbox_factory: Callable[..., Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One declaration and one schema file: the entity phase reads it by its reader, publishes it, tracks it in
-    state. (``schema.fixed`` still lists its files by name; it is patched here until it reads the catalog.)"""
+    state."""
     schemas = tmp_path / "schemas"
     shutil.copytree(fixed.schemas_dir(), schemas)
     shutil.copy(schemas / "form.avsc", schemas / "form_copy.avsc")
     monkeypatch.setenv("MARKETO_STREAM_SCHEMAS_DIR", str(schemas))
-    monkeypatch.setattr(fixed, "FIXED_TABLES", (*fixed.FIXED_TABLES, "form_copy"))
     form = fixed_table("form")
     catalog = (*FIXED_TABLES, replace(form, name="form_copy"))
-    for module in (tables, catalog_module, entity_phase):
+    for module in (tables, catalog_module, entity_run):
         monkeypatch.setattr(module, "FIXED_TABLES", catalog)
 
     sink = MemorySink()

@@ -1,0 +1,107 @@
+"""What the entity readers share during one entity phase: the run's inputs and state, the listings, and what
+each table's reader found for the readers of its children.
+
+It sits apart from the readers (``entity_readers``) and from the phase that runs them (``entity_phase``) so that
+readers depend on it and the phase on both, with no circle between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from marketo_stream.activity_effects import Effects
+from marketo_stream.sync.catalog import Metadata
+from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.entities import EntityListing, tag_by
+from marketo_stream.sync.published import Row
+from marketo_stream.sync_state import SyncState
+from marketo_stream.tables import FIXED_TABLES, TableSpec
+
+
+@dataclass
+class Listed:
+    """What a reader found of one table, for the readers of the tables that name it as their parent."""
+
+    keys: list[Row] = field(default_factory=list)
+    """Published keys listed this run (the rows themselves where the table is blocked)."""
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    """Marketo rows, where a child is found through them."""
+    changed: set[int] = field(default_factory=set)
+    gone: set[int] = field(default_factory=set)
+
+    @property
+    def current(self) -> set[int]:
+        return {int(key["id"]) for key in self.keys}
+
+
+class EntityPhase:
+    """The readers' shared view of one entity phase."""
+
+    def __init__(
+        self,
+        inputs: RunInputs,
+        state: SyncState,
+        meta: Metadata,
+        tally: Tally,
+        *,
+        gone_lead_ids: set[int],
+        loaded_lead_ids: set[int],
+    ) -> None:
+        self.inputs = inputs
+        self.state = state
+        self.tally = tally
+        self.meta = meta
+        self.loaded_ids = loaded_lead_ids
+        self.lead_ids: set[int] = set()
+        """Leads whose roles to read: those activities named (every lead on the first pass)."""
+        self.gone = gone_lead_ids
+        """Leads deleted or merged away: whatever hangs off them is deleted with them."""
+        self.gone_text = {str(lead) for lead in gone_lead_ids}
+        self.workers = inputs.settings.marketo.max_concurrency
+        """Per-id listings fetched at once, ahead of publishing (the client's budget bounds calls in flight)."""
+        self.listed: dict[str, Listed] = {}
+        """What each table's reader found, by table name, for the readers of its children."""
+        self.effects = Effects()
+
+    def specs(self) -> list[TableSpec]:
+        """The catalog's fixed tables and this run's custom objects."""
+        return [*FIXED_TABLES, *(table.spec for table in self.inputs.tables.custom_objects.values())]
+
+    def use(self, effects: Effects) -> None:
+        """This run's membership effects: they name the leads whose roles to read again."""
+        self.effects = effects
+        self.lead_ids |= effects.leads_to_refresh | effects.opportunity_leads
+
+    # -- what the readers share --------------------------------------------------------------------------------
+
+    def all_lead_ids(self) -> set[int]:
+        """Every published lead: Marketo lists roles only by lead, so a first pass asks for all of them. They are
+        read back from the lead topic; where lead ids are hashed, only the leads this run loaded are known."""
+        lead = self.inputs.tables.lead
+        if lead is None:
+            return set()
+        if lead.avro.key_schema["fields"][0]["type"] != "long":
+            if not self.loaded_ids:
+                self.tally.warnings.append(
+                    "lead ids are hashed and this run loaded no leads: opportunity roles of earlier leads are not read"
+                )
+            return set(self.loaded_ids)
+        return {int(key["id"]) for key in self.inputs.writer.live_keys(lead)}
+
+    def lead_gone(self, key: Row) -> bool:
+        return str(key.get("lead_id")) in self.gone_text
+
+    def listing(self, spec: TableSpec) -> EntityListing | None:
+        """The table's listing, None when it is blocked."""
+        table = self.inputs.tables.published.get(spec.name)
+        if table is None:
+            return None
+        tag = tag_by(spec.tag_column) if spec.tag_column else None
+        return EntityListing(self.inputs, self.tally, table, self.state.entity(spec.name), tag)
+
+    @staticmethod
+    def rows(pages: Iterable[Any]) -> Iterator[dict[str, Any]]:
+        for page in pages:
+            yield from page.rows
