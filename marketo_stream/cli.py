@@ -9,6 +9,7 @@ from marketo_stream.commands.common import log_options
 from marketo_stream.commands.config import config_group
 from marketo_stream.commands.demo import demo_command
 from marketo_stream.commands.doctor import doctor_command
+from marketo_stream.commands.health import health_command
 from marketo_stream.commands.replay import replay_command
 from marketo_stream.commands.resync import resync_command
 from marketo_stream.commands.state import state_group
@@ -33,6 +34,7 @@ main.add_command(doctor_command)
 main.add_command(state_group)
 main.add_command(resync_command)
 main.add_command(replay_command)
+main.add_command(health_command)
 main.add_command(sandbox_command)
 main.add_command(demo_command)
 
