@@ -87,19 +87,30 @@ def sync_command(
         if follow:
             _follow(settings, progress, pause, outputs)
         else:
-            _once(settings, progress, outputs)
+            _pass(settings, progress, outputs)
+
+
+def _pass(settings: Settings, progress: Progress, outputs: Outputs) -> None:
+    """One pass; one that fails still counts in the metrics (and the textfile), then the error goes on."""
+    try:
+        _once(settings, progress, outputs)
+    except Exception:
+        outputs.metrics.record_failure()
+        if settings.metrics.textfile is not None:
+            outputs.metrics.write_textfile(settings.metrics.textfile)
+        raise
 
 
 def _once(settings: Settings, progress: Progress, outputs: Outputs) -> None:
     from marketo_stream.sync.runner import SyncRunner
 
-    with logs.run() as run_id:
-        runner = SyncRunner(settings, progress=progress)
-        try:
-            summary = runner.run_once()
-        finally:
-            runner.close()
-        publish_summary(summary, run_id, settings, outputs)
+    run_id = logs.current_run_id() or logs.new_run_id()
+    runner = SyncRunner(settings, progress=progress)
+    try:
+        summary = runner.run_once()
+    finally:
+        runner.close()
+    publish_summary(summary, run_id, settings, outputs)
 
 
 def publish_summary(summary: SyncSummary, run_id: str, settings: Settings, outputs: Outputs) -> None:
@@ -130,19 +141,17 @@ def _follow(settings: Settings, progress: Progress, pause: float, outputs: Outpu
     any other failure, or a signal, ends the loop with its status."""
     failures = 0
     while True:
-        try:
-            _once(settings, progress, outputs)
-            failures = 0
-            wait = pause
-        except Exception as exc:
-            outputs.metrics.record_failure()
-            if settings.metrics.textfile is not None:
-                outputs.metrics.write_textfile(settings.metrics.textfile)
-            status, message = outcome(exc)
-            if status not in TRANSIENT:
-                raise
-            failures += 1
-            wait = min(pause * 2 ** (failures - 1), max(pause, MAX_BACKOFF_S))
-            log.error("pass failed (exit status %d would end a one-shot run): %s", status, message)
+        with logs.run():  # each pass is a run of its own: its lines, its summary, its failure share one id
+            try:
+                _pass(settings, progress, outputs)
+                failures = 0
+                wait = pause
+            except Exception as exc:
+                status, message = outcome(exc)
+                if status not in TRANSIENT:
+                    raise
+                failures += 1
+                wait = min(pause * 2 ** (failures - 1), max(pause, MAX_BACKOFF_S))
+                log.error("pass failed (exit status %d would end a one-shot run): %s", status, message)
         progress.step(f"next pass in {wait:.0f}s")
         time.sleep(wait)

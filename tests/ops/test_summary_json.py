@@ -11,8 +11,11 @@ import pytest
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from marketo_stream import logs
 from marketo_stream.cli import main
 from marketo_stream.commands import sync as sync_command
+from marketo_stream.errors import ConfigError
+from marketo_stream.exit_codes import ExitStatus
 from marketo_stream.metrics import Metrics
 from marketo_stream.report import SyncSummary
 from tests.ops.summaries import STARTED, full_summary
@@ -151,3 +154,35 @@ def test_sync_without_json_prints_the_text_summary_on_stdout(fresh_metrics: Metr
     result = CliRunner().invoke(main, ["sync"], env=ENV)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("marketo-stream sync completed\n")
+
+
+def test_each_pass_of_follow_has_its_own_run_id(monkeypatch: pytest.MonkeyPatch, fresh_metrics: Metrics) -> None:
+    seen: list[str | None] = []
+
+    def one_pass(*_: object) -> None:
+        seen.append(logs.current_run_id())
+        if len(seen) == 3:
+            raise ConfigError("enough")
+
+    monkeypatch.setattr(sync_command, "_once", one_pass)
+    monkeypatch.setattr(sync_command.time, "sleep", lambda _: None)
+    result = CliRunner().invoke(main, ["sync", "--follow"], env=ENV)
+    assert result.exit_code == ExitStatus.CONFIG
+    assert len(set(seen)) == 3 and None not in seen
+
+
+class _FailingRunner(_FakeRunner):
+    def run_once(self) -> SyncSummary:
+        raise ConfigError("kafka.topic_prefix: refused")
+
+
+def test_a_failed_one_shot_run_is_counted_in_the_textfile(
+    monkeypatch: pytest.MonkeyPatch, fresh_metrics: Metrics, tmp_path: Path
+) -> None:
+    import marketo_stream.sync.runner as runner
+
+    monkeypatch.setattr(runner, "SyncRunner", _FailingRunner)
+    textfile = tmp_path / "marketo_stream.prom"
+    result = CliRunner().invoke(main, ["sync"], env={**ENV, "MARKETO_STREAM_METRICS__TEXTFILE": str(textfile)})
+    assert result.exit_code == ExitStatus.CONFIG
+    assert 'marketo_stream_runs_total{outcome="failed"} 1.0' in textfile.read_text()
