@@ -51,7 +51,7 @@ class Outputs:
 @click.option("--follow", is_flag=True, help="Keep syncing, pausing sync.follow_interval_seconds between passes.")
 @click.option("--interval", type=float, default=None, help="Seconds between passes with --follow.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout (the text goes to stderr).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout instead of text.")
 @click.option(
     "--summary-json",
     "summary_path",
@@ -122,7 +122,6 @@ def publish_summary(summary: SyncSummary, run_id: str, settings: Settings, outpu
     if outputs.summary_path is not None:
         _write_atomically(outputs.summary_path, json.dumps(data, indent=2) + "\n")
     if outputs.as_json:
-        echo(summary.render(), err=True)
         click.echo(redact(json.dumps(data)))
     else:
         echo(summary.render())
