@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class Progress:
@@ -49,6 +50,14 @@ class Progress:
 
 @dataclass
 class SyncSummary:
+    """What one run did, filled in by the sync as it goes; :meth:`as_json` is the data, :meth:`render` prints it
+    and ``metrics.record_run`` exports it, so the three never disagree.
+
+    ``records`` and ``tombstones`` are keyed by table (the topic is ``<prefix>.<table>``). The fields after
+    ``outcome`` are figures the phases report for operating the sync (metrics); each stays empty/``None`` until
+    a phase fills it and is then shown in the summary too.
+    """
+
     started: datetime
     finished: datetime | None = None
     records: Counter[str] = field(default_factory=Counter)
@@ -62,33 +71,115 @@ class SyncSummary:
     quarantined_rows: int = 0
     warnings: list[str] = field(default_factory=list)
     outcome: str = "completed"
+    bytes: Counter[str] = field(default_factory=Counter)
+    """Serialized bytes (key + value) published per table."""
+    api_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(endpoint, Marketo error code) -> calls answered with that code; part of ``api_calls``."""
+    calls_today: int | None = None
+    """Marketo API calls used today by every integration (``stats/usage.json``), as last read."""
+    calls_budget: int | None = None
+    export_mb_today: float | None = None
+    """Bulk export MB used today by this API user's jobs, as last known."""
+    export_mb_budget: float | None = None
+    export_jobs: Counter[str] = field(default_factory=Counter)
+    """Export jobs by the state they reached this run: created, completed, failed, cancelled, timed_out."""
+    export_job_seconds: list[float] = field(default_factory=list)
+    """Seconds from creating each completed job to its completion."""
+    commit_seconds: list[float] = field(default_factory=list)
+    """Seconds each Kafka transaction commit took."""
+    server_time: datetime | None = None
+    """Marketo's clock (the ``Date`` header) when the newest activities were read."""
+    newest_by_activity_type: dict[str, datetime] = field(default_factory=dict)
+    """Activity table -> newest committed ``activityDate``."""
+    horizon: datetime | None = None
+    """How far back history is to be extracted (``sync.start_date`` or Marketo's retention)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as data (``sync --json``, ``--summary-json``): the figures :meth:`render` prints."""
+        tables = sorted(set(self.records) | set(self.tombstones))
+        return {
+            "outcome": self.outcome,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat() if self.finished else None,
+            "seconds": round((self.finished - self.started).total_seconds(), 1) if self.finished else None,
+            "tables": {t: self._table(t) for t in tables},
+            "records": sum(self.records.values()),
+            "tombstones": sum(self.tombstones.values()),
+            "api_calls": {"total": sum(self.api_calls.values()), "by_endpoint": dict(sorted(self.api_calls.items()))},
+            "api_errors": [
+                {"endpoint": where, "code": code, "calls": n} for (where, code), n in sorted(self.api_errors.items())
+            ],
+            "quota": {
+                "calls_used": self.calls_today,
+                "calls_budget": self.calls_budget,
+                "export_mb_used": self.export_mb_today,
+                "export_mb_budget": self.export_mb_budget,
+            },
+            "bulk_bytes": self.bulk_bytes,
+            "export_jobs": dict(sorted(self.export_jobs.items())),
+            "export_job_seconds": list(self.export_job_seconds),
+            "commit_seconds": list(self.commit_seconds),
+            "windows_done": self.windows_done,
+            "windows_left": self.windows_left,
+            "newest_activity": _iso(self.newest_activity),
+            "oldest_activity_window": _iso(self.oldest_activity_window),
+            "horizon": _iso(self.horizon),
+            "server_time": _iso(self.server_time),
+            "newest_by_activity_type": {t: d.isoformat() for t, d in sorted(self.newest_by_activity_type.items())},
+            "quarantined_rows": self.quarantined_rows,
+            "warnings": list(self.warnings),
+        }
+
+    def _table(self, table: str) -> dict[str, int]:
+        return {"records": self.records[table], "tombstones": self.tombstones[table], "bytes": self.bytes[table]}
 
     def render(self) -> str:
-        lines = [f"marketo-stream sync {self.outcome}"]
-        if self.finished:
-            lines.append(f"  took {(self.finished - self.started).total_seconds():.1f}s")
-        topics = sorted(set(self.records) | set(self.tombstones))
-        if topics:
-            width = max(len(t) for t in topics)
-            lines.append(f"  {'topic'.ljust(width)}  {'records':>10}  {'tombstones':>10}")
-            for topic in topics:
-                lines.append(f"  {topic.ljust(width)}  {self.records[topic]:>10,}  {self.tombstones[topic]:>10,}")
-            lines.append(
-                f"  {'total'.ljust(width)}  {sum(self.records.values()):>10,}  {sum(self.tombstones.values()):>10,}"
-            )
-        else:
-            lines.append("  nothing new to publish")
-        calls = sum(self.api_calls.values())
-        lines.append(f"  Marketo API calls: {calls:,}")
-        for endpoint, count in sorted(self.api_calls.items(), key=lambda item: (-item[1], item[0]))[:12]:
-            lines.append(f"    {count:>7,}  {endpoint}")
-        lines.append(f"  bulk export downloaded: {self.bulk_bytes / 1_000_000:.2f} MB")
-        lines.append(f"  activity windows: {self.windows_done} done this run, {self.windows_left} left")
-        if self.newest_activity:
-            lines.append(f"  newest activity reached: {self.newest_activity.isoformat()}")
-        if self.oldest_activity_window:
-            lines.append(f"  history extracted back to: {self.oldest_activity_window.isoformat()}")
-        if self.quarantined_rows:
-            lines.append(f"  quarantined rows: {self.quarantined_rows} (see the quarantine file)")
-        lines.extend(f"  warning: {w}" for w in self.warnings)
-        return "\n".join(lines)
+        return render_summary(self.as_json())
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def render_summary(data: Mapping[str, Any]) -> str:
+    """The human summary of :meth:`SyncSummary.as_json`'s data (rendering the data, not the object, keeps the
+    printed figures and the JSON ones the same)."""
+    lines = [f"marketo-stream sync {data['outcome']}"]
+    if data["seconds"] is not None:
+        lines.append(f"  took {data['seconds']:.1f}s")
+    tables: dict[str, dict[str, int]] = data["tables"]
+    if tables:
+        width = max(len(t) for t in tables)
+        lines.append(f"  {'topic'.ljust(width)}  {'records':>10}  {'tombstones':>10}")
+        for table, figures in tables.items():
+            lines.append(f"  {table.ljust(width)}  {figures['records']:>10,}  {figures['tombstones']:>10,}")
+        lines.append(f"  {'total'.ljust(width)}  {data['records']:>10,}  {data['tombstones']:>10,}")
+    else:
+        lines.append("  nothing new to publish")
+    calls = data["api_calls"]
+    lines.append(f"  Marketo API calls: {calls['total']:,}")
+    for endpoint, count in sorted(calls["by_endpoint"].items(), key=lambda item: (-item[1], item[0]))[:12]:
+        lines.append(f"    {count:>7,}  {endpoint}")
+    lines.extend(f"    {e['calls']:>7,}  {e['endpoint']} answered {e['code']}" for e in data["api_errors"])
+    quota = data["quota"]
+    if quota["calls_used"] is not None:
+        of = f" of {quota['calls_budget']:,}" if quota["calls_budget"] is not None else ""
+        lines.append(f"  Marketo calls today (all integrations): {quota['calls_used']:,}{of}")
+    lines.append(f"  bulk export downloaded: {data['bulk_bytes'] / 1_000_000:.2f} MB")
+    if quota["export_mb_used"] is not None:
+        of = f" of {quota['export_mb_budget']:g}" if quota["export_mb_budget"] is not None else ""
+        lines.append(f"  bulk export MB today: {quota['export_mb_used']:g}{of}")
+    if data["export_jobs"]:
+        jobs = ", ".join(f"{n} {state}" for state, n in data["export_jobs"].items())
+        lines.append(f"  export jobs: {jobs}")
+    lines.append(f"  activity windows: {data['windows_done']} done this run, {data['windows_left']} left")
+    if data["newest_activity"]:
+        lines.append(f"  newest activity reached: {data['newest_activity']}")
+    if data["oldest_activity_window"]:
+        lines.append(f"  history extracted back to: {data['oldest_activity_window']}")
+    if data["horizon"]:
+        lines.append(f"  history horizon: {data['horizon']}")
+    if data["quarantined_rows"]:
+        lines.append(f"  quarantined rows: {data['quarantined_rows']} (see the quarantine file)")
+    lines.extend(f"  warning: {w}" for w in data["warnings"])
+    return "\n".join(lines)

@@ -280,6 +280,29 @@ class HashSettings(_Section):
     secret: SecretStr | None = Field(None, description="HMAC key (required when any column is hashed)")
 
 
+class LogSettings(_Section):
+    """How log lines look; ``--log-level`` and ``--log-format`` on any command override these."""
+
+    level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "warning", description="Least severe level logged: debug, info, warning, error, critical"
+    )
+    format: Literal["text", "json"] = Field(
+        "text", description="text (one readable line) or json (one object per line, with run_id, table, export_id)"
+    )
+
+
+class MetricsSettings(_Section):
+    """Prometheus metrics: served over HTTP by ``sync --follow``, written to a file by one-shot runs."""
+
+    port: int | None = Field(
+        None, ge=0, le=65535, description="Serve /metrics on this port with sync --follow (--metrics-port overrides)"
+    )
+    address: str = Field("0.0.0.0", description="Address the metrics server listens on")
+    textfile: Path | None = Field(
+        None, description="After each run, write the metrics here (node_exporter textfile collector; *.prom)"
+    )
+
+
 class Settings(_Section):
     marketo: MarketoSettings
     kafka: KafkaSettings = KafkaSettings()
@@ -287,6 +310,8 @@ class Settings(_Section):
     sync: SyncSettings = SyncSettings()
     block: BlockSettings = BlockSettings()
     hash: HashSettings = HashSettings()
+    log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @model_validator(mode="after")
     def _hashing_needs_a_secret(self) -> Settings:

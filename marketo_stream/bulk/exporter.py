@@ -16,6 +16,8 @@ Why it is shaped like this:
   its date window is split in two.
 - **Poll politely.** Status changes at most once a minute on Marketo's side; polling is never faster
   than ``status_refresh_seconds``.
+
+Log lines about one job carry its ``export_id`` (and the request's label as ``export``): see :func:`logs.bind`.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from marketo_stream import logs
 from marketo_stream.bulk.csvfile import ExportRows, Quarantine
 from marketo_stream.bulk.errors import ExportFailed
 from marketo_stream.bulk.job import ExportJob, ExportStatus
@@ -102,6 +106,10 @@ class _Task:
     def forget_job(self) -> None:
         self.export_id, self.job, self.in_flight_since, self.estimate = None, None, None, 0
 
+    def logged(self) -> AbstractContextManager[None]:
+        """Log lines inside name this job."""
+        return logs.bind(export=self.request.label, export_id=self.export_id)
+
 
 class BulkExporter:
     """Long-lived: keeps what it learned about today's export volume across runs."""
@@ -170,8 +178,12 @@ class _Run:
         if task.export_id is None:
             self.pending.append(task)
             return
+        with task.logged():
+            self._resume_job(task, task.export_id)
+
+    def _resume_job(self, task: _Task, export_id: str) -> None:
         try:
-            job = self.repo.status(task.request, task.export_id)
+            job = self.repo.status(task.request, export_id)
         except (MarketoRequestError, FileGone) as exc:
             log.info("export %s: job %s cannot be resumed (%s); creating anew", task.request.label, task.export_id, exc)
             task.forget_job()
@@ -250,7 +262,8 @@ class _Run:
                 if task.export_id is None:
                     self._create(task)
                 assert task.export_id is not None
-                job = self.repo.enqueue(task.request, task.export_id)
+                with task.logged():
+                    job = self.repo.enqueue(task.request, task.export_id)
             except ExportQueueFull as exc:
                 self._back_off(exc)
                 return
@@ -261,14 +274,16 @@ class _Run:
                 return
             self.queue_waits = 0
             self.pending.popleft()
-            log.info("export %s: job %s %s", task.request.label, task.export_id, job.status.value)
-            self._track(task, job)
+            with task.logged():
+                log.info("export %s: job %s %s", task.request.label, task.export_id, job.status.value)
+                self._track(task, job)
 
     def _create(self, task: _Task) -> None:
         job = self.repo.create(task.request)
         self.quota.observe(job)
         task.export_id, task.job = job.export_id, job
-        log.info("export %s: created job %s", task.request.label, job.export_id)
+        with task.logged():
+            log.info("export %s: created job %s", task.request.label, job.export_id)
         self.on_export_id(task.request, job.export_id)
 
     def _back_off(self, exc: ExportQueueFull) -> None:
@@ -286,14 +301,19 @@ class _Run:
         for task in [t for t in self.active if t.next_poll <= now]:
             assert task.export_id is not None
             self.active.remove(task)
-            try:
-                job = self.repo.status(task.request, task.export_id)
-            except MarketoRequestError as exc:
-                self._failed(task, f"status unavailable: {exc}")
-                continue
-            self._track(task, job)
+            with task.logged():
+                try:
+                    job = self.repo.status(task.request, task.export_id)
+                except MarketoRequestError as exc:
+                    self._failed(task, f"status unavailable: {exc}")
+                    continue
+                self._track(task, job)
 
     def _fetch(self, task: _Task) -> CompletedExport | None:
+        with task.logged():
+            return self._fetch_job(task)
+
+    def _fetch_job(self, task: _Task) -> CompletedExport | None:
         assert task.export_id is not None and task.job is not None
         export_id, job, request = task.export_id, task.job, task.request
         part = self.config.work_dir / f"{export_id}.part"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from marketo_stream.commands.common import handled_errors
+from marketo_stream.commands.common import handled_errors, use_settings
 from marketo_stream.commands.config import CONFIG_OPTION
 from marketo_stream.errors import ConfigError
 from marketo_stream.operator.doctor import Category, Check, as_json, exit_status, render, run_checks
@@ -37,7 +37,7 @@ def doctor_command(config_path: Path | None, as_json_output: bool, timeout_s: fl
 
     with handled_errors():  # the checks report what they find; anything else is an error like any command's
         try:
-            settings = load_settings(config_path)
+            settings = use_settings(load_settings(config_path))
         except ConfigError as exc:
             fix = "run `marketo-stream config validate` and set what it names (file or MARKETO_STREAM_* variables)"
             checks = [Check("configuration", False, str(exc), Category.CONFIG, fix)]
