@@ -96,7 +96,7 @@ class Metrics:
         self.freshness_lag = gauge(
             "freshness_lag_seconds",
             "Marketo's server time (else the run's end) minus the newest committed activityDate, by activity table",
-            "activity_type",
+            "table",
         )
         self.backfill_oldest = gauge(
             "backfill_oldest_reached_timestamp_seconds",
@@ -155,8 +155,8 @@ class Metrics:
             self.commit_seconds.observe(seconds)
         now = summary.server_time or summary.finished
         if now is not None:
-            for activity_type, newest in summary.newest_by_activity_type.items():
-                self.freshness_lag.labels(activity_type=activity_type).set((now - newest).total_seconds())
+            for table, newest in summary.newest_by_activity_type.items():
+                self.freshness_lag.labels(table=table).set((now - newest).total_seconds())
         if summary.oldest_activity_window is not None:
             self.backfill_oldest.set(summary.oldest_activity_window.timestamp())
         if summary.horizon is not None:

@@ -53,7 +53,7 @@ def test_the_metrics_match_the_summary() -> None:
     assert got[("marketo_stream_export_jobs_total", (("state", "failed"),))] == 1
     assert got[("marketo_stream_export_job_duration_seconds_count", ())] == 3
     assert got[("marketo_stream_transaction_commit_seconds_sum", ())] == sum(summary.commit_seconds)
-    lag = got[("marketo_stream_freshness_lag_seconds", (("activity_type", "activity_visit_webpage"),))]
+    lag = got[("marketo_stream_freshness_lag_seconds", (("table", "activity_visit_webpage"),))]
     assert lag == 2 * 3600 + 80
     assert got[("marketo_stream_backfill_horizon_timestamp_seconds", ())] == summary.horizon.timestamp()  # type: ignore[union-attr]
     assert got[("marketo_stream_last_success_timestamp_seconds", ())] == summary.finished.timestamp()  # type: ignore[union-attr]
