@@ -44,8 +44,10 @@ fetch: ## download the JVM artifacts only
 demo: install up ## the main job end to end: a sandbox Marketo synced into local Kafka, twice, with summaries
 	$(VENV)/bin/marketo-stream demo $(DEMO_ARGS)
 
-test: install ## run every test; starts Kafka and the registry when they are not running
-	$(PY) -m pytest
+test: install up ## run every test in 3 workers; starts the local services first (they keep running: make down)
+	-$(INFRA) up --services kafka-secure,registry-secure
+	-$(INFRA) up --services postgres,connect
+	$(PY) -m pytest -n 3 --dist loadscope
 
 check: lint typecheck contracts duplicates ## static checks run by CI
 
