@@ -181,7 +181,9 @@ def test_the_configmaps_settings_load(tmp_path: Path) -> None:
     (name, text), *_ = config["data"].items()
     path = tmp_path / name
     path.write_text(text)
-    settings = load_settings(path, {"MARKETO_STREAM_CLIENT_ID": "id", "MARKETO_STREAM_CLIENT_SECRET": "deployment-test-client-secret"})
+    settings = load_settings(
+        path, {"MARKETO_STREAM_CLIENT_ID": "id", "MARKETO_STREAM_CLIENT_SECRET": "deployment-test-client-secret"}
+    )
     assert settings.metrics.port == 9464 and settings.log.format == "json"
     assert tomllib.loads(text)["marketo"]["base_url"].startswith("https://")
 

@@ -15,7 +15,11 @@ VISIT_TYPE = {"id": 1, "name": "Visit Webpage", "attributes": []}
 
 
 def _settings(**sections: Any) -> Settings:
-    marketo = {"base_url": "https://123-ABC-456.mktorest.com", "client_id": "id", "client_secret": "event-time-test-secret"}
+    marketo = {
+        "base_url": "https://123-ABC-456.mktorest.com",
+        "client_id": "id",
+        "client_secret": "event-time-test-secret",
+    }
     return Settings.model_validate({"marketo": marketo, **sections})
 
 
