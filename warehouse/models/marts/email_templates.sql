@@ -1,10 +1,13 @@
-{#- One row per email: every id in the template history and every email a send activity names, with its most
-    recent version and its engagement. -#}
+{#- One row per email: every id in the template history and every email an activity names (a send, or an open
+    or click whose send Marketo no longer keeps), with its most recent version and its engagement. -#}
 with ids as (
   select email_template_id from {{ ref('stg_marketo__email_template_history') }}
   union
   select primary_attribute_value_id from {{ ref('stg_marketo__activity_send_email') }}
   where primary_attribute_value_id is not null
+  union
+  select email_template_id from {{ ref('int_marketo__email_events') }}
+  where email_template_id is not null
 ),
 
 named_by_sends as (
