@@ -217,7 +217,7 @@ def test_delete_markers_is_an_alias_of_delete_mode_both_and_refuses_another_mode
 
     assert KafkaSettings().delete_mode == "tombstone"
     assert KafkaSettings(delete_markers=True).delete_mode == "both"
-    with pytest.raises(ValueError, match="kafka.delete_mode"):
+    with pytest.raises(ValueError, match=r"kafka\.delete_mode"):
         KafkaSettings(delete_markers=True, delete_mode="soft")
     marketo = {"MARKETO_STREAM_BASE_URL": "https://1.mktorest.com", "MARKETO_STREAM_CLIENT_ID": "i"}
     env = {**marketo, "MARKETO_STREAM_CLIENT_SECRET": "s", "MARKETO_STREAM_KAFKA__DELETE_MODE": "soft"}
