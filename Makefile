@@ -60,8 +60,8 @@ test: install ## run every test; starts Kafka and the registry when they are not
 check: lint typecheck contracts duplicates ## static checks run by CI
 
 lint: install
-	$(VENV)/bin/ruff check marketo_stream tests infra bench
-	$(VENV)/bin/ruff format --check marketo_stream tests infra bench
+	$(VENV)/bin/ruff check marketo_stream tests infra bench warehouse
+	$(VENV)/bin/ruff format --check marketo_stream tests infra bench warehouse
 
 typecheck: install
 	$(VENV)/bin/mypy
