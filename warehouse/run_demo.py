@@ -135,6 +135,8 @@ def main() -> None:
     step("Kafka Connect: the JDBC sink writes the topics into PostgreSQL")
     names = connectors(prefix)
     wait_for(names, topic_ends(prefix))
+    for name in names:  # each holds a pool of PostgreSQL connections; the tables are written
+        requests.delete(f"{CONNECT}/connectors/{name}", timeout=60)
     schema = f"{prefix}_models"
     step(f"dbt build into schema {schema}")
     variables = {"marketo_table_prefix": prefix}
