@@ -77,6 +77,24 @@ def decimal_bytes(value: Decimal, scale: int, precision: int) -> bytes:
     return written
 
 
+def decimal_writer(scale: int, precision: int) -> Callable[[Decimal], bytes]:
+    """``decimal_bytes`` for one scale and precision, reading the common case (a value already at the scale, as
+    the converters leave it) from its text, about three times faster."""
+    limit = 10**precision
+
+    def write(value: Decimal) -> bytes:
+        text = str(value)
+        point = text.find(".")
+        if point < 0 or len(text) - point - 1 != scale or "E" in text:
+            return decimal_bytes(value, scale, precision)
+        unscaled = int(text[:point] + text[point + 1 :])
+        if not -limit < unscaled < limit:
+            raise UnwritableValue("a decimal of another precision")
+        return unscaled.to_bytes((unscaled.bit_length() + 8) // 8, "big", signed=True)
+
+    return write
+
+
 def _decimal(avro: Any) -> dict[str, Any] | None:
     """The decimal schema of a field type (bare or nullable) when it is a ``bytes`` decimal."""
     if isinstance(avro, list) and len(avro) == 2 and avro[0] == "null":
@@ -234,7 +252,7 @@ def _generate(
         decimal = _decimal(field["type"])
         if decimal is not None:
             scale, precision = int(decimal.get("scale", 0)), int(decimal["precision"])
-            namespace[f"DECIMAL{index}"] = lambda v, s=scale, p=precision: decimal_bytes(v, s, p)
+            namespace[f"DECIMAL{index}"] = decimal_writer(scale, precision)
     exec(compile("\n".join(lines), f"<avro writer {schema.get('name', 'record')}>", "exec"), namespace)
     write: Callable[[Sequence[Any]], Any] = namespace["write"]
     return write
