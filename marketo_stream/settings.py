@@ -176,14 +176,16 @@ class KafkaSettings(_Section):
 
     @model_validator(mode="after")
     def _one_delete_mode(self) -> KafkaSettings:
-        if self.delete_markers and self.delete_mode != "both":
-            if self.delete_mode != "tombstone":
-                raise ValueError(
-                    f"kafka.delete_markers (deprecated) means kafka.delete_mode = 'both', which contradicts "
-                    f"kafka.delete_mode = {self.delete_mode!r}: set kafka.delete_mode alone"
-                )
-            object.__setattr__(self, "delete_mode", "both")  # the alias, resolved once
+        if self.delete_markers and self.delete_mode not in ("tombstone", "both"):
+            raise ValueError(
+                f"kafka.delete_markers (deprecated) means kafka.delete_mode = 'both', which contradicts "
+                f"kafka.delete_mode = {self.delete_mode!r}: set kafka.delete_mode alone"
+            )
         return self
+
+    def effective_delete_mode(self) -> Literal["tombstone", "soft", "both"]:
+        """``delete_mode``, or ``both`` when only the deprecated ``delete_markers`` is set."""
+        return "both" if self.delete_markers else self.delete_mode
 
     def effective_transactional_id(self) -> str:
         return self.transactional_id or f"marketo-stream-{self.topic_prefix}"

@@ -215,8 +215,9 @@ def test_delete_markers_is_an_alias_of_delete_mode_both_and_refuses_another_mode
     from marketo_stream.settings import KafkaSettings, load_settings
     from marketo_stream.sync.runner import sink_config
 
-    assert KafkaSettings().delete_mode == "tombstone"
-    assert KafkaSettings(delete_markers=True).delete_mode == "both"
+    assert KafkaSettings().effective_delete_mode() == "tombstone"
+    assert KafkaSettings(delete_markers=True).effective_delete_mode() == "both"
+    assert KafkaSettings(delete_markers=True, delete_mode="both").effective_delete_mode() == "both"
     with pytest.raises(ValueError, match=r"kafka\.delete_mode"):
         KafkaSettings(delete_markers=True, delete_mode="soft")
     marketo = {"MARKETO_STREAM_BASE_URL": "https://1.mktorest.com", "MARKETO_STREAM_CLIENT_ID": "i"}
