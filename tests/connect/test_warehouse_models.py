@@ -48,14 +48,22 @@ class Models:
     port: int
     builds: list[str] = field(default_factory=list)
 
-    def build(self, end: str) -> None:
+    def build(self, end: str, *, schema: str | None = None, full_refresh: bool = False) -> None:
         variables = {
             "marketo_table_prefix": self.pipeline.prefix,
             "lead_history_columns": TRACKED,
             "lead_history_start_date": HISTORY_START,
             "lead_history_end_date": end,
         }
-        self.builds.append(dbt_build(self.work, postgres_port=self.port, schema=self.schema, variables=variables))
+        self.builds.append(
+            dbt_build(
+                self.work,
+                postgres_port=self.port,
+                schema=schema or self.schema,
+                variables=variables,
+                full_refresh=full_refresh,
+            )
+        )
 
 
 def settings_for(sandbox: Sandbox, prefix: str, work: Path, infra: Infra, mode: str) -> Settings:
@@ -115,7 +123,12 @@ def models(
             connect_worker.delete(name)
         sandbox.stop()
         with warehouse.connect() as conn:
-            for schema in (found.schema, f"{found.schema}_staging"):
+            for schema in (
+                found.schema,
+                f"{found.schema}_staging",
+                f"{found.schema}_full",
+                f"{found.schema}_full_staging",
+            ):
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             tables = conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_name LIKE %s", (f"{prefix}\\_%",)
@@ -236,6 +249,18 @@ def test_after_ten_days_an_incremental_sync_and_build_still_equal_the_truth(
         assert flagged > 0, "leads deleted or merged between the syncs stay in the leads mart, flagged"
     else:
         assert pipeline.tombstones[1] > 0, "leads deleted or merged between the syncs are tombstoned"
+
+
+def test_the_incremental_models_equal_a_full_rebuild(warehouse: Warehouse, models: Models) -> None:
+    assert len(models.builds) == 2, "after the incremental build"
+    models.build(sandbox_day(models.pipeline.sandbox.url), schema=f"{models.schema}_full", full_refresh=True)
+    for name, key in (("activities", "activity_id"), ("email_sends", "email_send_id")):
+        query = f'SELECT * FROM "{models.schema}"."{name}" EXCEPT SELECT * FROM "{models.schema}_full"."{name}"'
+        rebuilt = f'SELECT * FROM "{models.schema}_full"."{name}" EXCEPT SELECT * FROM "{models.schema}"."{name}"'
+        with warehouse.connect() as conn:
+            only_incremental = conn.execute(query).fetchall()
+            only_rebuilt = conn.execute(rebuilt).fetchall()
+        assert not only_incremental and not only_rebuilt, (name, [r[key] for r in only_incremental][:5])
 
 
 def test_custom_activity_types_are_in_the_activities_union(warehouse: Warehouse, models: Models) -> None:
