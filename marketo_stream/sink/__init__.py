@@ -54,15 +54,8 @@ from marketo_stream.sink.errors import (
     StateFormatError,
     UnknownTableError,
 )
-from marketo_stream.sink.kafka import (
-    DELETED_FIELD,
-    RUN_ID_HEADER,
-    SINK_FIELDS,
-    SYNCED_AT_FIELD,
-    TABLE_HEADER,
-    Batch,
-    KafkaSink,
-)
+from marketo_stream.sink.fields import DELETED_FIELD, RUN_ID_HEADER, SINK_FIELDS, SYNCED_AT_FIELD, TABLE_HEADER
+from marketo_stream.sink.kafka import Batch, KafkaSink
 from marketo_stream.sink.topics import TopicPolicyMismatch
 
 __all__ = [

@@ -32,9 +32,16 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from marketo_stream.sink.avro_writer import varint
 from marketo_stream.sink.clients import ErrorWatch, with_watch
-from marketo_stream.sink.codec import Encoder, RecordEncoder, key_encoder, record_encoder, value_encoder
+from marketo_stream.sink.codec import (
+    Encoder,
+    RecordEncoder,
+    decoder,
+    key_encoder,
+    record_encoder,
+    schema_id_of,
+    value_encoder,
+)
 from marketo_stream.sink.config import SinkConfig, TableSchema
 from marketo_stream.sink.errors import (
     KafkaFatalError,
@@ -45,6 +52,13 @@ from marketo_stream.sink.errors import (
     SinkError,
     UnknownTableError,
 )
+from marketo_stream.sink.fields import (
+    DELETED_FIELD,
+    RUN_ID_HEADER,
+    TABLE_HEADER,
+    sink_fields_tail,
+    with_sink_fields,
+)
 from marketo_stream.sink.readback import live_keys
 from marketo_stream.sink.registry import SchemaRegistrar
 from marketo_stream.sink.state import encode_state, read_state
@@ -53,12 +67,6 @@ from marketo_stream.sink.topics import TopicManager, TopicPolicyMismatch, TopicS
 
 log = logging.getLogger(__name__)
 
-DELETED_FIELD = "__deleted"
-SYNCED_AT_FIELD = "_synced_at"
-SINK_FIELDS = (DELETED_FIELD, SYNCED_AT_FIELD)
-"""Value fields the sink adds to every table's schema (after the table's own): they are not Marketo's."""
-RUN_ID_HEADER = "marketo_stream.run_id"
-TABLE_HEADER = "marketo_stream.table"
 _FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
 _ANY_PARTITION = -1
 """librdkafka's "unassigned": the configured partitioner chooses."""
@@ -82,40 +90,6 @@ class _AbortRequired(Exception):
     def __init__(self, error: KafkaError) -> None:
         super().__init__(error.str())
         self.error = error
-
-
-def with_delete_flag(value_schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The value schema plus ``__deleted`` (boolean, default false), set only on delete markers."""
-    fields = list(value_schema["fields"])
-    if not any(f["name"] == DELETED_FIELD for f in fields):
-        fields.append(
-            {"name": DELETED_FIELD, "type": "boolean", "default": False, "doc": "true on the record of a deleted key"}
-        )
-    return {**value_schema, "fields": fields}
-
-
-def with_sink_fields(value_schema: Mapping[str, Any], delete_flag: bool) -> dict[str, Any]:
-    """The value schema as published: the table's fields, ``__deleted`` when deletes are flagged, ``_synced_at``."""
-    flagged = with_delete_flag(value_schema) if delete_flag else dict(value_schema)
-    fields = [f for f in flagged["fields"] if f["name"] != SYNCED_AT_FIELD]
-    fields.append(
-        {
-            "name": SYNCED_AT_FIELD,
-            "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}],
-            "default": None,
-            "doc": "when the run published this record (differs between runs by design)",
-        }
-    )
-    return {**flagged, "fields": fields}
-
-
-def sink_fields_tail(synced_at_ms: int, delete_flag: bool, deleted: bool = False) -> bytes:
-    """The Avro bytes of the fields ``with_sink_fields`` appends: a record's body is its fields' bytes in
-    order, so these follow the bytes of the table's own fields."""
-    synced = b"\x02" + varint((synced_at_ms << 1) ^ (synced_at_ms >> 63))
-    if not delete_flag:
-        return synced
-    return (b"\x01" if deleted else b"\x00") + synced
 
 
 @dataclass(frozen=True)
@@ -266,9 +240,28 @@ class KafkaSink:
         prepared = self._tables.get(table)
         if prepared is None:
             raise UnknownTableError(table, list(self._tables))
+        soft = self.config.effective_delete_mode == "soft"  # deletes are flagged records, not tombstones
         return live_keys(
-            self.config.client_settings(), prepared.topic, self._key_schemas[table], self.config.outage_timeout_s
+            self.config.client_settings(),
+            prepared.topic,
+            self._key_schemas[table],
+            self.config.outage_timeout_s,
+            self._flagged_deleted() if soft else None,
         )
+
+    def _flagged_deleted(self) -> Callable[[bytes], bool]:
+        """Whether a framed value is a record flagged ``__deleted`` (decoded with the schema its id names)."""
+        readers: dict[int, Callable[[bytes], Any]] = {}
+
+        def deleted(value: bytes) -> bool:
+            schema_id = schema_id_of(value)
+            read = readers.get(schema_id)
+            if read is None:
+                read = readers[schema_id] = decoder(self._registrar.schema_by_id(schema_id))
+            record = read(value)
+            return isinstance(record, dict) and record.get(DELETED_FIELD) is True
+
+        return deleted
 
     @property
     def policy_mismatches(self) -> tuple[TopicPolicyMismatch, ...]:

@@ -58,6 +58,16 @@ class SchemaRegistrar:
         cause = exc.error_message if isinstance(exc, SchemaRegistryError) else f"{type(exc).__name__}: {exc}"
         return RegistryUnavailableError(self.url, what, redact(str(cause)), status=status)
 
+    def schema_by_id(self, schema_id: int) -> dict[str, Any]:
+        """The schema registered under ``schema_id`` (records name theirs in their first bytes)."""
+        try:
+            found = self._client.get_schema(schema_id)
+        except SchemaRegistryError as exc:
+            raise SchemaRegistrationError(f"reading schema {schema_id} failed: {redact(str(exc))}") from exc
+        except Exception as exc:  # the HTTP library's own errors
+            raise self._unavailable(f"reading schema {schema_id}", exc) from exc
+        return dict(json.loads(found.schema_str or "{}"))
+
     def latest(self, subject: str) -> Mapping[str, Any] | None:
         """The latest schema registered under ``subject``, or ``None`` when the subject is new."""
         found = self._latest(subject)

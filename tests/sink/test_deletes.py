@@ -96,6 +96,12 @@ def test_in_soft_mode_the_flagged_record_replaces_the_tombstone(
     assert upsert[SYNCED_AT_FIELD] == datetime.fromtimestamp(batch.synced_at_ms / 1000, UTC)
     assert flagged[SYNCED_AT_FIELD] == datetime.fromtimestamp(later.synced_at_ms / 1000, UTC)
     assert sink.stats()["committed"][sink.config.topic("lead")] == {"records": 2, "tombstones": 0}
+    assert sink.live_keys("lead") == [], "a flagged key is not live"
+    with sink.transaction() as batch:
+        batch.upsert("lead", {"id": 2}, {"id": 2})
+        batch.upsert("lead", {"id": 1}, {"id": 1, "email": "back@example.com"})
+        batch.delete("lead", {"id": 2})
+    assert sink.live_keys("lead") == [{"id": 1}]
 
 
 def test_in_tombstone_mode_values_carry_no_flag(

@@ -16,7 +16,7 @@ from marketo_stream.schema import (
     lead_table,
 )
 from marketo_stream.sink import RUN_ID_HEADER, SINK_FIELDS, SYNCED_AT_FIELD, TABLE_HEADER, KafkaSink, TableSchema
-from marketo_stream.sink.kafka import with_sink_fields
+from marketo_stream.sink.fields import with_sink_fields
 from tests.schema.test_tables import CAR, LEAD_FIELDS
 from tests.sink.kafka_reading import RegistryDecoder, plain, read_topic
 
