@@ -15,8 +15,9 @@
 its CRM sync): values with more decimals are rounded half to even, values past 16 digits before the point are
 refused. The fixed tables' money columns (``schemas/*.avsc``: opportunity amounts, company revenue, program
 costs) are declared the same way. ``score`` fields hold whole numbers in Marketo, hence ``long``. Integers
-become ``long`` because Marketo ids outgrow 32 bits on large instances. Every type is wrapped as ``["null", T]`` with default ``null`` for
-non-key columns (``nullable``), so a later schema with more columns stays backward compatible.
+become ``long`` because Marketo ids outgrow 32 bits on large instances. Every type is wrapped as ``["null", T]``
+with default ``null`` for non-key columns (``nullable``), so a later schema with more columns stays backward
+compatible.
 """
 
 from __future__ import annotations
