@@ -4,7 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INFRA := $(PYTHON) infra/local.py
 
-.PHONY: help install up down up-secure down-secure connect-up connect-down status fetch test test-fast check lint typecheck contracts duplicates bench demo clean
+DBT_VENV ?= .venv-dbt
+
+.PHONY: help install dbt-venv models up down up-secure down-secure connect-up connect-down status fetch test test-fast check lint typecheck contracts duplicates bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,6 +18,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed ## create .venv with the package and its dev tools
+
+$(DBT_VENV)/.installed: warehouse/requirements.txt
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/pip install --quiet --upgrade pip
+	$(DBT_VENV)/bin/pip install --quiet -r warehouse/requirements.txt
+	touch $@
+
+dbt-venv: $(DBT_VENV)/.installed ## create .venv-dbt with dbt-core and dbt-postgres (pinned in warehouse/requirements.txt)
 
 up: ## start local Kafka (KRaft) and Schema Registry; harmless when already up
 	$(INFRA) up
@@ -52,8 +62,8 @@ test: install up ## run every test in 3 workers; starts the local services first
 check: lint typecheck contracts duplicates ## static checks run by CI
 
 lint: install
-	$(VENV)/bin/ruff check marketo_stream tests infra bench
-	$(VENV)/bin/ruff format --check marketo_stream tests infra bench
+	$(VENV)/bin/ruff check marketo_stream tests infra bench warehouse
+	$(VENV)/bin/ruff format --check marketo_stream tests infra bench warehouse
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -65,8 +75,11 @@ duplicates: install ## ten or more lines repeated anywhere in the package (pylin
 	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=10 --ignore-imports=y \
 		--ignore-docstrings=y --ignore-comments=y --score=n marketo_stream
 
+models: install dbt-venv connect-up ## demo sync -> Connect sink -> PostgreSQL -> dbt build, then a few rows of each mart
+	$(PY) warehouse/run_demo.py $(MODELS_ARGS)
+
 bench: install up ## throughput and memory benchmarks (not part of CI)
 	$(PY) -m bench $(BENCH)
 
 clean: down-secure connect-down down
-	rm -rf .local $(VENV) build dist *.egg-info
+	rm -rf .local $(VENV) $(DBT_VENV) warehouse/target warehouse/logs build dist *.egg-info

@@ -131,7 +131,11 @@ class KafkaSettings(_Section):
         None, description="Stable per Marketo instance; default marketo-stream-<topic_prefix>"
     )
     state_topic: str | None = Field(None, description="Compacted state topic; default <prefix>._state")
-    delete_markers: bool = Field(False, description="Write a delete-marker record before each tombstone")
+    delete_mode: Literal["tombstone", "soft", "both"] = Field(
+        "tombstone",
+        description="What a delete publishes: a tombstone, a record flagged __deleted=true instead (soft), or both",
+    )
+    delete_markers: bool = Field(False, description="Deprecated alias of delete_mode = 'both'")
 
     @field_validator("topic_prefix")
     @classmethod
@@ -169,6 +173,19 @@ class KafkaSettings(_Section):
             raise ValueError("mutual TLS needs both kafka.ssl_certificate_location and kafka.ssl_key_location")
         _files_exist(self, ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location"), "kafka")
         return self
+
+    @model_validator(mode="after")
+    def _one_delete_mode(self) -> KafkaSettings:
+        if self.delete_markers and self.delete_mode not in ("tombstone", "both"):
+            raise ValueError(
+                f"kafka.delete_markers (deprecated) means kafka.delete_mode = 'both', which contradicts "
+                f"kafka.delete_mode = {self.delete_mode!r}: set kafka.delete_mode alone"
+            )
+        return self
+
+    def effective_delete_mode(self) -> Literal["tombstone", "soft", "both"]:
+        """``delete_mode``, or ``both`` when only the deprecated ``delete_markers`` is set."""
+        return "both" if self.delete_markers else self.delete_mode
 
     def effective_transactional_id(self) -> str:
         return self.transactional_id or f"marketo-stream-{self.topic_prefix}"

@@ -6,6 +6,8 @@ converter is compiled once per schema (one small function per column) because it
 - any column: ``None``, a missing key or the CSV literal ``null`` → ``None``; ``""`` too, except in strings;
 - ``long``: int, ``"42"``, ``"42.7"`` (truncated, as connectors do for percent values in integer columns);
 - ``double``: int, float, numeric string → float;
+- ``decimal`` (bytes): int, float (through its shortest repr, so ``0.1`` stays ``0.1``), numeric string →
+  ``Decimal`` at the schema's scale, rounded half to even; more digits than the precision raises;
 - ``boolean``: bool, 0/1, ``true/false/t/f/1/0/yes/no/y/n`` in any case;
 - ``string``: str as is (``""`` stays ``""``); lists and objects as compact JSON; numbers via ``str``;
 - ``timestamp-millis``: ISO-8601 incl. ``2015-05-21T22:45:13Z+0000``, ``+0000``, ``-08:00`` and date-only
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from marketo_stream.errors import MarketoStreamError
@@ -64,6 +67,35 @@ def to_double(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     raise TypeError(f"{type(value).__name__} is not a number")
+
+
+def decimal_converter(scale: int, precision: int) -> Converter:
+    """A converter to ``Decimal`` with ``scale`` digits after the point and at most ``precision`` digits."""
+    step = Decimal(1).scaleb(-scale)
+
+    def to_decimal(value: Any) -> Decimal | None:
+        if isinstance(value, str):
+            if value == "" or value == "null":
+                return None
+            try:
+                exact = Decimal(value.strip())
+            except InvalidOperation as exc:
+                raise ValueError("not a number") from exc
+        elif isinstance(value, Decimal):
+            exact = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        else:
+            raise TypeError(f"{type(value).__name__} is not a number")
+        try:
+            rounded = exact.quantize(step, rounding=ROUND_HALF_EVEN)
+        except InvalidOperation as exc:
+            raise ValueError(f"not a finite number of at most {precision} digits") from exc
+        if not rounded.is_finite() or len(rounded.as_tuple().digits) > precision:
+            raise ValueError(f"more than {precision} digits")
+        return rounded
+
+    return to_decimal
 
 
 def to_boolean(value: Any) -> bool | None:
@@ -147,6 +179,8 @@ def converter_for(avro: Any) -> Converter:
             raise ValueError(f"only [null, T] unions are supported, not {avro!r}")
         avro = branches[0]
     name = avro.get("logicalType") or avro["type"] if isinstance(avro, dict) else avro
+    if name == "decimal":
+        return decimal_converter(int(avro.get("scale", 0)), int(avro["precision"]))
     try:
         return _BY_TYPE[name]
     except KeyError:

@@ -75,8 +75,24 @@ def _from_attribute(kind: str, o: str) -> list[str]:
     return lines
 
 
+def _decimal_name(field: Mapping[str, Any], namespace: dict[str, Any], index: int) -> str:
+    """The name, in the generated function's namespace, of the converter of a decimal field."""
+    name = f"to_decimal{index}"
+    namespace[name] = rules.converter_for(field["type"])
+    return name
+
+
 def _field_lines(field: Mapping[str, Any], o: str, column: Mapping[str, int], parsed: frozenset[str]) -> list[str]:
     source = field.get("marketo_name")
+    if _kind(field["type"]) == "decimal":  # no inline form: the converter rounds to the field's scale
+        rule = f"to_decimal{o[1:]}"
+        if field.get("marketo_attribute"):
+            x = f"get({source!r})"
+        elif isinstance(source, str) and source in column:
+            x = f"c{column[source]}"
+        else:
+            return [f"{o} = None"]
+        return [f"x = {x}", f"{o} = None if x is None or x == '' or x == 'null' else {rule}(x)"]
     if field.get("marketo_attribute"):
         return [f"x = get({source!r})", *_from_attribute(_kind(field["type"]), o)]
     if source is None or source not in column:
@@ -131,6 +147,8 @@ def positional_converter(
         body += ["if a is None: a = EMPTY", "elif a.__class__ is not dict: a = attributes_of(a)", "get = a.get"]
     for index, field in enumerate(fields):
         o = f"o{index}"
+        if _kind(field["type"]) == "decimal":
+            _decimal_name(field, namespace, index)
         body += _field_lines(field, o, column, frozenset(json_columns))
         if field["name"] in key:
             body.append(f"if {o} is None: raise ValueError('the key column is missing')")

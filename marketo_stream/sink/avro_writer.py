@@ -2,7 +2,8 @@
 
 fastavro spends about a microsecond per call and 0.4 µs per nullable field resolving the union, which makes
 it the most expensive step of publishing a bulk row. The records this project publishes are flat: fields of
-``null``, ``boolean``, ``int``, ``long``, ``double`` and ``string`` (logical types over them included), each
+``null``, ``boolean``, ``int``, ``long``, ``double`` and ``string`` (logical types over them included) and
+``bytes`` decimals (Marketo currency, written from ``Decimal`` values as fastavro writes them), each
 either bare or in a ``["null", T]`` union. For such a schema :func:`record_writer` generates straight-line
 Python (one block per field, no per-field call, varints from lookup tables), several times faster, and
 :func:`keyed_record_writer` writes the key record from the same values in the same pass.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 RecordWriter = Callable[[Sequence[Any]], bytes]
@@ -64,6 +66,44 @@ def varint(n: int) -> bytes:
     return _varint_bytes(n)
 
 
+def decimal_bytes(value: Decimal, scale: int, precision: int) -> bytes:
+    """The two's-complement big-endian unscaled integer of a ``Decimal``, in as many bytes as fastavro writes."""
+    sign, digits, exponent = value.as_tuple()
+    if len(digits) > precision or not isinstance(exponent, int) or exponent + scale < 0:
+        raise UnwritableValue("a decimal of another scale or precision")
+    unscaled = int("".join(map(str, digits)) or "0") * 10 ** (exponent + scale)
+    size = (unscaled.bit_length() + 8) // 8
+    written: bytes = (-unscaled if sign else unscaled).to_bytes(size, "big", signed=True)
+    return written
+
+
+def decimal_writer(scale: int, precision: int) -> Callable[[Decimal], bytes]:
+    """``decimal_bytes`` for one scale and precision, reading the common case (a value already at the scale, as
+    the converters leave it) from its text, about three times faster."""
+    limit = 10**precision
+
+    def write(value: Decimal) -> bytes:
+        text = str(value)
+        point = text.find(".")
+        if point < 0 or len(text) - point - 1 != scale or "E" in text:
+            return decimal_bytes(value, scale, precision)
+        unscaled = int(text[:point] + text[point + 1 :])
+        if not -limit < unscaled < limit:
+            raise UnwritableValue("a decimal of another precision")
+        return unscaled.to_bytes((unscaled.bit_length() + 8) // 8, "big", signed=True)
+
+    return write
+
+
+def _decimal(avro: Any) -> dict[str, Any] | None:
+    """The decimal schema of a field type (bare or nullable) when it is a ``bytes`` decimal."""
+    if isinstance(avro, list) and len(avro) == 2 and avro[0] == "null":
+        avro = avro[1]
+    if isinstance(avro, dict) and avro.get("type") == "bytes" and avro.get("logicalType") == "decimal":
+        return avro
+    return None
+
+
 def _branch(avro: Any) -> tuple[str, bool] | None:
     """(primitive, nullable) for a field type the writer handles, else None."""
     nullable = False
@@ -71,6 +111,8 @@ def _branch(avro: Any) -> tuple[str, bool] | None:
         if len(avro) != 2 or avro[0] != "null" or avro[1] == "null":
             return None
         nullable, avro = True, avro[1]
+    if _decimal(avro) is not None:
+        return "decimal", nullable
     if isinstance(avro, dict):
         avro = avro.get("type")
     if not isinstance(avro, str) or avro not in _PRIMITIVES:
@@ -113,6 +155,12 @@ _BODIES: dict[str, tuple[str, ...]] = {
         "else: raise wrong({i})",
     ),
     "null": ("if {v} is not None: raise wrong({i})", "p{i} = b''"),
+    "decimal": (
+        "if {v}.__class__ is not Decimal: raise wrong({i})",
+        "s{i} = DECIMAL{i}({v})",
+        "n = len(s{i}) << 1",
+        "p{i} = {small}[n]",
+    ),
 }
 
 
@@ -121,10 +169,11 @@ def _field_source(index: int, primitive: str, nullable: bool) -> tuple[list[str]
     v = f"v{index}"
     tag, small, cont = ("b'\\x02' + ", "PRESENT", "PRESENT_CONTINUED") if nullable else ("", "VARINT", "CONTINUED")
     body = [line.format(v=v, i=index, tag=tag, small=small, cont=cont) for line in _BODIES[primitive]]
-    pieces = [f"p{index}", f"s{index}"] if primitive == "string" else [f"p{index}"]
+    sized = primitive in ("string", "decimal")
+    pieces = [f"p{index}", f"s{index}"] if sized else [f"p{index}"]
     if not nullable or primitive == "null":
         return body, pieces
-    absent = f"p{index} = b'\\x00'" + (f"; s{index} = b''" if primitive == "string" else "")
+    absent = f"p{index} = b'\\x00'" + (f"; s{index} = b''" if sized else "")
     return [f"if {v} is None: {absent}", "else:", *("    " + line for line in body)], pieces
 
 
@@ -197,7 +246,13 @@ def _generate(
         "wrong": _wrong,
         "otherwise": otherwise,
         "UnwritableValue": UnwritableValue,
+        "Decimal": Decimal,
     }
+    for index, field in enumerate(schema["fields"]):
+        decimal = _decimal(field["type"])
+        if decimal is not None:
+            scale, precision = int(decimal.get("scale", 0)), int(decimal["precision"])
+            namespace[f"DECIMAL{index}"] = decimal_writer(scale, precision)
     exec(compile("\n".join(lines), f"<avro writer {schema.get('name', 'record')}>", "exec"), namespace)
     write: Callable[[Sequence[Any]], Any] = namespace["write"]
     return write

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+DeleteMode = Literal["tombstone", "soft", "both"]
+DELETE_MODES: tuple[DeleteMode, ...] = ("tombstone", "soft", "both")
 
 # Throughput settings (librdkafka): batching is the biggest lever; compression runs on librdkafka's threads,
 # outside the GIL. Successful deliveries are not reported back to Python at all: commit_transaction() fails
@@ -37,6 +40,11 @@ class SinkConfig:
     sink gives up with ``KafkaUnavailableError`` / ``RegistryUnavailableError``; ``outage_timeout_s`` bounds
     how long a call keeps retrying a broker lost mid-run.
 
+    ``delete_mode`` says what a delete publishes: ``tombstone`` (a null value), ``soft`` (a record of the key
+    with ``__deleted`` true and null elsewhere, no tombstone) or ``both`` (that record, then the tombstone).
+    Every value schema ends with ``_synced_at`` (when the transaction began), after ``__deleted`` unless the
+    mode is ``tombstone``.
+
     ``retention_ms`` is how long event topics keep records, a user's choice: ``None`` keeps them forever
     (``retention.ms=-1``), because a default that deletes would silently drop a backfilled history. A
     chosen retention is also applied to existing event topics; see ``topics``.
@@ -50,7 +58,11 @@ class SinkConfig:
     partitions: int = 1
     replication_factor: int = 1
     retention_ms: int | None = None
+    delete_mode: DeleteMode = "tombstone"
     delete_markers: bool = False
+    """The former switch for ``delete_mode="both"`` (kept as an alias)."""
+    run_id: str | None = None
+    """Sent in the ``marketo_stream.run_id`` header of every table record; a fresh one per sink when ``None``."""
     topic_config: Mapping[str, str] = field(default_factory=dict)
     producer_config: Mapping[str, Any] = field(default_factory=dict)
     registry_config: Mapping[str, Any] = field(default_factory=dict)
@@ -60,6 +72,15 @@ class SinkConfig:
     connect_timeout_s: float = 30.0
     outage_timeout_s: float = 120.0
     max_redos: int = 3
+
+    @property
+    def effective_delete_mode(self) -> DeleteMode:
+        return "both" if self.delete_markers and self.delete_mode == "tombstone" else self.delete_mode
+
+    @property
+    def flags_deletes(self) -> bool:
+        """Whether value schemas carry ``__deleted``."""
+        return self.effective_delete_mode != "tombstone"
 
     @property
     def state_topic_name(self) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,15 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.sink.clients import ErrorWatch, with_watch
-from marketo_stream.sink.codec import Encoder, RecordEncoder, key_encoder, record_encoder, value_encoder
+from marketo_stream.sink.codec import (
+    Encoder,
+    RecordEncoder,
+    decoder,
+    key_encoder,
+    record_encoder,
+    schema_id_of,
+    value_encoder,
+)
 from marketo_stream.sink.config import SinkConfig, TableSchema
 from marketo_stream.sink.errors import (
     KafkaFatalError,
@@ -43,6 +52,13 @@ from marketo_stream.sink.errors import (
     SinkError,
     UnknownTableError,
 )
+from marketo_stream.sink.fields import (
+    DELETED_FIELD,
+    RUN_ID_HEADER,
+    TABLE_HEADER,
+    sink_fields_tail,
+    with_sink_fields,
+)
 from marketo_stream.sink.readback import live_keys
 from marketo_stream.sink.registry import SchemaRegistrar
 from marketo_stream.sink.state import encode_state, read_state
@@ -51,7 +67,6 @@ from marketo_stream.sink.topics import TopicManager, TopicPolicyMismatch, TopicS
 
 log = logging.getLogger(__name__)
 
-DELETED_FIELD = "__deleted"
 _FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
 _ANY_PARTITION = -1
 """librdkafka's "unassigned": the configured partitioner chooses."""
@@ -77,26 +92,16 @@ class _AbortRequired(Exception):
         self.error = error
 
 
-def with_delete_flag(value_schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The value schema plus ``__deleted`` (boolean, default false), set only on delete markers."""
-    fields = list(value_schema["fields"])
-    if not any(f["name"] == DELETED_FIELD for f in fields):
-        fields.append(
-            {"name": DELETED_FIELD, "type": "boolean", "default": False, "doc": "true on the marker before a tombstone"}
-        )
-    return {**value_schema, "fields": fields}
-
-
 @dataclass(frozen=True)
 class PreparedTable:
     name: str
     topic: str
     encode_key: Encoder
     encode_value: Encoder
-    delete_markers: bool
+    """A record's value → the framed bytes of the table's own fields (the sink's fields follow: ``Batch``)."""
     encode_record: RecordEncoder
-    """A record's values, in the order of the table's value schema fields (without the ``__deleted`` flag the
-    sink adds) → its key and value bytes."""
+    """A record's values, in the order of the table's value schema fields (without the fields the sink adds)
+    → its key and the framed bytes of the table's own fields."""
     timestamp_field: str | None = None
     timestamp_at: int | None = None
     """The position of ``timestamp_field`` among those values: records carry its value as their timestamp."""
@@ -126,6 +131,9 @@ class KafkaSink:
 
     def __init__(self, config: SinkConfig, registry: SchemaRegistryClient | None = None) -> None:
         self.config = config
+        self.run_id = config.run_id or uuid.uuid4().hex
+        """Sent with every table record in the ``marketo_stream.run_id`` header (differs between runs)."""
+        self._headers: dict[str, list[tuple[str, str | bytes | None]]] = {}
         client = registry or SchemaRegistryClient(
             {"url": config.registry_url, "cache.latest.ttl.sec": 0, **config.registry_config}
         )
@@ -200,12 +208,14 @@ class KafkaSink:
         for table, (prepared, _) in zip(tables, registered, strict=True):
             self._key_schemas[table.name] = dict(table.key_schema)
             self._tables[table.name] = prepared
+            self._headers[prepared.topic] = [(RUN_ID_HEADER, self.run_id.encode()), (TABLE_HEADER, table.name.encode())]
 
     def _register(self, table: TableSchema) -> tuple[PreparedTable, TopicSpec]:
         field = table.timestamp_field
         timestamp_at = None if field is None else timestamp_position(table.name, table.value_schema, field)
         topic = self.config.topic(table.topic_suffix)
-        value_schema = with_delete_flag(table.value_schema) if self.config.delete_markers else dict(table.value_schema)
+        own = dict(table.value_schema)
+        value_schema = with_sink_fields(own, self.config.flags_deletes)
         key_id = self._registrar.register_key(table.name, f"{topic}-key", table.key_schema)
         value_id = self._registrar.register_value(table.name, f"{topic}-value", value_schema)
         retention = table.retention_ms if table.retention_ms is not None else self.config.retention_ms
@@ -214,10 +224,8 @@ class KafkaSink:
             table.name,
             topic,
             key_encoder(key_id, table.key_schema),
-            value_encoder(value_id, value_schema),
-            self.config.delete_markers,
-            record_encoder(key_id, table.key_schema, value_id, value_schema, len(table.value_schema["fields"]))
-            or _keyless(table.name),
+            value_encoder(value_id, own),
+            record_encoder(key_id, table.key_schema, value_id, own) or _keyless(table.name),
             field,
             timestamp_at,
         )
@@ -232,9 +240,28 @@ class KafkaSink:
         prepared = self._tables.get(table)
         if prepared is None:
             raise UnknownTableError(table, list(self._tables))
+        soft = self.config.effective_delete_mode == "soft"  # deletes are flagged records, not tombstones
         return live_keys(
-            self.config.client_settings(), prepared.topic, self._key_schemas[table], self.config.outage_timeout_s
+            self.config.client_settings(),
+            prepared.topic,
+            self._key_schemas[table],
+            self.config.outage_timeout_s,
+            self._flagged_deleted() if soft else None,
         )
+
+    def _flagged_deleted(self) -> Callable[[bytes], bool]:
+        """Whether a framed value is a record flagged ``__deleted`` (decoded with the schema its id names)."""
+        readers: dict[int, Callable[[bytes], Any]] = {}
+
+        def deleted(value: bytes) -> bool:
+            schema_id = schema_id_of(value)
+            read = readers.get(schema_id)
+            if read is None:
+                read = readers[schema_id] = decoder(self._registrar.schema_by_id(schema_id))
+            record = read(value)
+            return isinstance(record, dict) and record.get(DELETED_FIELD) is True
+
+        return deleted
 
     @property
     def policy_mismatches(self) -> tuple[TopicPolicyMismatch, ...]:
@@ -315,7 +342,7 @@ class KafkaSink:
         waiting_since: float | None = None
         while True:
             try:
-                producer.produce(topic, value, key, timestamp=timestamp)
+                producer.produce(topic, value, key, timestamp=timestamp, headers=self._headers.get(topic))
                 return
             except BufferError as exc:
                 waiting_since = waiting_since or time.monotonic()
@@ -411,8 +438,16 @@ class Batch:
     def __init__(self, sink: KafkaSink, producer: Producer) -> None:
         self._sink = sink
         self._tables = sink._tables
+        self._headers = sink._headers
         self._state_topic = sink.config.state_topic_name
         self._produce = producer.produce
+        self.synced_at_ms = int(time.time() * 1000)
+        """``_synced_at`` of every record of this transaction."""
+        mode = sink.config.effective_delete_mode
+        self._flag = mode != "tombstone"
+        self._marker, self._tombstone = mode != "tombstone", mode != "soft"
+        self._tail = sink_fields_tail(self.synced_at_ms, self._flag)
+        self._deleted_tail = sink_fields_tail(self.synced_at_ms, self._flag, deleted=True)
         self.sent: list[Sent] = []
         self._tombstones: Counter[str] = Counter()
         self.committed = False
@@ -422,7 +457,7 @@ class Batch:
         """Publishes ``value`` under ``key``; both are Avro-ready dicts of the table's schemas."""
         prepared = self._table(table)
         try:
-            key_bytes, value_bytes = prepared.encode_key(key), prepared.encode_value(value)
+            key_bytes, value_bytes = prepared.encode_key(key), prepared.encode_value(value) + self._tail
             field = prepared.timestamp_field
             timestamp = PRODUCE_TIME if field is None else value.get(field)
             if timestamp.__class__ is not int:
@@ -437,6 +472,7 @@ class Batch:
         prepared = self._tables.get(table) or self._table(table)  # the per-row path: kept flat on purpose
         try:
             key_bytes, value_bytes = prepared.encode_record(values)
+            value_bytes += self._tail
             at = prepared.timestamp_at
             timestamp = PRODUCE_TIME if at is None else values[at]
             if timestamp.__class__ is not int:
@@ -446,16 +482,18 @@ class Batch:
         self._send(prepared.topic, key_bytes, value_bytes, timestamp)
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
-        """A tombstone for ``key``, preceded by a ``__deleted`` marker record when markers are enabled."""
+        """Deletes ``key`` as the delete mode says: a tombstone (``tombstone``), a record of the key with
+        ``__deleted`` true and null elsewhere (``soft``), or that record followed by the tombstone (``both``)."""
         prepared = self._table(table)
         try:
             key_bytes = prepared.encode_key(key)
-            marker = prepared.encode_value({**key, DELETED_FIELD: True}) if prepared.delete_markers else None
+            marker = prepared.encode_value(dict(key)) + self._deleted_tail if self._marker else None
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
         if marker is not None:
             self._send(prepared.topic, key_bytes, marker)
-        self._send(prepared.topic, key_bytes, None)
+        if self._tombstone:
+            self._send(prepared.topic, key_bytes, None)
 
     def put_state(self, key: str, state: Mapping[str, Any] | None) -> None:
         """Sets (or with ``None`` resets) a state key, committed with this batch's records."""
@@ -482,8 +520,8 @@ class Batch:
         if value is None:
             self._tombstones[topic] += 1
         try:
-            # positional: (topic, value, key, partition, on_delivery, callback, timestamp) as produce() parses
+            # positional: (topic, value, key, partition, on_delivery, callback, timestamp, headers) as produce() parses
             # them; the timestamp as a keyword costs 0.3 µs a record, a twentieth of the bulk path's budget
-            self._produce(topic, value, key, _ANY_PARTITION, None, None, timestamp)
+            self._produce(topic, value, key, _ANY_PARTITION, None, None, timestamp, self._headers.get(topic))
         except (BufferError, KafkaException):
             self._sink.produce(topic, key, value, timestamp, self)

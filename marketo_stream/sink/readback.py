@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import fastavro
@@ -94,13 +94,18 @@ def _metadata(
 
 
 def live_keys(
-    client: Mapping[str, Any], topic: str, key_schema: Mapping[str, Any], timeout_s: float
+    client: Mapping[str, Any],
+    topic: str,
+    key_schema: Mapping[str, Any],
+    timeout_s: float,
+    deleted: Callable[[bytes], bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """The keys whose last committed record is not a tombstone, decoded with ``key_schema``."""
+    """The keys whose last committed record is not a tombstone (nor a value ``deleted`` says marks a delete),
+    decoded with ``key_schema``."""
     parsed = fastavro.parse_schema(dict(key_schema))
     live: dict[bytes, dict[str, Any]] = {}
     for raw, value in committed_records(client, topic, timeout_s):
-        if value is None:
+        if value is None or (deleted is not None and deleted(value)):
             live.pop(raw, None)
         elif raw not in live:
             key = fastavro.schemaless_reader(io.BytesIO(raw[5:]), parsed)

@@ -1,7 +1,9 @@
 """Registering each table's key and value schemas (subjects ``<topic>-key`` and ``<topic>-value``).
 
 Value schemas evolve: a new version is registered when it is backward compatible with the latest one, and
-refused with ``IncompatibleSchemaError`` (naming the fields) otherwise, before anything is produced. Key
+refused with ``IncompatibleSchemaError`` (naming the fields) otherwise, before anything is produced, unless
+an operator set the subject's own compatibility to ``NONE`` (the documented way through a change that is
+not backward compatible, such as currency fields becoming decimals; see the README). Key
 schemas are frozen: when the registered key is the same schema in another spelling its id is reused, so
 the key bytes (which include the id) never change; a different key schema is refused.
 """
@@ -56,6 +58,16 @@ class SchemaRegistrar:
         cause = exc.error_message if isinstance(exc, SchemaRegistryError) else f"{type(exc).__name__}: {exc}"
         return RegistryUnavailableError(self.url, what, redact(str(cause)), status=status)
 
+    def schema_by_id(self, schema_id: int) -> dict[str, Any]:
+        """The schema registered under ``schema_id`` (records name theirs in their first bytes)."""
+        try:
+            found = self._client.get_schema(schema_id)
+        except SchemaRegistryError as exc:
+            raise SchemaRegistrationError(f"reading schema {schema_id} failed: {redact(str(exc))}") from exc
+        except Exception as exc:  # the HTTP library's own errors
+            raise self._unavailable(f"reading schema {schema_id}", exc) from exc
+        return dict(json.loads(found.schema_str or "{}"))
+
     def latest(self, subject: str) -> Mapping[str, Any] | None:
         """The latest schema registered under ``subject``, or ``None`` when the subject is new."""
         found = self._latest(subject)
@@ -81,6 +93,8 @@ class SchemaRegistrar:
             return self._ids[(subject, text)]
         latest = self._latest(subject)
         problems = [] if latest is None else backward_problems(schema, _schema_of(latest))
+        if problems and self._subject_level(subject) == "NONE":
+            problems = []
         if problems:
             raise IncompatibleSchemaError(
                 table, subject, sorted({path for path, _ in problems}), [f"{path}: {why}" for path, why in problems]
@@ -93,6 +107,15 @@ class SchemaRegistrar:
             raise
         self._ids[(subject, text)] = schema_id
         return schema_id
+
+    def _subject_level(self, subject: str) -> str | None:
+        """The compatibility level the registry applies to ``subject`` (its own, or the global one)."""
+        try:
+            return str(self._client.get_compatibility(subject))
+        except SchemaRegistryError:
+            return None
+        except Exception as exc:  # the HTTP library's own errors
+            raise self._unavailable(f"reading the compatibility of {subject}", exc) from exc
 
     def _register(self, subject: str, text: str) -> int:
         try:

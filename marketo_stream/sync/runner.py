@@ -51,7 +51,7 @@ def sink_config(settings: Settings) -> SinkConfig:
         state_topic=kafka.effective_state_topic(),
         partitions=kafka.partitions,
         replication_factor=kafka.replication_factor,
-        delete_markers=kafka.delete_markers,
+        delete_mode=kafka.effective_delete_mode(),
         producer_config=dict(kafka.producer),
         client_config=kafka_client_config(kafka),
         registry_config=registry_client_config(settings),

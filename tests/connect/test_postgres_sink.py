@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.schema import AvroTable, activity_table, fixed_table, lead_table
 from marketo_stream.settings import KafkaSettings
-from marketo_stream.sink import KafkaSink, SinkConfig, TableSchema
+from marketo_stream.sink import SINK_FIELDS, SYNCED_AT_FIELD, KafkaSink, SinkConfig, TableSchema
 from marketo_stream.sink.codec import key_encoder, value_encoder
 from tests.connect.warehouse import (
     ConnectWorker,
@@ -62,6 +63,14 @@ VISIT_WEBPAGE = {
     ],
 }
 BASE = datetime(2024, 2, 29, 23, 59, 58, 999000, tzinfo=UTC)
+CURRENCY_EDGES = {
+    1: Decimal("12345678.91"),
+    2: Decimal("-0.01"),
+    3: Decimal("9999999999999999.99"),
+    4: Decimal("0.10"),
+    6: Decimal("-9999999999999999.99"),
+}
+"""Currency values that a double would not hold exactly (or at all): they must reach PostgreSQL unchanged."""
 
 
 def lead(lead_id: int, revision: int = 0, **extra: Any) -> dict[str, Any]:
@@ -74,7 +83,9 @@ def lead(lead_id: int, revision: int = 0, **extra: Any) -> dict[str, Any]:
         "date_of_birth": date(1950, 1, 1) + timedelta(days=lead_id * 733),  # before and after 1970
         "lead_score": lead_id * 10 + revision,
         "unsubscribed": lead_id % 2 == 0,
-        "annual_revenue": None if lead_id % 5 == 0 else lead_id * 1234.5,
+        "annual_revenue": None
+        if lead_id % 5 == 0
+        else CURRENCY_EDGES.get(lead_id, Decimal(lead_id) * Decimal("1234.50")),
         "group": f"g{lead_id % 3}",
         **extra,
     }
@@ -280,7 +291,7 @@ def rows(warehouse: Warehouse, table: str, key: tuple[str, ...]) -> dict[Any, di
     """The table's rows by primary key, timestamps read back as UTC (the sink writes UTC into ``timestamp``)."""
     with warehouse.connect() as conn:
         found = conn.execute(f'SELECT * FROM "{table}"').fetchall()
-    normalised = [{k: _utc(v) for k, v in row.items()} for row in found]
+    normalised = [{k: _utc(v) for k, v in row.items() if k not in SINK_FIELDS} for row in found]
     return {row[key[0]] if len(key) == 1 else tuple(row[k] for k in key): row for row in normalised}
 
 
@@ -359,8 +370,9 @@ def test_columns_take_the_types_of_the_avro_schema(warehouse: Warehouse, scenari
         "date_of_birth": "date",
         "lead_score": "bigint",
         "unsubscribed": "boolean",
-        "annual_revenue": "double precision",
+        "annual_revenue": "numeric",
         "group": "text",
+        SYNCED_AT_FIELD: "timestamp without time zone",
     }
     assert primary_key(warehouse, scenario.table("lead")) == ["id"]
     assert primary_key(warehouse, scenario.table("list_membership")) == ["list_id", "lead_id"]
@@ -387,3 +399,27 @@ def test_a_new_nullable_column_is_added_and_filled(
     in_postgres = rows(warehouse, scenario.table("lead"), ("id",))
     assert in_postgres[200]["lead_source"] == "webinar 200"
     assert_rows_equal(in_postgres, scenario.leads)
+
+
+def test_currency_values_reach_postgresql_exactly_as_numeric_18_2(warehouse: Warehouse, scenario: Scenario) -> None:
+    with warehouse.connect() as conn:
+        column = conn.execute(
+            "SELECT numeric_precision, numeric_scale FROM information_schema.columns "
+            "WHERE table_name = %s AND column_name = 'annual_revenue'",
+            (scenario.table("lead"),),
+        ).fetchone()
+        exact = conn.execute(
+            f'SELECT annual_revenue::text AS text FROM "{scenario.table("lead")}" WHERE id = 1'
+        ).fetchone()
+    assert column == {"numeric_precision": 18, "numeric_scale": 2}
+    assert exact == {"text": "12345678.91"}
+    in_postgres = rows(warehouse, scenario.table("lead"), ("id",))
+    assert {i: in_postgres[i]["annual_revenue"] for i in CURRENCY_EDGES if i in in_postgres} == {
+        i: v for i, v in CURRENCY_EDGES.items() if i in scenario.leads
+    }
+
+
+def test_every_row_holds_when_its_record_was_published(warehouse: Warehouse, scenario: Scenario) -> None:
+    with warehouse.connect() as conn:
+        found = conn.execute(f'SELECT {SYNCED_AT_FIELD} AS at FROM "{scenario.table("lead")}"').fetchall()
+    assert found and all(row["at"] is not None for row in found)

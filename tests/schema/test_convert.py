@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import fastavro
@@ -40,7 +41,7 @@ def test_a_csv_lead_row_converts_to_typed_values() -> None:
         "first_name": "Abraham",
         "created_at": MAY_21,
         "date_of_birth": 10,
-        "annual_revenue": 1604.47,
+        "annual_revenue": Decimal("1604.47"),
         "lead_score": 12,
         "unsubscribed": False,
         "favourite_colour_c": "",
@@ -51,7 +52,7 @@ def test_a_csv_lead_row_converts_to_typed_values() -> None:
 def test_a_rest_lead_row_with_json_types_and_missing_fields_converts() -> None:
     record = RowConverter(LEADS.value_schema)({"id": 7, "unsubscribed": True, "annualRevenue": 10, "leadScore": 3})
     assert record["id"] == 7 and record["unsubscribed"] is True
-    assert record["annual_revenue"] == 10.0 and isinstance(record["annual_revenue"], float)
+    assert record["annual_revenue"] == Decimal("10.00")
     assert record["first_name"] is None and record["created_at"] is None
 
 
@@ -117,3 +118,28 @@ def test_a_value_that_does_not_fit_names_the_column() -> None:
 def test_a_row_without_its_key_is_refused() -> None:
     with pytest.raises(ValueConversionError, match="key"):
         RowConverter(VISITS.value_schema)({"leadId": 1, "marketoGUID": "null"})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("12345678.91", "12345678.91"),
+        (12345678.91, "12345678.91"),
+        (0.1, "0.10"),
+        (7, "7.00"),
+        ("-0.005", "-0.00"),
+        ("0.015", "0.02"),
+        ("9999999999999999.99", "9999999999999999.99"),
+    ],
+)
+def test_a_currency_value_becomes_an_exact_decimal_of_two_places(given: object, expected: str) -> None:
+    table = lead_table([{"name": "id", "dataType": "integer"}, {"name": "budget", "dataType": "currency"}])
+    converted = RowConverter(table.value_schema)({"id": 1, "budget": given})["budget"]
+    assert converted == Decimal(expected) and str(converted) == expected
+
+
+@pytest.mark.parametrize("given", ["10000000000000000.00", "abc", "NaN", "1e400"])
+def test_a_currency_value_that_fits_no_decimal_18_2_is_refused_naming_the_column(given: str) -> None:
+    table = lead_table([{"name": "id", "dataType": "integer"}, {"name": "budget", "dataType": "currency"}])
+    with pytest.raises(ValueConversionError, match="budget"):
+        RowConverter(table.value_schema)({"id": 1, "budget": given})

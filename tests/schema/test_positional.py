@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from marketo_stream.schema import RowConverter, ValueConversionError, activity_table, lead_table
 from marketo_stream.schema.positional import positional_converter
+from marketo_stream.schema.types import CURRENCY
 from marketo_stream.transform import ColumnPolicy, hashers, hmac_hex, row_transform
 
 LEAD = lead_table(
@@ -194,3 +196,20 @@ def test_blocked_columns_are_left_out_and_hashed_ones_hashed() -> None:
     assert values["id"] == hmac_hex(b"k", 7)
     assert values["email"] == hmac_hex(b"k", "ada@example.com")
     assert "notes" not in values and "private" not in str(values)
+
+
+def test_currency_columns_and_attributes_become_decimals_on_the_fast_path() -> None:
+    schema = {
+        "type": "record",
+        "name": "Purchase",
+        "marketo_key": ["id"],
+        "fields": [
+            {"name": "id", "type": "long", "marketo_name": "id"},
+            {"name": "budget", "type": ["null", CURRENCY], "marketo_name": "budget"},
+            {"name": "amount", "type": ["null", CURRENCY], "marketo_name": "Amount", "marketo_attribute": True},
+        ],
+    }
+    convert = positional_converter(schema, ["id", "budget", "attributes"])
+    assert convert(["1", "12345678.91", {"Amount": 3.5}]) == [1, Decimal("12345678.91"), Decimal("3.50")]
+    assert convert(["2", "null", None]) == [2, None, None]
+    assert convert(["3", "", {"Amount": "0.015"}]) == [3, None, Decimal("0.02")]

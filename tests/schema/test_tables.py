@@ -66,7 +66,7 @@ def _field(schema: dict[str, Any], name: str) -> dict[str, Any]:
         ("Integer", "long"),
         ("reference", "long"),
         ("float", "double"),
-        ("currency", "double"),
+        ("currency", {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 2}),
         ("percent", "double"),
         ("boolean", "boolean"),
         ("string", "string"),

@@ -25,6 +25,7 @@ class Record:
     offset: int
     timestamp: tuple[int, int] = (0, 0)
     """(timestamp type, milliseconds) as ``Message.timestamp()`` gives them."""
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Record]:
@@ -51,7 +52,9 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Reco
                     assert m.error().code() == KafkaError._PARTITION_EOF, m.error()
                     partitions.discard(m.partition())
                 else:
-                    records.append(Record(m.key(), m.value(), m.partition(), m.offset(), m.timestamp()))
+                    records.append(
+                        Record(m.key(), m.value(), m.partition(), m.offset(), m.timestamp(), tuple(m.headers() or ()))
+                    )
         return records
     finally:
         consumer.close()

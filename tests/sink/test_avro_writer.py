@@ -6,6 +6,7 @@ import io
 import math
 import random
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import fastavro
@@ -212,3 +213,37 @@ def test_keys_given_as_values_encode_as_keys_given_as_dicts(fields: list[dict[st
     by_name = {f["name"]: v for f, v in zip(fields, values, strict=True)}
     assert key_values_encoder(9, schema)(values) == key_encoder(9, schema)(by_name)
     assert key_values_encoder(9, schema)(values) == header(9) + fastavro_bytes(schema, by_name)
+
+
+DECIMAL = {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 2}
+DECIMALS = ["0.00", "0.01", "-0.01", "1.27", "1.28", "-1.28", "-1.29", "12345678.91", "-9999999999999999.99"]
+
+
+@pytest.mark.parametrize("text", DECIMALS)
+def test_a_decimal_field_is_written_as_fastavro_writes_it(text: str) -> None:
+    schema = {
+        "type": "record",
+        "name": "Money",
+        "fields": [
+            {"name": "id", "type": "long"},
+            {"name": "amount", "type": ["null", DECIMAL]},
+            {"name": "tax", "type": DECIMAL},
+        ],
+    }
+    write = record_writer(schema)
+    assert write is not None
+    for amount in (Decimal(text), None):
+        record = {"id": 7, "amount": amount, "tax": Decimal(text)}
+        assert write([7, amount, Decimal(text)]) == fastavro_bytes(schema, record)
+
+
+def test_a_decimal_of_another_scale_is_left_to_fastavro() -> None:
+    schema = {"type": "record", "name": "Money", "fields": [{"name": "amount", "type": ["null", DECIMAL]}]}
+    write = record_writer(schema)
+    assert write is not None
+    with pytest.raises(UnwritableValue):
+        write([Decimal("1.005")])
+    with pytest.raises(UnwritableValue):
+        write([1.5])
+    encode = values_encoder(1, schema)
+    assert encode([Decimal("1.5")]) == header(1) + fastavro_bytes(schema, {"amount": Decimal("1.5")})

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from marketo_stream.schema import fixed_table, lead_table
-from marketo_stream.sink import DELETED_FIELD, KafkaSink, TableSchema
+from marketo_stream.sink import DELETED_FIELD, SYNCED_AT_FIELD, KafkaSink, TableSchema
 from tests.schema.test_tables import LEAD_FIELDS
 from tests.sink.conftest import FAST_COMPACTION
 from tests.sink.kafka_reading import RegistryDecoder, read_topic
@@ -59,10 +60,11 @@ def test_the_tombstone_carries_the_same_key_bytes_as_the_record(
     assert len(records) == 2 and records[0].key == records[1].key and records[1].value is None
 
 
-def test_with_delete_markers_a_flagged_record_precedes_the_tombstone(
-    open_sink: Callable[..., KafkaSink], bootstrap_servers: str, decode: RegistryDecoder
+@pytest.mark.parametrize("mode", [{"delete_mode": "both"}, {"delete_markers": True}], ids=["both", "alias"])
+def test_in_both_mode_a_flagged_record_precedes_the_tombstone(
+    mode: dict[str, object], open_sink: Callable[..., KafkaSink], bootstrap_servers: str, decode: RegistryDecoder
 ) -> None:
-    sink = open_sink(delete_markers=True)
+    sink = open_sink(**mode)
     sink.prepare(LEAD)
     with sink.transaction() as batch:
         batch.upsert("lead", {"id": 1}, {"id": 1, "email": "ada@example.com"})
@@ -75,3 +77,43 @@ def test_with_delete_markers_a_flagged_record_precedes_the_tombstone(
     assert marker_value["id"] == 1 and marker_value[DELETED_FIELD] is True and marker_value["email"] is None
     assert tombstone.value is None and tombstone.key == marker.key == upsert.key
     assert sink.stats()["committed"][sink.config.topic("lead")] == {"records": 2, "tombstones": 1}
+
+
+def test_in_soft_mode_the_flagged_record_replaces_the_tombstone(
+    open_sink: Callable[..., KafkaSink], bootstrap_servers: str, decode: RegistryDecoder
+) -> None:
+    sink = open_sink(delete_mode="soft")
+    sink.prepare(LEAD)
+    with sink.transaction() as batch:
+        batch.upsert("lead", {"id": 1}, {"id": 1, "email": "ada@example.com"})
+    with sink.transaction() as later:
+        later.delete("lead", {"id": 1})
+    records = read_topic(bootstrap_servers, sink.config.topic("lead"))
+    assert [r.value is None for r in records] == [False, False], "no tombstone"
+    upsert, flagged = (decode(r.value) for r in records if r.value is not None)
+    assert upsert[DELETED_FIELD] is False and flagged[DELETED_FIELD] is True
+    assert flagged["id"] == 1 and flagged["email"] is None and records[0].key == records[1].key
+    assert upsert[SYNCED_AT_FIELD] == datetime.fromtimestamp(batch.synced_at_ms / 1000, UTC)
+    assert flagged[SYNCED_AT_FIELD] == datetime.fromtimestamp(later.synced_at_ms / 1000, UTC)
+    assert sink.stats()["committed"][sink.config.topic("lead")] == {"records": 2, "tombstones": 0}
+    assert sink.live_keys("lead") == [], "a flagged key is not live"
+    with sink.transaction() as batch:
+        batch.upsert("lead", {"id": 2}, {"id": 2})
+        batch.upsert("lead", {"id": 1}, {"id": 1, "email": "back@example.com"})
+        batch.delete("lead", {"id": 2})
+    assert sink.live_keys("lead") == [{"id": 1}]
+
+
+def test_in_tombstone_mode_values_carry_no_flag(
+    open_sink: Callable[..., KafkaSink], bootstrap_servers: str, decode: RegistryDecoder
+) -> None:
+    sink = open_sink()
+    assert sink.config.effective_delete_mode == "tombstone"
+    sink.prepare(LEAD)
+    with sink.transaction() as batch:
+        batch.upsert_values("lead", [1, "ada@example.com", *[None] * (len(LEAD.value_schema["fields"]) - 2)])
+        batch.delete("lead", {"id": 1})
+    first, tombstone = read_topic(bootstrap_servers, sink.config.topic("lead"))
+    value = decode(first.value)  # type: ignore[arg-type]
+    assert DELETED_FIELD not in value and value["email"] == "ada@example.com" and value[SYNCED_AT_FIELD] is not None
+    assert tombstone.value is None

@@ -15,7 +15,8 @@ from marketo_stream.schema import (
     fixed_table,
     lead_table,
 )
-from marketo_stream.sink import KafkaSink, TableSchema
+from marketo_stream.sink import RUN_ID_HEADER, SINK_FIELDS, SYNCED_AT_FIELD, TABLE_HEADER, KafkaSink, TableSchema
+from marketo_stream.sink.fields import with_sink_fields
 from tests.schema.test_tables import CAR, LEAD_FIELDS
 from tests.sink.kafka_reading import RegistryDecoder, plain, read_topic
 
@@ -101,6 +102,12 @@ def test_a_table_round_trips_through_kafka_and_the_registry(
             batch.upsert(table.name, {k: record[k] for k in table.key_fields}, record)
 
     published = read_topic(bootstrap_servers, sink.config.topic(table.name))
-    assert [plain(decode(r.value)) for r in published if r.value] == expected
+    values = [plain(decode(r.value)) for r in published if r.value]
+    assert [{k: v for k, v in value.items() if k not in SINK_FIELDS} for value in values] == expected
+    assert {value[SYNCED_AT_FIELD] for value in values} == {batch.synced_at_ms}
     assert [plain(decode(r.key)) for r in published] == [{k: e[k] for k in table.key_fields} for e in expected]
-    assert decode.schema(int.from_bytes(published[0].value[1:5], "big")) == table.value_schema  # type: ignore[index]
+    assert {r.headers for r in published} == {
+        ((RUN_ID_HEADER, sink.run_id.encode()), (TABLE_HEADER, table.name.encode()))
+    }
+    registered = decode.schema(int.from_bytes(published[0].value[1:5], "big"))  # type: ignore[index]
+    assert registered == with_sink_fields(table.value_schema, delete_flag=False)

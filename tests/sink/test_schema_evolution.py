@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
+import requests
 
 from marketo_stream.schema import lead_table
 from marketo_stream.sink import (
@@ -106,3 +108,32 @@ def test_the_same_key_schema_in_another_spelling_keeps_its_id(
     documented = {**V1.key_schema, "doc": "the lead id"}
     open_sink().prepare(_lead(V1.value_schema, documented))
     assert registry_client.get_versions(f"{sink.config.topic('lead')}-key") == [1]
+
+
+def test_currency_as_decimal_is_refused_over_a_double_until_the_subject_allows_any_change(
+    open_sink: Callable[..., KafkaSink], registry_url: str, decode: RegistryDecoder, bootstrap_servers: str
+) -> None:
+    """The migration of a deployment that published currency fields as doubles (README: currency migration)."""
+    as_double = copy.deepcopy(V1.value_schema)
+    next(f for f in as_double["fields"] if f["name"] == "annual_revenue")["type"] = ["null", "double"]
+    sink = open_sink()
+    sink.prepare(_lead(as_double))
+    with sink.transaction() as batch:
+        batch.upsert("lead", {"id": 1}, {"id": 1, "annual_revenue": 1604.47})
+
+    with pytest.raises(IncompatibleSchemaError) as raised:
+        open_sink().prepare(_lead(V1.value_schema))
+    assert raised.value.fields == ("annual_revenue",)
+
+    subject = f"{sink.config.topic('lead')}-value"
+    config = f"{registry_url}/config/{subject}"
+    headers = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
+    requests.put(config, json={"compatibility": "NONE"}, headers=headers, timeout=10).raise_for_status()
+    migrated = open_sink()
+    migrated.prepare(_lead(V1.value_schema))
+    requests.put(config, json={"compatibility": "BACKWARD"}, headers=headers, timeout=10).raise_for_status()
+    with migrated.transaction() as batch:
+        batch.upsert("lead", {"id": 1}, {"id": 1, "annual_revenue": Decimal("12345678.91")})
+    old, new = read_topic(bootstrap_servers, sink.config.topic("lead"))
+    assert decode(old.value)["annual_revenue"] == 1604.47  # type: ignore[arg-type]
+    assert decode(new.value)["annual_revenue"] == Decimal("12345678.91")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import requests
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.schema import RowConverter
+from marketo_stream.sink import SINK_FIELDS
 from tests.sync.topics import TopicReader, key_text
 
 
@@ -99,7 +100,7 @@ def compare_entity(
     diff.missing = sorted(set(expected) - set(live))
     diff.unexpected = sorted(set(live) - set(expected))
     for key in sorted(set(expected) & set(live)):
-        got = {k: v for k, v in (live[key] or {}).items() if k in known and k != "__deleted"}
+        got = {k: v for k, v in (live[key] or {}).items() if k in known and k not in SINK_FIELDS}
         want = dict(expected[key])
         for column in when_known:
             if got.get(column) is None:

@@ -46,8 +46,20 @@ def _selects(connector: dict[str, Any], topic: str) -> bool:
     return re.fullmatch(connector["topics.regex"], topic) is not None
 
 
-def test_the_directory_holds_exactly_the_two_configurations() -> None:
-    assert sorted(p.name for p in CONNECT.glob("*.json")) == ["postgres-activities.json", "postgres-entities.json"]
+def test_the_directory_holds_exactly_the_three_configurations() -> None:
+    assert sorted(p.name for p in CONNECT.glob("*.json")) == [
+        "postgres-activities.json",
+        "postgres-entities-soft.json",
+        "postgres-entities.json",
+    ]
+
+
+def test_the_soft_delete_configuration_is_the_entities_one_keeping_rows_on_tombstones() -> None:
+    soft = _connector("postgres-entities-soft.json")
+    assert soft["delete.enabled"] == "false" and ENTITIES["delete.enabled"] == "true"
+    assert {k: v for k, v in soft.items() if k != "delete.enabled"} == {
+        k: v for k, v in ENTITIES.items() if k != "delete.enabled"
+    }
 
 
 @pytest.mark.parametrize("spec", SAMPLE_TABLES, ids=lambda spec: spec.name)

@@ -209,3 +209,18 @@ def test_every_variable_the_project_scripts_read_is_a_setting_or_declared_not_on
 def test_a_prefix_longer_than_kafka_allows_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"kafka\.topic_prefix"):
         settings({**BASE, "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": "p" * 250})
+
+
+def test_delete_markers_is_an_alias_of_delete_mode_both_and_refuses_another_mode() -> None:
+    from marketo_stream.settings import KafkaSettings, load_settings
+    from marketo_stream.sync.runner import sink_config
+
+    assert KafkaSettings().effective_delete_mode() == "tombstone"
+    assert KafkaSettings(delete_markers=True).effective_delete_mode() == "both"
+    assert KafkaSettings(delete_markers=True, delete_mode="both").effective_delete_mode() == "both"
+    with pytest.raises(ValueError, match=r"kafka\.delete_mode"):
+        KafkaSettings(delete_markers=True, delete_mode="soft")
+    marketo = {"MARKETO_STREAM_BASE_URL": "https://1.mktorest.com", "MARKETO_STREAM_CLIENT_ID": "i"}
+    env = {**marketo, "MARKETO_STREAM_CLIENT_SECRET": "s", "MARKETO_STREAM_KAFKA__DELETE_MODE": "soft"}
+    settings = load_settings(None, env)
+    assert sink_config(settings).effective_delete_mode == "soft"

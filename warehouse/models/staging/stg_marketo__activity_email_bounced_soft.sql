@@ -1,0 +1,1 @@
+{{ activity_source('activity_email_bounced_soft') }}

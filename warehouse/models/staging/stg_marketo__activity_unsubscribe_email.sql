@@ -1,0 +1,1 @@
+{{ activity_source('activity_unsubscribe_email') }}
