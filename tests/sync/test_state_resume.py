@@ -22,7 +22,7 @@ from marketo_stream.sandbox import Sandbox
 from marketo_stream.settings import load_settings
 from marketo_stream.state_migrations import STATE_VERSION
 from marketo_stream.sync.runner import SyncRunner
-from tests.unit.test_state_migrations import FIXTURE, fixture_states
+from tests.unit.test_state_migrations import FIXTURE, fixture_states, republished_after_upgrade
 
 pytestmark = pytest.mark.kafka
 
@@ -82,5 +82,7 @@ def test_a_sync_resumes_from_version_one_state_as_that_release_did(
     finally:
         runner.close()
 
-    assert {"records": dict(summary.records), "tombstones": dict(summary.tombstones)} == head["second_sync"]
+    again = republished_after_upgrade(dict(summary.records))
+    assert {t: n for t, n in summary.records.items() if t not in again} == head["second_sync"]["records"]
+    assert dict(summary.tombstones) == head["second_sync"]["tombstones"]
     assert after["run"]["v"] == STATE_VERSION and after["lead"]["v"] == STATE_VERSION

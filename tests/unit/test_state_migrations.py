@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from marketo_stream.schema import fixed
 from marketo_stream.state_migrations import STATE_VERSION, StateVersionError, shard_key, upgrade_states
 from marketo_stream.sync_state import (
     ACTIVITIES_KEY,
@@ -21,6 +22,17 @@ from marketo_stream.sync_state import (
 )
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "state_v1.jsonl"
+
+
+def republished_after_upgrade(published: dict[str, int]) -> set[str]:
+    """The tables a first sync after upgrading from the fixture's release publishes beyond what that release
+    published: those with a currency column. Currency became an exact decimal since, whose text (and so each
+    row's fingerprint) differs from the old float's, so each of their rows is published once more, which a
+    compacted topic absorbs."""
+    with_decimals = {
+        path.stem for path in fixed.schemas_dir().glob("*.avsc") if '"decimal"' in path.read_text(encoding="utf-8")
+    }
+    return set(published) & with_decimals
 
 
 def fixture_states() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
