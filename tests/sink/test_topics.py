@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from marketo_stream.schema import activity_table, fixed_table
@@ -20,8 +21,19 @@ VISITS = activity_table({"id": 1, "name": "Visit Webpage", "attributes": []})
 
 
 def _configs(admin: AdminClient, topic: str) -> dict[str, str]:
+    """A topic's configs; a topic created a moment ago may be unknown to the broker that answers for a little
+    while, so "unknown" is asked again for a few seconds."""
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    return {name: entry.value for name, entry in admin.describe_configs([resource])[resource].result(30).items()}
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            found = admin.describe_configs([resource])[resource].result(30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        return {name: entry.value for name, entry in found.items()}
 
 
 def _config_after_change(admin: AdminClient, topic: str, name: str, expected: str, within_s: float = 10) -> str:
