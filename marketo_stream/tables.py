@@ -231,6 +231,7 @@ FIXED_TABLES: tuple[TableSpec, ...] = (
         deletes=Deletes.NONE,
         reader=Reader.VERSIONS,
     ),
+    TableSpec(name="email", source=Source.ASSET_LISTING, endpoint="/rest/asset/v1/emails.json", reader=Reader.LISTING),
     TableSpec(name="form", source=Source.ASSET_LISTING, endpoint="/rest/asset/v1/forms.json", reader=Reader.LISTING),
     TableSpec(
         name="api_usage",

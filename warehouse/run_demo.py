@@ -35,8 +35,9 @@ POSTGRES_PORT = int(os.environ.get("MARKETO_STREAM_POSTGRES_PORT", "15432"))
 MARTS = {  # mart: the columns shown
     "leads": "lead_id, email, is_deleted, count_sends, count_opens, count_clicks, count_program_memberships",
     "lead_history": "date_day, lead_id, phone, title, lead_status",
-    "email_sends": "email_send_id, lead_id, email_template_id, was_delivered, was_opened, was_clicked, campaign_name",
-    "email_templates": "email_template_id, email_template_name, count_sends, count_opens, count_clicks",
+    "email_sends": "email_send_id, lead_id, email_id, email_template_id, email_template_version, was_opened",
+    "emails": "email_id, email_name, email_template_id, count_sends, count_opens, count_clicks",
+    "email_templates": "email_template_id, email_template_name, count_emails, count_sends, count_opens, count_clicks",
     "campaigns": "campaign_id, campaign_name, campaign_type, count_sends, count_opens, count_leads_reached",
     "programs": "program_id, program_name, count_campaigns, count_sends, count_members",
     "activities": "activity_id, lead_id, activity_timestamp, activity_type_name, source_table",

@@ -43,6 +43,7 @@ def table_names() -> list[str]:
         "company",
         "named_account",
         "email_template_history",
+        "email",
         "form",
         f"custom_object_{CUSTOM_OBJECT}",
         "lead_describe",
@@ -154,6 +155,7 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         "company": lambda: (["id"], lead_db["companies"].rows(now), []),
         "named_account": lambda: (["marketoGUID"], lead_db["namedaccounts"].rows(now), []),
         "email_template_history": templates,
+        "email": lambda: (["id"], [records.email(x, now, a, iso_z) for x in a.emails if x.when.exists(now)], []),
         "form": lambda: (["id"], [records.simple_asset(x, now, a, iso_z) for x in a.forms if x.when.exists(now)], []),
         f"custom_object_{CUSTOM_OBJECT}": lambda: (
             ["marketoGUID"],

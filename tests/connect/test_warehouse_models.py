@@ -4,8 +4,10 @@ Per delete mode (``tombstone`` with ``postgres-entities.json``, ``soft`` with ``
 tiny world is synced, the shipped connectors write it into PostgreSQL, ``dbt build`` runs the models and their
 tests; the world moves on ten days, a second (incremental) sync and a second ``dbt build`` (incremental models
 take the new rows) follow. After each build the marts' figures are compared with the sandbox's ground truth,
-computed here from its truth API alone: per email the sends, opens and clicks; per lead the sends and the
-value of the tracked field ``phone`` on each day; deleted leads absent (tombstone) or flagged (soft).
+computed here from its truth API alone: per email and per email template the sends, opens and clicks (a send
+reaches its template through its email); per send its template and the template version in force when it was
+sent; per lead the sends and the value of the tracked field ``phone`` on each day; deleted leads absent
+(tombstone) or flagged (soft).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +162,73 @@ def expected_per_email(url: str) -> dict[int, tuple[int, int, int]]:
     return {e: (counts["send_email"][e], counts["open_email"][e], counts["click_email"][e]) for e in emails}
 
 
+def utc(stamp: str | datetime) -> datetime:
+    """A truth stamp (``...Z``) or a warehouse timestamp, as a naive UTC datetime."""
+    when = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if isinstance(stamp, str) else stamp
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def template_of_email(url: str) -> dict[int, int]:
+    return {r["id"]: r["template"] for r in truth(url, "email")["records"]}
+
+
+def expected_per_template(url: str) -> dict[int, tuple[int, int, int]]:
+    """Per template, the sends, opens and clicks of the emails built on it."""
+    template = template_of_email(url)
+    found: dict[int, tuple[int, int, int]] = {}
+    for email, (sends, opens, clicks) in expected_per_email(url).items():
+        s, o, c = found.get(template[email], (0, 0, 0))
+        found[template[email]] = (s + sends, o + opens, c + clicks)
+    return found
+
+
+@dataclass(frozen=True)
+class SendTruth:
+    template_id: int
+    version: int | None
+    """The version of the template's revision approved last at or before the send; None before any."""
+    approved_at: datetime | None
+
+
+def expected_sends(url: str) -> dict[str, SendTruth]:
+    """Per send (marketoGUID): its email's template and the template revision in force when it was sent."""
+    template = template_of_email(url)
+    approved: dict[int, list[tuple[datetime, int]]] = {}
+    for revision in truth(url, "email_template_history")["records"]:
+        if revision["status"].lower() == "approved":
+            approved.setdefault(revision["id"], []).append((utc(revision["updatedAt"]), revision["version"]))
+    found = {}
+    for send in truth(url, "activity_send_email")["records"]:
+        tid, sent = template[send["primaryAttributeValueId"]], utc(send["activityDate"])
+        before = sorted(r for r in approved.get(tid, []) if r[0] <= sent)
+        at, version = before[-1] if before else (None, None)
+        found[str(send["marketoGUID"])] = SendTruth(tid, version, at)
+    return found
+
+
+def check_send_templates(warehouse: Warehouse, models: Models) -> int:
+    """Each send's template is its email's; its version is the truth's where the history the sync saw holds the
+    revision in force (null where it does not: a revision approved before the first sync and replaced by then is
+    never listed). Returns how many sends have a version."""
+    want = expected_sends(models.pipeline.sandbox.url)
+    rows = mart(warehouse, models, "email_sends")
+    got = {r["email_send_id"]: r for r in rows}
+    assert {k: got[k]["email_template_id"] if k in got else None for k in want} == {
+        k: t.template_id for k, t in want.items()
+    }
+    with warehouse.connect() as conn:
+        seen = {
+            (r["email_template_id"], utc(r["updated_timestamp"]))
+            for r in conn.execute(
+                f'SELECT email_template_id, updated_timestamp FROM "{models.schema}_staging".'
+                "stg_marketo__email_template_history"
+            ).fetchall()
+        }
+    expected_versions = {k: t.version if (t.template_id, t.approved_at) in seen else None for k, t in want.items()}
+    assert {k: got[k]["email_template_version"] for k in want} == expected_versions
+    return sum(1 for v in expected_versions.values() if v is not None)
+
+
 def expected_phone_by_day(url: str, days: list[date]) -> dict[tuple[int, date], str | None]:
     """Per live lead and day: the phone at the end of that day, from the truth's leads and Change Data Values."""
     leads = {r["id"]: r for r in truth(url, "lead")["records"]}
@@ -188,13 +257,23 @@ def check_against_truth(warehouse: Warehouse, models: Models) -> int:
     """Fails on any difference; returns how many deleted leads the leads mart holds, flagged."""
     url = models.pipeline.sandbox.url
     per_email = {
-        r["email_template_id"]: (r["count_sends"], r["count_opens"], r["count_clicks"])
-        for r in mart(warehouse, models, "email_templates")
+        r["email_id"]: (r["count_sends"], r["count_opens"], r["count_clicks"])
+        for r in mart(warehouse, models, "emails")
     }
     expected = expected_per_email(url)
     assert sum(s for s, _, _ in expected.values()) > 20 and sum(o for _, o, _ in expected.values()) > 5
     assert {e: per_email.get(e) for e in expected} == expected
     assert all(counts == (0, 0, 0) for e, counts in per_email.items() if e not in expected)
+
+    per_template = {
+        r["email_template_id"]: (r["count_sends"], r["count_opens"], r["count_clicks"])
+        for r in mart(warehouse, models, "email_templates")
+    }
+    by_template = expected_per_template(url)
+    assert len(by_template) > 1, "the sends reach more than one template"
+    assert {t: per_template.get(t) for t in by_template} == by_template
+    assert all(counts == (0, 0, 0) for t, counts in per_template.items() if t not in by_template)
+    assert check_send_templates(warehouse, models) > 0, "some sends follow a revision the sync saw approved"
 
     sends = mart(
         warehouse, models, "email_sends", "SELECT count(*) AS n, count(*) FILTER (WHERE was_opened) AS o FROM {table}"

@@ -159,3 +159,18 @@ def test_email_templates_show_approved_and_draft_versions_and_the_history_keeps_
     api.advance(60 * 86400)
     later = _truth(api, "email_template_history")
     assert later["count"] > history["count"], "new versions appear as time passes"
+
+
+def test_emails_name_the_template_they_are_built_on_and_sends_name_emails(sandbox: Sandbox) -> None:
+    """Sends name an email, an email its template: the chain the warehouse's email_sends follows."""
+    api = Api(sandbox)
+    listed = api.get("/rest/asset/v1/emails.json", maxReturn=200)["result"]
+    emails = _truth(api, "email")
+    assert emails["key"] == ["id"]
+    assert {e["id"]: e["template"] for e in listed} == {e["id"]: e["template"] for e in emails["records"]}
+    templates = {r["id"] for r in _truth(api, "email_template_history")["records"]}
+    assert {e["template"] for e in listed} <= templates
+    assert len({e["template"] for e in listed}) > 1
+    assert all(e["version"] in (1, 2) and e["status"] in ("approved", "draft") for e in listed)
+    sent = {r["primaryAttributeValueId"] for r in _truth(api, "activity_send_email")["records"]}
+    assert sent and sent <= {e["id"] for e in listed}

@@ -1,16 +1,17 @@
 {% macro email_metrics(key) -%}
-  {#- Email activity counts per value of `key` (lead_id, campaign_id or email_template_id), counted from the
-      activities themselves, and the sends opened and clicked (unique opens and clicks) from email_sends. -#}
+  {#- Email activity counts per value of `key` (lead_id, campaign_id, email_id or email_template_id), counted from
+      the sends and events themselves, and the sends opened and clicked (unique opens and clicks) from email_sends.
+      A send or event reaches its template through its email (the email table's `template`). -#}
   select key, sum(count_sends)::bigint as count_sends, sum(count_deliveries)::bigint as count_deliveries,
     sum(count_opens)::bigint as count_opens, sum(count_clicks)::bigint as count_clicks,
     sum(count_bounces)::bigint as count_bounces, sum(count_soft_bounces)::bigint as count_soft_bounces,
     sum(count_unsubscribes)::bigint as count_unsubscribes,
     sum(count_unique_opens)::bigint as count_unique_opens, sum(count_unique_clicks)::bigint as count_unique_clicks
   from (
-    select {{ key if key != 'email_template_id' else 'primary_attribute_value_id' }} as key,
+    select {{ key }} as key,
       1 as count_sends, 0 as count_deliveries, 0 as count_opens, 0 as count_clicks, 0 as count_bounces,
       0 as count_soft_bounces, 0 as count_unsubscribes, 0 as count_unique_opens, 0 as count_unique_clicks
-    from {{ ref('stg_marketo__activity_send_email') }}
+    from {{ ref('email_sends') }}
     union all
     select {{ key }},
       0, (event_type = 'delivered')::int, (event_type = 'opened')::int, (event_type = 'clicked')::int,

@@ -103,13 +103,15 @@ def routes(state: SandboxState) -> Router:
                 found.append(records.template(x, shown, t, a, iso_asset))
         return _page(request, found)
 
-    def browse(items: tuple[Asset, ...]) -> Callable[[Request, re.Match[str]], Response]:
+    def browse(
+        items: tuple[Asset, ...], shape: Callable[..., dict[str, Any]] = records.simple_asset
+    ) -> Callable[[Request, re.Match[str]], Response]:
         def handle(request: Request, match: re.Match[str]) -> Response:
             t, in_range = now(), _updated_between(request)
             found = [
                 x for x in items if x.when.exists(t) and in_range(x.when, t) and _matches(x.id, x.name, match, request)
             ]
-            return _page(request, [records.simple_asset(x, t, a, iso_asset) for x in found])
+            return _page(request, [shape(x, t, a, iso_asset) for x in found])
 
         return handle
 
@@ -148,7 +150,7 @@ def routes(state: SandboxState) -> Router:
     router.add("GET", base + r"/tagTypes?(?P<by>/byName)?\.json", tag_types)
     router.add("GET", base + r"/channels?(?P<by>/byName)?\.json", channels)
     router.add("GET", base + r"/emailTemplates?" + one + r"\.json", email_templates)
-    router.add("GET", base + r"/emails?" + one + r"\.json", browse(a.emails))
+    router.add("GET", base + r"/emails?" + one + r"\.json", browse(a.emails, records.email))
     router.add("GET", base + r"/forms?" + one + r"\.json", browse(a.forms))
     router.add("GET", base + r"/landingPages?" + one + r"\.json", browse(a.landing_pages))
     router.add("GET", base + r"/segmentation" + one + r"\.json", browse(a.segmentations))

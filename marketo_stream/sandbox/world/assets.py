@@ -90,6 +90,7 @@ class Assets:
         )
         self.emails = tuple(self._asset(4001 + i, "email", f"Email {i + 1}", program=True) for i in range(12))
         self.templates = tuple(self._template(5001 + i) for i in range(scale.email_templates))
+        self.emails = self._with_templates(seed, self.emails)
         self.forms = tuple(self._asset(6001 + i, "form", f"Form {i + 1}", program=True) for i in range(5))
         self.landing_pages = tuple(self._asset(7001 + i, "landingPage", f"LP {i + 1}") for i in range(5))
         self.webpages = tuple((8001 + i, page) for i, page in enumerate(names.PAGES))
@@ -140,6 +141,18 @@ class Assets:
         owner = self._r.choice(self.programs).id if program and self.programs else None
         future = 0.2 if kind == "list" else 0.0
         return Asset(aid, name, kind, owner, self._timeline(future), tuple((extra or {}).items()))
+
+    def _with_templates(self, seed: int, emails: tuple[Asset, ...]) -> tuple[Asset, ...]:
+        """Each email is built on one template (its ``template``), one that existed when the email was made when
+        there is one. A generator of its own, so the rest of the world is what it was before emails had templates."""
+        if not self.templates:
+            return emails
+        r = random.Random(f"email-templates:{seed}")
+        found = []
+        for email in emails:
+            older = [x for x in self.templates if x.created <= email.when.created] or [self.templates[0]]
+            found.append(dataclasses.replace(email, extra=(*email.extra, ("template", r.choice(older).id))))
+        return tuple(found)
 
     def _template(self, tid: int) -> EmailTemplate:
         r = self._r

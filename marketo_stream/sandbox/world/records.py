@@ -135,6 +135,20 @@ def simple_asset(x: Asset, t: float, a: Assets, stamp: Stamp) -> dict[str, Any]:
     return record
 
 
+def email(x: Asset, t: float, a: Assets, stamp: Stamp) -> dict[str, Any]:
+    """An email (asset ``emails.json``): the browse fields plus the id of the template it is built on and the
+    editor generation (``version``, 1 or 2), as marketo-api.md lists them."""
+    record = simple_asset(x, t, a, stamp)
+    record.update(
+        subject={"type": "Text", "value": x.name},
+        operational=False,
+        textOnly=False,
+        template=x.get("template"),
+        version=2,
+    )
+    return record
+
+
 def crm(x: Asset, t: float, id_field: str) -> dict[str, Any]:
     """Companies, opportunities, named accounts: their fields plus ``createdAt``/``updatedAt``."""
     extra = dict(x.extra)

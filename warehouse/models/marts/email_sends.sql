@@ -1,7 +1,12 @@
 {#- One row per email send. An event (delivery, open, click, bounce, unsubscribe) belongs to the latest send of
-    the same email to the same lead at or before it. The template version is the one in force when it was sent.
-    Incremental: sends published since the last build, and the sends that events published since then belong to,
-    are built again (their flags and counts change). -#}
+    the same email to the same lead at or before it.
+    A send names an email (its primary attribute); the email names its template (`template` of emails.json). The
+    template version is the one in force when the email was sent: of the template's history, the latest row whose
+    status is approved and whose updated_at is at or before the send's activity_timestamp. An approved revision's
+    updated_at is when it was approved, so that is the approval time; drafts are never sent and are left out. A
+    send earlier than every approved revision the sync has seen has no version (null).
+    Incremental: sends published since the last build, the sends that events published since then belong to,
+    and the sends of emails and templates published since then are built again. -#}
 {{ config(materialized='incremental', unique_key='email_send_id', on_schema_change='append_new_columns',
           indexes=[{'columns': ['email_send_id'], 'unique': true}]) }}
 with sends as (
@@ -13,7 +18,7 @@ matched as (
   from {{ ref('int_marketo__email_events') }} as events
   join lateral (
     select s.activity_id from sends as s
-    where s.lead_id = events.lead_id and s.primary_attribute_value_id = events.email_template_id
+    where s.lead_id = events.lead_id and s.primary_attribute_value_id = events.email_id
       and s.activity_timestamp <= events.activity_timestamp
     order by s.activity_timestamp desc, s.activity_id desc
     limit 1
@@ -25,6 +30,13 @@ touched as (
   select activity_id as email_send_id from sends where synced_at >= {{ incremental_since('synced_at') }}
   union
   select email_send_id from matched where synced_at >= {{ incremental_since('synced_at') }}
+  union
+  select sends.activity_id from sends
+  join {{ ref('stg_marketo__email') }} as emails on emails.email_id = sends.primary_attribute_value_id
+  where emails.synced_at >= {{ incremental_since('synced_at') }}
+    or emails.email_template_id in (
+      select email_template_id from {{ ref('stg_marketo__email_template_history') }}
+      where synced_at >= {{ incremental_since('synced_at') }})
 ),
 {% endif %}
 
@@ -47,7 +59,9 @@ select
   sends.activity_timestamp,
   sends.activity_type_id,
   sends.lead_id,
-  sends.primary_attribute_value_id as email_template_id,
+  sends.primary_attribute_value_id as email_id,
+  emails.email_name,
+  emails.email_template_id,
   sends.primary_attribute_value_id,
   sends.primary_attribute_value,
   sends.campaign_id,
@@ -75,10 +89,14 @@ from sends
 left join rolled_up on rolled_up.email_send_id = sends.activity_id
 left join {{ ref('stg_marketo__campaign') }} as campaigns on campaigns.campaign_id = sends.campaign_id
 left join {{ ref('stg_marketo__program') }} as programs on programs.program_id = campaigns.program_id
-left join {{ ref('stg_marketo__email_template_history') }} as versions
-  on versions.email_template_id = sends.primary_attribute_value_id
-  and sends.activity_timestamp >= versions.valid_from
-  and (versions.valid_to is null or sends.activity_timestamp < versions.valid_to)
+left join {{ ref('stg_marketo__email') }} as emails on emails.email_id = sends.primary_attribute_value_id
+left join lateral (
+  select h.* from {{ ref('stg_marketo__email_template_history') }} as h
+  where h.email_template_id = emails.email_template_id and lower(h.email_template_status) = 'approved'
+    and h.updated_timestamp <= sends.activity_timestamp
+  order by h.updated_timestamp desc
+  limit 1
+) as versions on true
 {% if is_incremental() %}
 where sends.activity_id in (select email_send_id from touched)
 {% endif %}

@@ -1,20 +1,18 @@
-{#- One row per email: every id in the template history and every email an activity names (a send, or an open
-    or click whose send Marketo no longer keeps), with its most recent version and its engagement. -#}
+{#- One row per email template: every id in the template history and every template an email is built on, with
+    its most recent version and the engagement of the emails built on it (sends reach a template through their
+    email: a send names an email, the email names its template). -#}
 with ids as (
   select email_template_id from {{ ref('stg_marketo__email_template_history') }}
   union
-  select primary_attribute_value_id from {{ ref('stg_marketo__activity_send_email') }}
-  where primary_attribute_value_id is not null
-  union
-  select email_template_id from {{ ref('int_marketo__email_events') }}
+  select email_template_id from {{ ref('stg_marketo__email') }}
   where email_template_id is not null
 ),
 
-named_by_sends as (
-  select distinct on (primary_attribute_value_id) primary_attribute_value_id as email_template_id,
-    primary_attribute_value as email_name
-  from {{ ref('stg_marketo__activity_send_email') }}
-  order by primary_attribute_value_id, activity_timestamp desc
+emails as (
+  select email_template_id, count(*) as count_emails
+  from {{ ref('stg_marketo__email') }}
+  where not is_deleted
+  group by email_template_id
 ),
 
 metrics as (
@@ -23,7 +21,7 @@ metrics as (
 
 select
   ids.email_template_id,
-  coalesce(latest.email_template_name, named_by_sends.email_name) as email_template_name,
+  latest.email_template_name,
   latest.email_template_history_id,
   latest.email_template_status,
   latest.email_template_version,
@@ -38,9 +36,10 @@ select
   latest.valid_from,
   latest.valid_to,
   latest.email_template_id is not null as has_history,
+  coalesce(emails.count_emails, 0) as count_emails,
   {{ email_metric_columns('metrics') }}
 from ids
 left join {{ ref('stg_marketo__email_template_history') }} as latest
   on latest.email_template_id = ids.email_template_id and latest.is_most_recent_version
-left join named_by_sends on named_by_sends.email_template_id = ids.email_template_id
+left join emails on emails.email_template_id = ids.email_template_id
 left join metrics on metrics.key = ids.email_template_id

@@ -20,5 +20,6 @@ select
   lead(updated_at) over (partition by id order by updated_at) as valid_to,
   row_number() over (partition by id order by updated_at) as inferred_version,
   lead(updated_at) over (partition by id order by updated_at) is null as is_most_recent_version,
-  count(*) over (partition by id) as total_count_of_versions
+  count(*) over (partition by id) as total_count_of_versions,
+  {{ synced_at(relation) }} as synced_at
 from versions
