@@ -50,6 +50,10 @@ class Effects:
     list_changes: dict[tuple[int, int], ListChange] = field(default_factory=dict)
     opportunity_leads: set[int] = field(default_factory=set)
     programs_to_refresh: set[int] = field(default_factory=set)
+    gone_leads: set[int] = field(default_factory=set)
+    """Leads deleted or merged away in this run (by ``deletedleads.json``, Merge Leads, or a re-read finding them
+    missing): whatever hangs off them (memberships, roles, custom objects) goes with them, even if the run stops
+    between their tombstones and the entity phase."""
 
     def absorb(self, row: Mapping[str, Any]) -> None:
         self.absorb_activity(
@@ -101,6 +105,7 @@ class Effects:
         self.merged_away |= other.merged_away
         self.opportunity_leads |= other.opportunity_leads
         self.programs_to_refresh |= other.programs_to_refresh
+        self.gone_leads |= other.gone_leads
         for change in other.list_changes.values():
             key = (change.list_id, change.lead_id)
             mine = self.list_changes.get(key)
@@ -114,6 +119,7 @@ class Effects:
             or self.list_changes
             or self.opportunity_leads
             or self.programs_to_refresh
+            or self.gone_leads
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +132,7 @@ class Effects:
             ],
             "opportunity_leads": sorted(self.opportunity_leads),
             "programs_to_refresh": sorted(self.programs_to_refresh),
+            "gone_leads": sorted(self.gone_leads),
         }
 
     @classmethod
@@ -135,6 +142,7 @@ class Effects:
             merged_away=set(data.get("merged_away", ())),
             opportunity_leads=set(data.get("opportunity_leads", ())),
             programs_to_refresh=set(data.get("programs_to_refresh", ())),
+            gone_leads=set(data.get("gone_leads", ())),
         )
         for date, guid, list_id, lead_id, added in data.get("list_changes", ()):
             effects.list_changes[(list_id, lead_id)] = ListChange(date, guid, list_id, lead_id, added)

@@ -60,7 +60,8 @@ def sync_activities(
     first_run: bool,
 ) -> ActivityResult:
     """Activities of the priority windows, then history; on a first run the history's effects are collected too
-    (they date list memberships) but not committed (a first run that stops starts over)."""
+    (they date list memberships). The effects are committed with the activities that produced them, on a first run
+    too: the windows done are not read again, so a run resumed after a stop finds their effects only in state."""
     phase = ActivityPhase(
         inputs,
         state,
@@ -69,7 +70,6 @@ def sync_activities(
         tally,
         collect_fresh=True,
         collect_history=first_run,
-        persist_effects=not first_run,
     )
     phase.run()
     return ActivityResult(phase.state, phase.recent, phase.effects)
@@ -86,7 +86,6 @@ class ActivityPhase:
         *,
         collect_fresh: bool,
         collect_history: bool,
-        persist_effects: bool,
     ) -> None:
         """``collect_*``: whether activities of the priority (fresh) and backfill (history) windows feed effects;
         history only on a first run, where it dates list memberships, never later, where it is stale."""
@@ -97,15 +96,13 @@ class ActivityPhase:
         self.tally = tally
         self.collect_fresh = collect_fresh
         self.collect_history = collect_history
-        self.persist_effects = persist_effects
         self.type_ids = inputs.tables.extracted_type_ids()
         self.lookback = timedelta(hours=inputs.settings.sync.lookback_hours)
         self.windows_done = 0
 
     def documents(self) -> StateDocuments:
-        """The activity state, with the effects collected so far where they are kept across a crash."""
-        found = self.state.documents()
-        return {**found, **effects_documents(self.effects)} if self.persist_effects else found
+        """The activity state, with the effects collected so far (kept across a stop)."""
+        return {**self.state.documents(), **effects_documents(self.effects)}
 
     # -- planning ----------------------------------------------------------------------------------------------
 

@@ -136,7 +136,7 @@ class SyncRunner:
     def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally) -> None:
         """Each phase gets its state and hands the new state on; every one commits as it goes."""
         first_run = not state.leads.initial_load_complete
-        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, persist_effects=not first_run)
+        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, effects=state.effects)
         leads.deleted_leads()
         activities = sync_activities(inputs, state.activities, state.recent, state.effects, tally, first_run=first_run)
         leads.effects = activities.effects

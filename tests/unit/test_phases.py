@@ -61,7 +61,7 @@ def bench(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> Iterator[B
 
 def test_deleted_leads_before_any_lead_is_published_only_move_the_cursor(bench: Bench) -> None:
     state = SyncState.load({})
-    phase = LeadPhase(bench.inputs, state.leads, state.deleted_leads, bench.tally, persist_effects=False)
+    phase = LeadPhase(bench.inputs, state.leads, state.deleted_leads, bench.tally)
     phase.deleted_leads()
     assert phase.deleted_cursor.at == bench.inputs.now
     assert bench.state().deleted_leads.at == bench.inputs.now.replace(microsecond=0), "stored to the second"
@@ -82,7 +82,7 @@ def test_a_first_activity_pass_finishes_every_window_and_keeps_the_effects_to_it
 
 def test_the_initial_lead_load_publishes_every_lead_and_says_it_is_complete(bench: Bench) -> None:
     state = SyncState.load({})
-    phase = LeadPhase(bench.inputs, state.leads, state.deleted_leads, bench.tally, persist_effects=False)
+    phase = LeadPhase(bench.inputs, state.leads, state.deleted_leads, bench.tally)
     phase.initial_load()
     assert phase.state.initial_load_complete and not phase.state.exports
     stored = bench.sink.states()["lead"]
@@ -108,7 +108,7 @@ def test_an_entity_pass_lists_every_table_and_a_second_publishes_nothing_new(ben
 
 def test_an_aborted_transaction_leaves_neither_records_nor_state(bench: Bench) -> None:
     state = SyncState.load({})
-    phase = LeadPhase(bench.inputs, state.leads, state.deleted_leads, bench.tally, persist_effects=False)
+    phase = LeadPhase(bench.inputs, state.leads, state.deleted_leads, bench.tally)
     with pytest.raises(RuntimeError), bench.inputs.writer:
         lead = bench.inputs.tables.lead
         assert lead is not None

@@ -1,0 +1,85 @@
+"""Nothing lost (#15): a run stopped anywhere and rerun leaves what an uninterrupted run leaves, field by field.
+
+Both runs read the same deterministic world (same seed, frozen clock) into the in-memory sink; the stopped run
+is stopped by a scripted Marketo fault after the activity phase has committed, then rerun into the same sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from marketo_stream.errors import MarketoStreamError
+from marketo_stream.sandbox import Sandbox
+from marketo_stream.sink.memory import MemorySink
+from tests.unit.test_run_in_memory import TINY, run, settings_for
+
+SMALL: dict[str, Any] = {"scale": "small", "rate_limit_calls": 100_000}
+NOT_COMPARED = {"api_usage"}
+"""Marketo's own call counts: a stopped run makes more calls."""
+
+
+def topics(sink: MemorySink) -> dict[str, dict[str, Any]]:
+    return {table: sink.compacted(table) for table in sorted(sink.tables) if table not in NOT_COMPARED}
+
+
+def differences(left: dict[str, dict[str, Any]], right: dict[str, dict[str, Any]]) -> list[str]:
+    found = []
+    for table in sorted(set(left) | set(right)):
+        mine, theirs = left.get(table, {}), right.get(table, {})
+        for key in sorted(set(mine) | set(theirs)):
+            if mine.get(key) != theirs.get(key):
+                found.append(f"{table} {key}: {mine.get(key)} != {theirs.get(key)}")
+    return found
+
+
+def fault(sandbox: Sandbox, **rule: Any) -> None:
+    requests.post(f"{sandbox.url}/_sandbox/faults", json={"faults": [rule]}, timeout=30).raise_for_status()
+
+
+def uninterrupted(sandbox_factory: Callable[..., Sandbox], work: Path, world: dict[str, Any]) -> MemorySink:
+    sink = MemorySink()
+    run(settings_for(sandbox_factory(**world), work), sink)
+    return sink
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        r"/rest/v1/lists\.json",  # after the activities and the initial lead load: the first entity listing
+        r"/rest/v1/lists/\d+/leads\.json",  # the list membership step itself
+        r"/bulk/v1/leads/export/create\.json",  # between the activity commit and the initial lead load
+    ],
+)
+def test_a_first_sync_stopped_after_the_activities_and_rerun_equals_an_uninterrupted_one(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, path: str
+) -> None:
+    expected = uninterrupted(sandbox_factory, tmp_path / "whole", SMALL)
+    sandbox = sandbox_factory(**SMALL)
+    settings = settings_for(sandbox, tmp_path / "stopped")
+    fault(sandbox, path=path, code="603", times=1)
+    sink = MemorySink()
+    with pytest.raises(MarketoStreamError):
+        run(settings, sink)
+    assert sink.states()["activities"]["done"], "the activities were committed before the stop"
+    run(settings, sink)
+    assert differences(topics(sink), topics(expected)) == []
+    dated = [v for v in sink.compacted("list_membership").values() if v.get("created_at")]
+    assert dated, "memberships dated by Add to List activities keep their date"
+
+
+def test_a_first_sync_stopped_twice_is_still_whole(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    expected = uninterrupted(sandbox_factory, tmp_path / "whole", TINY)
+    sandbox = sandbox_factory(**TINY)
+    settings = settings_for(sandbox, tmp_path / "stopped")
+    sink = MemorySink()
+    for path in (r"/bulk/v1/leads/export/create\.json", r"/rest/v1/lists/\d+/leads\.json"):
+        fault(sandbox, path=path, code="603", times=1)
+        with pytest.raises(MarketoStreamError):
+            run(settings, sink)
+    run(settings, sink)
+    assert differences(topics(sink), topics(expected)) == []
