@@ -30,10 +30,12 @@ from marketo_stream.state_migrations import (
     STATE_VERSION,
     WINDOWS_PREFIX,
     StateVersionError,
+    effects_shard_key,
     entity_key,
     shard_index,
     upgrade,
     upgrade_states,
+    version_of,
     windows_key,
 )
 
@@ -305,12 +307,30 @@ class WindowsDone:
 
 
 def load_effects(states: Mapping[str, Mapping[str, Any] | None]) -> Effects:
-    doc = states.get(EFFECTS_KEY)
-    return Effects.from_json(upgrade(doc)) if doc else Effects()
+    """The effects' index and list change shards, upgraded; shards an older index held itself are written on the
+    next commit."""
+    mine = {key: doc for key, doc in states.items() if key == EFFECTS_KEY or key.startswith(EFFECTS_KEY + "/")}
+    index = mine.get(EFFECTS_KEY)
+    if not index:
+        return Effects()
+    legacy = version_of(index) < 3
+    current = upgrade_states(mine)
+    effects = Effects.from_json(current[EFFECTS_KEY])
+    for key, doc in current.items():
+        if key != EFFECTS_KEY:
+            effects.absorb_shard(doc.get("rows", {}))
+    if not legacy:
+        effects.list_changes.take_dirty()  # as stored
+    return effects
 
 
 def effects_documents(effects: Effects) -> StateDocuments:
-    return {EFFECTS_KEY: {"v": STATE_VERSION, **effects.to_json()}}
+    """The index, and every list change shard changed since the last call (None for one left empty)."""
+    docs: StateDocuments = {EFFECTS_KEY: {"v": STATE_VERSION, **effects.to_json(list_changes=False)}}
+    for shard in effects.list_changes.take_dirty():
+        rows = effects.shard_json(shard)
+        docs[effects_shard_key(shard)] = {"v": STATE_VERSION, "rows": rows} if rows else None
+    return docs
 
 
 @dataclass

@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.exporter import BulkExporter, ExporterConfig
 from marketo_stream.connections import kafka_client_config, registry_client_config
 from marketo_stream.marketo.client import MarketoClient
@@ -153,7 +152,8 @@ class SyncRunner:
             gone_lead_ids=leads.gone_ids,
             loaded_lead_ids=leads.loaded_ids,
         )
-        inputs.writer.commit({**effects_documents(Effects()), **CursorState(inputs.now).run_documents()})
+        state.effects.clear()  # used up: the next run starts from none
+        inputs.writer.commit({**effects_documents(state.effects), **CursorState(inputs.now).run_documents()})
 
     def close(self) -> None:
         self.sink.close()
