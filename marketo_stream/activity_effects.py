@@ -31,6 +31,8 @@ PROGRAM_CHANGING = frozenset({CHANGE_PROGRESSION_STATUS, ADD_TO_NURTURE})
 EFFECT_TYPES = LEAD_CHANGING | PROGRAM_CHANGING
 EFFECT_TYPES |= {ADD_TO_LIST, REMOVE_FROM_LIST, ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY}
 """The activity types that have an effect; every other activity is ignored here."""
+LIST_TYPES = frozenset({ADD_TO_LIST, REMOVE_FROM_LIST})
+"""The types that change static list membership (and date it)."""
 
 
 class ListChange(NamedTuple):
