@@ -104,6 +104,11 @@ class Effects:
     list_changes: ListChanges = field(default_factory=ListChanges)
     opportunity_leads: set[int] = field(default_factory=set)
     programs_to_refresh: set[int] = field(default_factory=set)
+    parents_changed: dict[str, set[int]] = field(default_factory=dict)
+    """By parent table (program): rows whose listing changed this run, so whose children (details, members) are read
+    again; kept until the run's end, since the parent's fingerprints, once committed, no longer tell."""
+    parents_gone: dict[str, set[int]] = field(default_factory=dict)
+    """By parent table: rows gone this run, whose children are tombstoned."""
     gone_leads: set[int] = field(default_factory=set)
     """Leads deleted or merged away in this run (by ``deletedleads.json``, Merge Leads, or a re-read finding them
     missing): whatever hangs off them (memberships, roles, custom objects) goes with them, even if the run stops
@@ -160,6 +165,9 @@ class Effects:
         self.opportunity_leads |= other.opportunity_leads
         self.programs_to_refresh |= other.programs_to_refresh
         self.gone_leads |= other.gone_leads
+        for mine, theirs in ((self.parents_changed, other.parents_changed), (self.parents_gone, other.parents_gone)):
+            for table, ids in theirs.items():
+                mine.setdefault(table, set()).update(ids)
         for change in other.list_changes.values():
             key = (change.list_id, change.lead_id)
             mine = self.list_changes.get(key)
@@ -171,6 +179,8 @@ class Effects:
         for found in (self.leads_to_refresh, self.merged_away, self.opportunity_leads, self.programs_to_refresh):
             found.clear()
         self.gone_leads.clear()
+        self.parents_changed.clear()
+        self.parents_gone.clear()
         self.list_changes.clear()
 
     def is_empty(self) -> bool:
@@ -181,6 +191,8 @@ class Effects:
             or self.opportunity_leads
             or self.programs_to_refresh
             or self.gone_leads
+            or any(self.parents_changed.values())
+            or any(self.parents_gone.values())
         )
 
     def to_json(self, *, list_changes: bool = True) -> dict[str, Any]:
@@ -191,6 +203,8 @@ class Effects:
             "opportunity_leads": sorted(self.opportunity_leads),
             "programs_to_refresh": sorted(self.programs_to_refresh),
             "gone_leads": sorted(self.gone_leads),
+            "parents_changed": {table: sorted(ids) for table, ids in sorted(self.parents_changed.items()) if ids},
+            "parents_gone": {table: sorted(ids) for table, ids in sorted(self.parents_gone.items()) if ids},
         }
         if list_changes:
             found["list_changes"] = changes_json(self.list_changes.values())
@@ -218,6 +232,8 @@ class Effects:
             opportunity_leads=set(data.get("opportunity_leads", ())),
             programs_to_refresh=set(data.get("programs_to_refresh", ())),
             gone_leads=set(data.get("gone_leads", ())),
+            parents_changed={table: set(ids) for table, ids in data.get("parents_changed", {}).items()},
+            parents_gone={table: set(ids) for table, ids in data.get("parents_gone", {}).items()},
         )
         for date, guid, list_id, lead_id, added in data.get("list_changes", ()):
             effects.list_changes[(list_id, lead_id)] = ListChange(date, guid, list_id, lead_id, added)

@@ -16,7 +16,9 @@ History:
 3. The effects are committed by every run, a first run included (a first run stopped after its activities
    found them nowhere else), so they are sharded too: ``effects`` keeps the lead and program sets and the run's
    gone leads (``gone_leads``, new: whatever hangs off them must go even if the run stops before the entity
-   phase); the list changes, once inline, live in ``effects/<nn>`` by (list, lead).
+   phase) and the parent rows (programs) that changed or went (``parents_changed``, ``parents_gone``, new: their
+   children are read or tombstoned even if the run stops after the parent's listing); the list changes, once
+   inline, live in ``effects/<nn>`` by (list, lead).
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ def _v2_to_v3(key: str, doc: Mapping[str, Any]) -> Documents:
         return found
     index = found[key]
     index.setdefault("gone_leads", [])
+    index.setdefault("parents_changed", {})
+    index.setdefault("parents_gone", {})
     for date, guid, list_id, lead_id, added in index.pop("list_changes", None) or ():
         shard = found.setdefault(effects_shard_key(list_change_shard(list_id, lead_id)), {"v": 3, "rows": {}})
         shard["rows"][f"{list_id},{lead_id}"] = [date, guid, added]

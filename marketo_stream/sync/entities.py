@@ -69,6 +69,8 @@ class EntityListing:
         """Whether a converted row belongs to a lead deleted or merged away: such a row is never published, and
         the key is tombstoned if it was (whichever listing or activity names it)."""
         self.state = state
+        self.also: Callable[[], Mapping[str, Mapping[str, Any] | None]] | None = None
+        """State documents committed with every checkpoint of this table (e.g. what its children must still do)."""
         self.keys: dict[str, Row] = {}
         """Published keys seen in this listing, by key text."""
         self.published = 0
@@ -140,8 +142,9 @@ class EntityListing:
         self.writer.commit({**self.documents(), **(also or {})})
         return gone
 
-    def documents(self) -> dict[str, dict[str, Any]]:
-        return self.state.documents(self.table.name)
+    def documents(self) -> dict[str, Mapping[str, Any] | None]:
+        mine: dict[str, Mapping[str, Any] | None] = dict(self.state.documents(self.table.name))
+        return mine if self.also is None else {**mine, **self.also()}
 
     def known_keys(self) -> list[Row]:
         return [self._key_from_text(text) for text in self.state.rows]

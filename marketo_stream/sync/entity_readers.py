@@ -75,13 +75,20 @@ def fields_of(table: PublishedTable) -> str:
 
 
 def complete_listing(phase: EntityPhase, spec: TableSpec, rows: Iterable[dict[str, Any]]) -> None:
-    """Publishes what changed and deletes what is no longer listed; records what was listed for children."""
+    """Publishes what changed and deletes what is no longer listed; records what was listed for children. A parent's
+    changed and gone rows are committed with its fingerprints (in the effects, until the run's end), so that a run
+    stopped before the children are read still reads them when rerun."""
     listing = phase.listing(spec)
     if listing is None:
         phase.listed[spec.name] = Listed(keys=list(rows))
         return
     parent = _is_parent(phase, spec)
     known = {int(key["id"]) for key in listing.known_keys()} if parent else set()
+    effects = phase.effects
+    changed = effects.parents_changed.setdefault(spec.name, set())
+    went = effects.parents_gone.setdefault(spec.name, set())
+    if parent:
+        listing.also = lambda: effects_documents(effects)
     listed = Listed()
     for row in rows:
         published = listing.published
@@ -90,10 +97,13 @@ def complete_listing(phase: EntityPhase, spec: TableSpec, rows: Iterable[dict[st
             continue
         listed.keys.append(key)
         if parent and listing.published > published:
-            listed.changed.add(int(key["id"]))
+            changed.add(int(key["id"]))
+    if parent:
+        went |= known - listed.current
     gone = listing.finish()
     if parent:
-        listed.gone = known - listed.current
+        listed.changed = changed & listed.current
+        listed.gone = went - listed.current
     phase.listed[spec.name] = listed
     phase.inputs.progress.step(f"{spec.name}: {len(listed.keys)} listed, {listing.published} published, {gone} deleted")
 

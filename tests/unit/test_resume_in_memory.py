@@ -112,7 +112,7 @@ def test_a_lead_created_listed_and_deleted_between_two_syncs_leaves_no_live_row(
     settings = settings_for(sandbox, tmp_path)
     sink = MemorySink()
     run(settings, sink)
-    requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 18 * 86400}, timeout=30).raise_for_status()
+    advance(sandbox, 18)
     truth = requests.get(f"{sandbox.url}/_sandbox/truth/lead?records=false", timeout=30).json()
     gone = {int(key["id"]) for key in truth["deleted_keys"]}
     assert LISTED_AND_DELETED in gone
@@ -129,3 +129,59 @@ def test_a_lead_created_listed_and_deleted_between_two_syncs_leaves_no_live_row(
     assert lead_rows(sink, gone) == {}
     added_at = [r for r in sink.records("list_membership") if r[0].get("lead_id") == LISTED_AND_DELETED]
     assert all(value is None for _, value in added_at), "never published live, or tombstoned"
+
+
+def advance(sandbox: Sandbox, days: float) -> None:
+    clock = f"{sandbox.url}/_sandbox/clock"
+    requests.post(clock, json={"advance_seconds": days * 86400}, timeout=30).raise_for_status()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        r"/rest/asset/v1/program/\d+\.json",  # after the program listing committed what changed
+        r"/rest/v1/programs/\d+/members\.json",  # after the program details
+        r"/rest/v1/lists\.json",  # after the activities and the leads they named
+        r"/rest/v1/opportunities/roles\.json",  # after the memberships
+    ],
+)
+def test_a_later_sync_stopped_anywhere_and_rerun_equals_an_uninterrupted_one(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, path: str
+) -> None:
+    expected, sink = MemorySink(), MemorySink()
+    whole, stopped = sandbox_factory(**TINY), sandbox_factory(**TINY)
+    whole_settings, settings = settings_for(whole, tmp_path / "whole"), settings_for(stopped, tmp_path / "stopped")
+    run(whole_settings, expected)
+    run(settings, sink)
+    for sandbox in (whole, stopped):
+        advance(sandbox, 18)
+    run(whole_settings, expected)
+    fault(stopped, path=path, code="603", times=1)
+    with pytest.raises(MarketoStreamError):
+        run(settings, sink)
+    run(settings, sink)
+    assert differences(topics(sink), topics(expected)) == []
+
+
+def test_programs_that_changed_before_a_stop_have_their_details_read_when_rerun(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """The program listing commits the new fingerprints; what changed is committed with them, since the rerun's
+    listing no longer sees a change."""
+    sandbox = sandbox_factory(**TINY)
+    settings = settings_for(sandbox, tmp_path)
+    sink = MemorySink()
+    run(settings, sink)
+    advance(sandbox, 18)
+    fault(sandbox, path=r"/rest/asset/v1/program/\d+\.json", code="603", times=1)
+    with pytest.raises(MarketoStreamError):
+        run(settings, sink)
+    changed = set(sink.states()["effects"]["parents_changed"]["program"])
+    assert changed
+    log = f"{sandbox.url}/_sandbox/requests"
+    since = max((r["seq"] for r in requests.get(log, timeout=30).json()["requests"]), default=0)
+    run(settings, sink)
+    asked = requests.get(log, params={"since": since, "path": r"/rest/asset/v1/program/\d+\.json"}, timeout=30)
+    read = {int(r["path"].rsplit("/", 1)[1].removesuffix(".json")) for r in asked.json()["requests"]}
+    assert changed <= read
+    assert "effects" not in sink.states() or not sink.states()["effects"]["parents_changed"], "used up at the end"

@@ -148,6 +148,8 @@ def test_version_two_effects_move_their_list_changes_to_shards_and_name_no_gone_
         "opportunity_leads": [],
         "programs_to_refresh": [9],
         "gone_leads": [],
+        "parents_changed": {},
+        "parents_gone": {},
     }
     shards = {key: doc for key, doc in current.items() if key.startswith("effects/")}
     assert sorted(row for doc in shards.values() for row in doc["rows"]) == ["77,1", "78,2"]
