@@ -21,6 +21,8 @@ from pathlib import Path
 
 from marketo_stream.bulk.exporter import BulkExporter, ExporterConfig
 from marketo_stream.connections import kafka_client_config, registry_client_config
+from marketo_stream.errors import ConfigError
+from marketo_stream.intervals import format_instant, utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
 from marketo_stream.report import Progress, SyncSummary
@@ -114,6 +116,7 @@ class SyncRunner:
         progress = self.progress
         progress.step("reading Marketo metadata")
         meta = fetch_metadata(self.client)  # Marketo's credentials and permissions are checked before Kafka
+        self._check_start_date(now or self.client.server_now() or self.clock.now())
         progress.step(f"connecting to Kafka ({self.settings.kafka.bootstrap_servers}) and the Schema Registry")
         self.sink.connect()
         progress.step("registering schemas")
@@ -130,6 +133,17 @@ class SyncRunner:
         finally:
             tally.add_to(summary)
         progress.step("sync complete")
+
+    def _check_start_date(self, now: datetime) -> None:
+        """A start date after Marketo's now would plan no window at all (and one a little ahead would publish
+        nothing until it came): refused before any topic or state is created."""
+        start = self.settings.sync.start_date
+        if start is not None and utc(start) > now:
+            raise ConfigError(
+                f"sync.start_date {format_instant(utc(start))} is after Marketo's current time "
+                f"{format_instant(now)}: set it to a date in the past (or leave it unset to read all retained "
+                f"history)"
+            )
 
     @staticmethod
     def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally) -> None:
