@@ -18,7 +18,9 @@ History:
    gone leads (``gone_leads``, new: whatever hangs off them must go even if the run stops before the entity
    phase) and the parent rows (programs) that changed or went (``parents_changed``, ``parents_gone``, new: their
    children are read or tombstoned even if the run stops after the parent's listing); the list changes, once
-   inline, live in ``effects/<nn>`` by (list, lead).
+   inline, live in ``effects/<nn>`` by (list, lead). New key ``calls.recent``: our Marketo calls within the rate
+   window when the last transaction committed (``at``, ``calls`` in epoch seconds, ``ended`` when the run finished),
+   so that a run started right after a killed one keeps Marketo's window (no 606); older versions have none.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ LEADS_KEY = "lead"
 DELETED_LEADS_KEY = "deleted_leads"
 RUN_KEY = "run"
 EFFECTS_KEY = "effects"
+CALLS_KEY = "calls.recent"
 ENTITY_PREFIX = "entity."
 WINDOWS_PREFIX = "windows."
 

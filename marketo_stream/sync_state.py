@@ -20,6 +20,7 @@ from marketo_stream.activity_effects import Effects
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.state_migrations import (
     ACTIVITIES_KEY,
+    CALLS_KEY,
     DELETED_LEADS_KEY,
     EFFECTS_KEY,
     ENTITY_PREFIX,
@@ -41,6 +42,7 @@ from marketo_stream.state_migrations import (
 
 __all__ = [
     "ACTIVITIES_KEY",
+    "CALLS_KEY",
     "DELETED_LEADS_KEY",
     "EFFECTS_KEY",
     "ENTITY_PREFIX",
@@ -56,6 +58,7 @@ __all__ = [
     "ExportProgress",
     "LeadState",
     "RecentActivities",
+    "RecentCalls",
     "StateDocuments",
     "StateVersionError",
     "SyncState",
@@ -156,6 +159,29 @@ class RecentActivities:
             return cls()
         data = upgrade(data)
         return cls({str(k): int(v) for k, v in data.get("guids", {}).items()})
+
+
+@dataclass
+class RecentCalls:
+    """Our Marketo calls within the rate window, as the last commit saw them (epoch seconds)."""
+
+    at: float | None = None
+    calls: list[float] = field(default_factory=list)
+    ended: bool = False
+    """Written by a run's final commit: it made (nearly) no call after."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": STATE_VERSION, "at": self.at, "calls": self.calls, "ended": self.ended}
+
+    def documents(self) -> StateDocuments:
+        return {CALLS_KEY: self.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RecentCalls:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        return cls(data.get("at"), [float(at) for at in data.get("calls", ())], bool(data.get("ended")))
 
 
 @dataclass
@@ -344,6 +370,7 @@ class SyncState:
     deleted_leads: CursorState
     run: CursorState
     effects: Effects
+    calls: RecentCalls
     stored: Mapping[str, Mapping[str, Any] | None] = field(repr=False)
 
     @classmethod
@@ -356,6 +383,7 @@ class SyncState:
             deleted_leads=CursorState.from_json(states.get(DELETED_LEADS_KEY)),
             run=CursorState.from_json(states.get(RUN_KEY)),
             effects=load_effects(states),
+            calls=RecentCalls.from_json(states.get(CALLS_KEY)),
             stored=states,
         )
 

@@ -35,7 +35,7 @@ from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.writer import Writer
-from marketo_stream.sync_state import CursorState, SyncState, effects_documents
+from marketo_stream.sync_state import CursorState, RecentCalls, StateDocuments, SyncState, effects_documents
 
 log = logging.getLogger("marketo_stream.sync")
 
@@ -123,16 +123,24 @@ class SyncRunner:
         tables = build_tables(meta, self.settings, self.sink)
         progress.step("reading the sync state from Kafka")
         state = SyncState.load(self.sink.open())
+        calls = state.calls
+        self.client.budget.assume_recent(calls.calls, None if calls.ended else calls.at)
         now = now or self.client.server_now() or self.clock.now()
-        writer = Writer(self.sink, self.settings.sync.transaction_rows)
+        writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
         inputs = RunInputs(self.settings, self.client, self.exporter, writer, tables, progress, now)
         tally = Tally(inputs.quarantine_file)
         try:
             with writer:
                 self._phases(inputs, state, meta, tally)
+                writer.commit(self._calls_documents(ended=True))
         finally:
             tally.add_to(summary)
         progress.step("sync complete")
+
+    def _calls_documents(self, *, ended: bool = False) -> StateDocuments:
+        """Our calls in Marketo's rate window, with every commit: the next process counts them (``assume_recent``)."""
+        at, calls = self.client.budget.recent_calls()
+        return RecentCalls(at, calls, ended).documents()
 
     def _check_start_date(self, now: datetime) -> None:
         """A start date after Marketo's now would plan no window at all (and one a little ahead would publish

@@ -19,8 +19,10 @@ from marketo_stream.state_migrations import (
 )
 from marketo_stream.sync_state import (
     ACTIVITIES_KEY,
+    CALLS_KEY,
     DELETED_LEADS_KEY,
     EntityState,
+    RecentCalls,
     SyncState,
     WindowsDone,
     effects_documents,
@@ -178,3 +180,12 @@ def test_effects_write_only_the_list_change_shards_that_changed_and_drop_emptied
     assert [key for key, doc in emptied.items() if doc is None] == [effects_shard_key(n) for n in range(EFFECTS_SHARDS)]
     stored = {key: doc for key, doc in {**first, **emptied}.items() if doc is not None}
     assert load_effects(stored).is_empty()
+
+
+def test_state_from_before_version_three_holds_no_call_history_and_the_history_reads_back() -> None:
+    _, states = fixture_states()
+    assert SyncState.load(states).calls == RecentCalls()
+    calls = RecentCalls(1_800_000_000.5, [1_799_999_990.25], ended=False)
+    docs = calls.documents()
+    assert docs[CALLS_KEY]["v"] == STATE_VERSION  # type: ignore[index]
+    assert SyncState.load(docs).calls == calls
