@@ -10,9 +10,11 @@ no I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from marketo_stream.state_migrations import EFFECTS_SHARDS, list_change_shard
 
 NEW_LEAD = 12
 CHANGE_DATA_VALUE = 13
@@ -29,6 +31,8 @@ PROGRAM_CHANGING = frozenset({CHANGE_PROGRESSION_STATUS, ADD_TO_NURTURE})
 EFFECT_TYPES = LEAD_CHANGING | PROGRAM_CHANGING
 EFFECT_TYPES |= {ADD_TO_LIST, REMOVE_FROM_LIST, ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY}
 """The activity types that have an effect; every other activity is ignored here."""
+LIST_TYPES = frozenset({ADD_TO_LIST, REMOVE_FROM_LIST})
+"""The types that change static list membership (and date it)."""
 
 
 class ListChange(NamedTuple):
@@ -41,15 +45,74 @@ class ListChange(NamedTuple):
     added: bool
 
 
+ListKey = tuple[int, int]
+"""(list id, lead id)."""
+
+
+class ListChanges(MutableMapping[ListKey, ListChange]):
+    """The last change per (list, lead), held shard by shard as the state stores them: a checkpoint rewrites only
+    the shards changed since the last one (a first run's history can hold millions of list changes, far more than
+    one state record may)."""
+
+    __slots__ = ("dirty", "shards")
+
+    def __init__(self) -> None:
+        self.shards: list[dict[ListKey, ListChange]] = [{} for _ in range(EFFECTS_SHARDS)]
+        self.dirty: set[int] = set()
+
+    def __getitem__(self, key: ListKey) -> ListChange:
+        return self.shards[list_change_shard(*key)][key]
+
+    def get(self, key: ListKey, default: Any = None) -> Any:
+        return self.shards[list_change_shard(*key)].get(key, default)
+
+    def __setitem__(self, key: ListKey, change: ListChange) -> None:
+        index = list_change_shard(*key)
+        self.shards[index][key] = change
+        self.dirty.add(index)
+
+    def __delitem__(self, key: ListKey) -> None:
+        index = list_change_shard(*key)
+        del self.shards[index][key]
+        self.dirty.add(index)
+
+    def __iter__(self) -> Iterator[ListKey]:
+        for shard in self.shards:
+            yield from shard
+
+    def __len__(self) -> int:
+        return sum(map(len, self.shards))
+
+    def clear(self) -> None:
+        for index, shard in enumerate(self.shards):
+            if shard:
+                shard.clear()
+                self.dirty.add(index)
+
+    def take_dirty(self) -> list[int]:
+        """The shards changed since the last call, in order."""
+        found, self.dirty = sorted(self.dirty), set()
+        return found
+
+
 @dataclass(slots=True)
 class Effects:
     """Accumulates effects over many activities; the last change per key wins, by activity date."""
 
     leads_to_refresh: set[int] = field(default_factory=set)
     merged_away: set[int] = field(default_factory=set)
-    list_changes: dict[tuple[int, int], ListChange] = field(default_factory=dict)
+    list_changes: ListChanges = field(default_factory=ListChanges)
     opportunity_leads: set[int] = field(default_factory=set)
     programs_to_refresh: set[int] = field(default_factory=set)
+    parents_changed: dict[str, set[int]] = field(default_factory=dict)
+    """By parent table (program): rows whose listing changed this run, so whose children (details, members) are read
+    again; kept until the run's end, since the parent's fingerprints, once committed, no longer tell."""
+    parents_gone: dict[str, set[int]] = field(default_factory=dict)
+    """By parent table: rows gone this run, whose children are tombstoned."""
+    gone_leads: set[int] = field(default_factory=set)
+    """Leads deleted or merged away in this run (by ``deletedleads.json``, Merge Leads, or a re-read finding them
+    missing): whatever hangs off them (memberships, roles, custom objects) goes with them, even if the run stops
+    between their tombstones and the entity phase."""
 
     def absorb(self, row: Mapping[str, Any]) -> None:
         self.absorb_activity(
@@ -101,11 +164,24 @@ class Effects:
         self.merged_away |= other.merged_away
         self.opportunity_leads |= other.opportunity_leads
         self.programs_to_refresh |= other.programs_to_refresh
+        self.gone_leads |= other.gone_leads
+        for mine, theirs in ((self.parents_changed, other.parents_changed), (self.parents_gone, other.parents_gone)):
+            for table, ids in theirs.items():
+                mine.setdefault(table, set()).update(ids)
         for change in other.list_changes.values():
             key = (change.list_id, change.lead_id)
             mine = self.list_changes.get(key)
             if mine is None or (change.activity_date, change.marketo_guid) >= (mine.activity_date, mine.marketo_guid):
                 self.list_changes[key] = change
+
+    def clear(self) -> None:
+        """Everything used up (a run's end); the list change shards that held anything are marked changed."""
+        for found in (self.leads_to_refresh, self.merged_away, self.opportunity_leads, self.programs_to_refresh):
+            found.clear()
+        self.gone_leads.clear()
+        self.parents_changed.clear()
+        self.parents_gone.clear()
+        self.list_changes.clear()
 
     def is_empty(self) -> bool:
         return not (
@@ -114,19 +190,39 @@ class Effects:
             or self.list_changes
             or self.opportunity_leads
             or self.programs_to_refresh
+            or self.gone_leads
+            or any(self.parents_changed.values())
+            or any(self.parents_gone.values())
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, *, list_changes: bool = True) -> dict[str, Any]:
+        """Everything, or everything but the list changes (which the state keeps in shards: ``shard_json``)."""
+        found: dict[str, Any] = {
             "leads_to_refresh": sorted(self.leads_to_refresh),
             "merged_away": sorted(self.merged_away),
-            "list_changes": [
-                [c.activity_date, c.marketo_guid, c.list_id, c.lead_id, c.added]
-                for c in sorted(self.list_changes.values())
-            ],
             "opportunity_leads": sorted(self.opportunity_leads),
             "programs_to_refresh": sorted(self.programs_to_refresh),
+            "gone_leads": sorted(self.gone_leads),
+            "parents_changed": {table: sorted(ids) for table, ids in sorted(self.parents_changed.items()) if ids},
+            "parents_gone": {table: sorted(ids) for table, ids in sorted(self.parents_gone.items()) if ids},
         }
+        if list_changes:
+            found["list_changes"] = changes_json(self.list_changes.values())
+        return found
+
+    def shard_json(self, shard: int) -> dict[str, list[Any]]:
+        """One shard of the list changes as the state keeps it: ``{"<list>,<lead>": [date, guid, added]}``."""
+        return {
+            f"{c.list_id},{c.lead_id}": [c.activity_date, c.marketo_guid, c.added]
+            for c in self.list_changes.shards[shard].values()
+        }
+
+    def absorb_shard(self, rows: Mapping[str, list[Any]]) -> None:
+        """List changes as ``shard_json`` wrote them."""
+        for pair, (date, guid, added) in rows.items():
+            list_text, _, lead_text = pair.partition(",")
+            list_id, lead_id = int(list_text), int(lead_text)
+            self.list_changes[(list_id, lead_id)] = ListChange(date, guid, list_id, lead_id, added)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Effects:
@@ -135,10 +231,17 @@ class Effects:
             merged_away=set(data.get("merged_away", ())),
             opportunity_leads=set(data.get("opportunity_leads", ())),
             programs_to_refresh=set(data.get("programs_to_refresh", ())),
+            gone_leads=set(data.get("gone_leads", ())),
+            parents_changed={table: set(ids) for table, ids in data.get("parents_changed", {}).items()},
+            parents_gone={table: set(ids) for table, ids in data.get("parents_gone", {}).items()},
         )
         for date, guid, list_id, lead_id, added in data.get("list_changes", ()):
             effects.list_changes[(list_id, lead_id)] = ListChange(date, guid, list_id, lead_id, added)
         return effects
+
+
+def changes_json(changes: Iterable[ListChange]) -> list[list[Any]]:
+    return [[c.activity_date, c.marketo_guid, c.list_id, c.lead_id, c.added] for c in sorted(changes)]
 
 
 def merged_ids(attributes: object) -> list[int]:

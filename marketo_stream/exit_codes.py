@@ -69,6 +69,8 @@ def outcome(exc: BaseException) -> tuple[ExitStatus, str]:
         text = type(exc).__name__
     if isinstance(exc, MarketoError) and exc.endpoint and exc.endpoint not in text:  # refusals name the request
         text = f"{exc.endpoint}: {text}"
+    if isinstance(exc, MarketoError) and exc.host and exc.host not in text:  # and what could not be reached, where
+        text = f"{text} (Marketo host {exc.host})"
     return status, redact(f"{text}\n{advice}" if text else advice)
 
 

@@ -13,6 +13,14 @@ History:
    the activity effects (``effects``) carried no version. A fingerprint tagged with a null column (an
    opportunity without an external id) was tagged ``None``.
 2. Entity fingerprints live in shards only, a null tag is empty, and every document carries ``"v"``.
+3. The effects are committed by every run, a first run included (a first run stopped after its activities
+   found them nowhere else), so they are sharded too: ``effects`` keeps the lead and program sets and the run's
+   gone leads (``gone_leads``, new: whatever hangs off them must go even if the run stops before the entity
+   phase) and the parent rows (programs) that changed or went (``parents_changed``, ``parents_gone``, new: their
+   children are read or tombstoned even if the run stops after the parent's listing); the list changes, once
+   inline, live in ``effects/<nn>`` by (list, lead). New key ``calls.recent``: our Marketo calls within the rate
+   window when the last transaction committed (``at``, ``calls`` in epoch seconds, ``ended`` when the run finished),
+   so that a run started right after a killed one keeps Marketo's window (no 606); older versions have none.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from typing import Any
 
 from marketo_stream.errors import MarketoStreamError
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 ACTIVITIES_KEY = "activities"
 RECENT_KEY = "activities.recent"
@@ -31,6 +39,7 @@ LEADS_KEY = "lead"
 DELETED_LEADS_KEY = "deleted_leads"
 RUN_KEY = "run"
 EFFECTS_KEY = "effects"
+CALLS_KEY = "calls.recent"
 ENTITY_PREFIX = "entity."
 WINDOWS_PREFIX = "windows."
 
@@ -39,7 +48,19 @@ ENTITY_SHARDS = 64
 that no record outgrows Kafka's 1 MB message limit (about 1.5 million rows per table) and a checkpoint
 rewrites only the shards that changed."""
 
+EFFECTS_SHARDS = 64
+"""List changes are spread over this many state records (``effects/<nn>``): a first run's history may hold millions."""
+
 Documents = dict[str, dict[str, Any]]
+
+
+def effects_shard_key(shard: int) -> str:
+    return f"{EFFECTS_KEY}/{shard:02d}"
+
+
+def list_change_shard(list_id: int, lead_id: int) -> int:
+    """Where the change of one (list, lead) is kept."""
+    return (list_id * 7919 + lead_id) % EFFECTS_SHARDS
 
 
 def entity_key(table: str) -> str:
@@ -93,7 +114,22 @@ def _untag_null(mark: str) -> str:
     return mark.removeprefix("None") if mark.startswith("None|") else mark
 
 
-MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2}
+def _v2_to_v3(key: str, doc: Mapping[str, Any]) -> Documents:
+    """The effects' inline list changes move to their shards, and the effects name no gone leads yet."""
+    found: Documents = {key: {**doc, "v": 3}}
+    if key != EFFECTS_KEY:
+        return found
+    index = found[key]
+    index.setdefault("gone_leads", [])
+    index.setdefault("parents_changed", {})
+    index.setdefault("parents_gone", {})
+    for date, guid, list_id, lead_id, added in index.pop("list_changes", None) or ():
+        shard = found.setdefault(effects_shard_key(list_change_shard(list_id, lead_id)), {"v": 3, "rows": {}})
+        shard["rows"][f"{list_id},{lead_id}"] = [date, guid, added]
+    return found
+
+
+MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """``MIGRATIONS[n]`` turns one version-``n`` document into the version-``n + 1`` documents it stands for."""
 
 

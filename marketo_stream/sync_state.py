@@ -20,6 +20,7 @@ from marketo_stream.activity_effects import Effects
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.state_migrations import (
     ACTIVITIES_KEY,
+    CALLS_KEY,
     DELETED_LEADS_KEY,
     EFFECTS_KEY,
     ENTITY_PREFIX,
@@ -30,15 +31,18 @@ from marketo_stream.state_migrations import (
     STATE_VERSION,
     WINDOWS_PREFIX,
     StateVersionError,
+    effects_shard_key,
     entity_key,
     shard_index,
     upgrade,
     upgrade_states,
+    version_of,
     windows_key,
 )
 
 __all__ = [
     "ACTIVITIES_KEY",
+    "CALLS_KEY",
     "DELETED_LEADS_KEY",
     "EFFECTS_KEY",
     "ENTITY_PREFIX",
@@ -54,6 +58,7 @@ __all__ = [
     "ExportProgress",
     "LeadState",
     "RecentActivities",
+    "RecentCalls",
     "StateDocuments",
     "StateVersionError",
     "SyncState",
@@ -154,6 +159,29 @@ class RecentActivities:
             return cls()
         data = upgrade(data)
         return cls({str(k): int(v) for k, v in data.get("guids", {}).items()})
+
+
+@dataclass
+class RecentCalls:
+    """Our Marketo calls within the rate window, as the last commit saw them (epoch seconds)."""
+
+    at: float | None = None
+    calls: list[float] = field(default_factory=list)
+    ended: bool = False
+    """Written by a run's final commit: it made (nearly) no call after."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": STATE_VERSION, "at": self.at, "calls": self.calls, "ended": self.ended}
+
+    def documents(self) -> StateDocuments:
+        return {CALLS_KEY: self.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RecentCalls:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        return cls(data.get("at"), [float(at) for at in data.get("calls", ())], bool(data.get("ended")))
 
 
 @dataclass
@@ -305,12 +333,30 @@ class WindowsDone:
 
 
 def load_effects(states: Mapping[str, Mapping[str, Any] | None]) -> Effects:
-    doc = states.get(EFFECTS_KEY)
-    return Effects.from_json(upgrade(doc)) if doc else Effects()
+    """The effects' index and list change shards, upgraded; shards an older index held itself are written on the
+    next commit."""
+    mine = {key: doc for key, doc in states.items() if key == EFFECTS_KEY or key.startswith(EFFECTS_KEY + "/")}
+    index = mine.get(EFFECTS_KEY)
+    if not index:
+        return Effects()
+    legacy = version_of(index) < 3
+    current = upgrade_states(mine)
+    effects = Effects.from_json(current[EFFECTS_KEY])
+    for key, doc in current.items():
+        if key != EFFECTS_KEY:
+            effects.absorb_shard(doc.get("rows", {}))
+    if not legacy:
+        effects.list_changes.take_dirty()  # as stored
+    return effects
 
 
 def effects_documents(effects: Effects) -> StateDocuments:
-    return {EFFECTS_KEY: {"v": STATE_VERSION, **effects.to_json()}}
+    """The index, and every list change shard changed since the last call (None for one left empty)."""
+    docs: StateDocuments = {EFFECTS_KEY: {"v": STATE_VERSION, **effects.to_json(list_changes=False)}}
+    for shard in effects.list_changes.take_dirty():
+        rows = effects.shard_json(shard)
+        docs[effects_shard_key(shard)] = {"v": STATE_VERSION, "rows": rows} if rows else None
+    return docs
 
 
 @dataclass
@@ -324,6 +370,7 @@ class SyncState:
     deleted_leads: CursorState
     run: CursorState
     effects: Effects
+    calls: RecentCalls
     stored: Mapping[str, Mapping[str, Any] | None] = field(repr=False)
 
     @classmethod
@@ -336,6 +383,7 @@ class SyncState:
             deleted_leads=CursorState.from_json(states.get(DELETED_LEADS_KEY)),
             run=CursorState.from_json(states.get(RUN_KEY)),
             effects=load_effects(states),
+            calls=RecentCalls.from_json(states.get(CALLS_KEY)),
             stored=states,
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -58,6 +58,31 @@ class CallBudget:
         self._wait_for_window()
         with self._slots:
             yield
+
+    def recent_calls(self) -> tuple[float, list[float]]:
+        """(now, our calls within the window), in epoch seconds: what the next process needs to know of this one
+        to keep the instance's window (``assume_recent``)."""
+        with self._lock:
+            mono, wall = self._clock.monotonic(), self._clock.now().timestamp()
+            cutoff = mono - self.limits.window_seconds
+            return round(wall, 3), [round(wall - (mono - at), 3) for at in self._recent if at > cutoff]
+
+    def assume_recent(self, calls: Iterable[float], told_at: float | None) -> None:
+        """Counts an earlier process's calls (epoch seconds) against this window: Marketo's window is the
+        instance's, and a process killed a second ago may have filled it. ``told_at``: when it last told them, if it
+        may have gone on calling after (it did not end cleanly); those unknown calls are taken to have come at the
+        budget's pace from then to now (start slow, then ramp up as they expire); Marketo's headroom above our share
+        covers a burst."""
+        limit, window = self.limits.calls_per_window, self.limits.window_seconds
+        with self._lock:
+            mono, wall = self._clock.monotonic(), self._clock.now().timestamp()
+            stamps = [at for at in calls if wall - window < at <= wall]
+            if told_at is not None and wall - window < told_at < wall:
+                step, at = window / limit, max(told_at, wall - window)
+                while (at := at + step) <= wall and len(stamps) < limit:
+                    stamps.append(at)
+            stamps = sorted(stamps)[-limit:]
+            self._recent = deque(sorted([*self._recent, *(mono - (wall - at) for at in stamps)]))
 
     def _wait_for_window(self) -> None:
         limit, window = self.limits.calls_per_window, self.limits.window_seconds

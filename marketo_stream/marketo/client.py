@@ -14,11 +14,11 @@ import re
 import threading
 import urllib.parse
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
@@ -34,6 +34,8 @@ from marketo_stream.marketo.transfer import stream_to_file
 
 if TYPE_CHECKING:
     from marketo_stream.settings import MarketoSettings
+
+T = TypeVar("T")
 
 log = logging.getLogger("marketo_stream.marketo")
 
@@ -187,7 +189,10 @@ class MarketoClient:
                 with response:
                     return self._interpret(response, token, path, as_form)
 
-        return run_with_retries(attempt, retry or self.config.retry, self.clock.sleep, what=endpoint_of(method, path))
+        what = endpoint_of(method, path)
+        return self._naming_host(
+            lambda: run_with_retries(attempt, retry or self.config.retry, self.clock.sleep, what=what)
+        )
 
     def _too_long(self, url: str, query: list[tuple[str, str]]) -> bool:
         full = url + "?" + urllib.parse.urlencode(query) if query else url
@@ -316,7 +321,17 @@ class MarketoClient:
                         self._interpret(response, token, path, [True])
                     return stream_to_file(response, dest, offset, self.config.download_chunk_bytes, self._add_bytes)
 
-        return run_with_retries(attempt, retry or self.config.retry, self.clock.sleep, what=endpoint)
+        return self._naming_host(
+            lambda: run_with_retries(attempt, retry or self.config.retry, self.clock.sleep, what=endpoint)
+        )
+
+    def _naming_host(self, call: Callable[[], T]) -> T:
+        """A call whose transient failure, once its retries are spent, names the host it could not use."""
+        try:
+            return call()
+        except RetryableError as exc:
+            exc.host = exc.host or urllib.parse.urlsplit(self.base_url).netloc
+            raise
 
     def _add_bytes(self, count: int) -> None:
         with self._lock:

@@ -38,6 +38,9 @@ class MarketoError(MarketoStreamError):
     """
 
     endpoint: str | None = None
+    host: str | None = None
+    """The Marketo host a transfer that gave up was talking to (set by the client on a :class:`RetryableError`), so
+    that "unreachable" names where."""
 
     def __init__(self, code: str, message: str, request_id: str | None = None) -> None:
         self.code = code

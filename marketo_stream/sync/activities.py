@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marketo_stream.activity_effects import EFFECT_TYPES, Effects
+from marketo_stream.activity_effects import EFFECT_TYPES, LIST_TYPES, Effects
 from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
@@ -60,7 +60,8 @@ def sync_activities(
     first_run: bool,
 ) -> ActivityResult:
     """Activities of the priority windows, then history; on a first run the history's effects are collected too
-    (they date list memberships) but not committed (a first run that stops starts over)."""
+    (they date list memberships). The effects are committed with the activities that produced them, on a first run
+    too: the windows done are not read again, so a run resumed after a stop finds their effects only in state."""
     phase = ActivityPhase(
         inputs,
         state,
@@ -69,7 +70,6 @@ def sync_activities(
         tally,
         collect_fresh=True,
         collect_history=first_run,
-        persist_effects=not first_run,
     )
     phase.run()
     return ActivityResult(phase.state, phase.recent, phase.effects)
@@ -86,10 +86,10 @@ class ActivityPhase:
         *,
         collect_fresh: bool,
         collect_history: bool,
-        persist_effects: bool,
     ) -> None:
         """``collect_*``: whether activities of the priority (fresh) and backfill (history) windows feed effects;
-        history only on a first run, where it dates list memberships, never later, where it is stale."""
+        history only on a first run, and only its list changes, which date list memberships (the rest is stale,
+        and a first run's history can name every lead)."""
         self.inputs = inputs
         self.state = state
         self.recent = recent
@@ -97,15 +97,16 @@ class ActivityPhase:
         self.tally = tally
         self.collect_fresh = collect_fresh
         self.collect_history = collect_history
-        self.persist_effects = persist_effects
         self.type_ids = inputs.tables.extracted_type_ids()
         self.lookback = timedelta(hours=inputs.settings.sync.lookback_hours)
         self.windows_done = 0
 
     def documents(self) -> StateDocuments:
-        """The activity state, with the effects collected so far where they are kept across a crash."""
-        found = self.state.documents()
-        return {**found, **effects_documents(self.effects)} if self.persist_effects else found
+        """The activity state, as a checkpoint inside a window commits it. The effects are committed when a window
+        is done (``_finish``): a stop inside a window reads its rows again, and the rows already published are read
+        for their effects again too, so only finished windows need theirs kept (and a first run's history, which
+        can hold millions of list changes, is not written out at every checkpoint)."""
+        return self.state.documents()
 
     # -- planning ----------------------------------------------------------------------------------------------
 
@@ -145,10 +146,10 @@ class ActivityPhase:
             f"activities: {len(priority)} priority window(s), then {len(backfill)} backfill window(s), "
             f"{len(self.type_ids)} activity types"
         )
-        self._run_requests(priority, collect=self.collect_fresh)
-        self._run_requests(backfill, collect=self.collect_history)
+        self._run_requests(priority, collect=EFFECT_TYPES if self.collect_fresh else frozenset())
+        self._run_requests(backfill, collect=LIST_TYPES if self.collect_history else frozenset())
 
-    def _run_requests(self, requests: list[ExportRequest], *, collect: bool) -> None:
+    def _run_requests(self, requests: list[ExportRequest], *, collect: frozenset[int]) -> None:
         if not requests:
             return
         known = {label: p.export_id for label, p in self.state.exports.items() if p.export_id is not None}
@@ -167,7 +168,7 @@ class ActivityPhase:
             progress.export_id, progress.rows_committed = export_id, 0
         self.inputs.writer.commit(self.state.documents())
 
-    def _publish(self, export: CompletedExport, *, collect: bool) -> None:
+    def _publish(self, export: CompletedExport, *, collect: frozenset[int]) -> None:
         """Publishes one export file, resuming after the rows already committed. The loop runs once per activity:
         rows stay lists, each type's route and converter are looked up once per file, and dates are compared as
         text in their usual ``…Z`` form, parsed only where the lookback or the newest activity needs them."""
@@ -200,16 +201,16 @@ class ActivityPhase:
                     at = _epoch(None if date == "null" else date)
                     if at is not None and at >= recent_from:
                         recent_rows[guid] = at
+                route = routes.get(type_text) or routes.setdefault(type_text, self._route(type_text, rows))
+                if route.type_id in collect and guid not in seen:  # rows already published too: see ``documents``
+                    lead, primary, attributes = columns.effects(values)
+                    effects.absorb_activity(route.type_id, lead, primary, date, guid, attributes)
                 if index < skip:
                     continue
                 progress.rows_committed = index + 1
                 if guid in seen:
                     skipped += 1
                     continue
-                route = routes.get(type_text) or routes.setdefault(type_text, self._route(type_text, rows))
-                if collect and route.type_id in EFFECT_TYPES:
-                    lead, primary, attributes = columns.effects(values)
-                    effects.absorb_activity(route.type_id, lead, primary, date, guid, attributes)
                 table, convert = route.table, route.convert
                 if table is not None and convert is not None:
                     try:
@@ -232,7 +233,7 @@ class ActivityPhase:
                         newest_text = date
         finally:
             for route in routes.values():
-                if route.table is not None:
+                if route.table is not None and route.published:
                     tally.records[route.table.name] += route.published
         self._finish(request.label, window, types, recent_rows, export.number_of_records)
         published = sum(route.published for route in routes.values())
@@ -277,7 +278,7 @@ class ActivityPhase:
         oldest = done_all.earliest_start()
         if oldest is not None:
             tally.oldest_activity_window = oldest
-        self.inputs.writer.commit({**self.documents(), **self.recent.documents()})
+        self.inputs.writer.commit({**self.documents(), **effects_documents(self.effects), **self.recent.documents()})
 
 
 @dataclass(slots=True)

@@ -58,13 +58,19 @@ class EntityListing:
         table: PublishedTable,
         state: EntityState,
         tag: Callable[[Row], str] | None = None,
+        gone: Callable[[Row], bool] | None = None,
     ) -> None:
         self.writer = inputs.writer
         self.tally = tally
         self.table = table
         self.tag = tag
         """Derives a short tag stored with the fingerprint (e.g. the lead id of a role) for scoping deletes."""
+        self.gone = gone
+        """Whether a converted row belongs to a lead deleted or merged away: such a row is never published, and
+        the key is tombstoned if it was (whichever listing or activity names it)."""
         self.state = state
+        self.also: Callable[[], Mapping[str, Mapping[str, Any] | None]] | None = None
+        """State documents committed with every checkpoint of this table (e.g. what its children must still do)."""
         self.keys: dict[str, Row] = {}
         """Published keys seen in this listing, by key text."""
         self.published = 0
@@ -72,7 +78,8 @@ class EntityListing:
         """Rows that did not convert: while there are any, no key is taken for deleted."""
 
     def put(self, marketo_row: Mapping[str, Any]) -> Row | None:
-        """Publishes the row if it changed; returns its published key (None when the row was rejected)."""
+        """Publishes the row if it changed; returns its published key (None when the row was rejected or belongs
+        to a gone lead)."""
         try:
             value = self.table.convert(marketo_row)
         except ValueConversionError as exc:
@@ -81,6 +88,12 @@ class EntityListing:
             return None
         key = self.table.key_of(value)
         text = key_text(key)
+        if self.gone is not None and self.gone(value):
+            if text in self.state.rows:
+                self.writer.delete(self.table, key, published_key=True)
+                self.state.drop(text)
+                self.tally.tombstones[self.table.name] += 1
+            return None
         self.keys[text] = key
         mark = fingerprint(value)
         if self.tag is not None:
@@ -105,9 +118,12 @@ class EntityListing:
         self.state.drop(text)
         self.tally.tombstones[self.table.name] += 1
 
-    def finish(self, scope: Scope | None = None, *, complete: bool = True) -> int:
-        """Tombstones for published keys inside ``scope`` that this listing did not show; commits. A table whose
-        catalog entry declares no delete detection (``Deletes.NONE``: a history, a snapshot) never loses keys."""
+    def finish(
+        self, scope: Scope | None = None, *, complete: bool = True, also: Mapping[str, Any] | None = None
+    ) -> int:
+        """Tombstones for published keys inside ``scope`` that this listing did not show; commits, with ``also`` (state
+        documents that must be committed with this table's, e.g. the effects it used up). A table whose catalog
+        entry declares no delete detection (``Deletes.NONE``: a history, a snapshot) never loses keys."""
         gone = 0
         complete = complete and not self.rejected and self.table.spec.deletes is not Deletes.NONE
         if complete:
@@ -123,11 +139,12 @@ class EntityListing:
                 gone += 1
         if scope is None and complete:
             self.state.complete = True
-        self.writer.commit(self.documents())
+        self.writer.commit({**self.documents(), **(also or {})})
         return gone
 
-    def documents(self) -> dict[str, dict[str, Any]]:
-        return self.state.documents(self.table.name)
+    def documents(self) -> dict[str, Mapping[str, Any] | None]:
+        mine: dict[str, Mapping[str, Any] | None] = dict(self.state.documents(self.table.name))
+        return mine if self.also is None else {**mine, **self.also()}
 
     def known_keys(self) -> list[Row]:
         return [self._key_from_text(text) for text in self.state.rows]

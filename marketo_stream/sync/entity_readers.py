@@ -19,6 +19,7 @@ from marketo_stream.sync.entity_run import EntityPhase, Listed
 from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.sync.windows import request_window, window_request
+from marketo_stream.sync_state import effects_documents
 from marketo_stream.tables import Reader, Source, TableSpec
 
 OBJECT_LOOKBACK = timedelta(hours=1)
@@ -74,13 +75,20 @@ def fields_of(table: PublishedTable) -> str:
 
 
 def complete_listing(phase: EntityPhase, spec: TableSpec, rows: Iterable[dict[str, Any]]) -> None:
-    """Publishes what changed and deletes what is no longer listed; records what was listed for children."""
+    """Publishes what changed and deletes what is no longer listed; records what was listed for children. A parent's
+    changed and gone rows are committed with its fingerprints (in the effects, until the run's end), so that a run
+    stopped before the children are read still reads them when rerun."""
     listing = phase.listing(spec)
     if listing is None:
         phase.listed[spec.name] = Listed(keys=list(rows))
         return
     parent = _is_parent(phase, spec)
     known = {int(key["id"]) for key in listing.known_keys()} if parent else set()
+    effects = phase.effects
+    changed = effects.parents_changed.setdefault(spec.name, set())
+    went = effects.parents_gone.setdefault(spec.name, set())
+    if parent:
+        listing.also = lambda: effects_documents(effects)
     listed = Listed()
     for row in rows:
         published = listing.published
@@ -89,10 +97,13 @@ def complete_listing(phase: EntityPhase, spec: TableSpec, rows: Iterable[dict[st
             continue
         listed.keys.append(key)
         if parent and listing.published > published:
-            listed.changed.add(int(key["id"]))
+            changed.add(int(key["id"]))
+    if parent:
+        went |= known - listed.current
     gone = listing.finish()
     if parent:
-        listed.gone = known - listed.current
+        listed.changed = changed & listed.current
+        listed.gone = went - listed.current
     phase.listed[spec.name] = listed
     phase.inputs.progress.step(f"{spec.name}: {len(listed.keys)} listed, {listing.published} published, {gone} deleted")
 
@@ -183,29 +194,34 @@ def _member_pages(phase: EntityPhase, spec: TableSpec, fields: str) -> Callable[
 
 
 def read_activity_members(phase: EntityPhase, spec: TableSpec) -> None:
-    """A full listing per parent on a first pass; later the Add to / Remove from activities of this run."""
+    """A full listing per parent on a first pass; later the Add to / Remove from activities of this run. The list
+    changes are used up in the transaction that commits the table (a stop before it applies them again)."""
     effects = phase.effects
     listing = phase.listing(spec)
     if listing is None:
         return
     parents = phase.listed[spec.parent or ""].keys
     if not listing.state.complete:
-        gone = _first_member_listing(phase, spec, listing, [int(key["id"]) for key in parents])
+        _first_member_listing(phase, spec, listing, [int(key["id"]) for key in parents])
+        effects.list_changes.clear()
+        gone = listing.finish(also=effects_documents(effects))
     else:
         current = {int(k["id"]) for k in parents}
         parent, parent_key = parent_field(spec), parent_column(spec)
         for change in sorted(effects.list_changes.values()):
-            if change.added and change.list_id in current:
+            if change.added and change.list_id in current:  # a gone lead's is refused by the listing
                 listing.put({parent: change.list_id, "leadId": change.lead_id, "createdAt": change.activity_date})
             else:
                 listing.remove({parent_key: change.list_id, "lead_id": change.lead_id})
         column = parent_column(spec)
-        gone = listing.finish(lambda key, _: int(key[column]) not in current or phase.lead_gone(key))
-    effects.list_changes.clear()
+        effects.list_changes.clear()
+        gone = listing.finish(
+            lambda key, _: int(key[column]) not in current or phase.lead_gone(key), also=effects_documents(effects)
+        )
     phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
 
 
-def _first_member_listing(phase: EntityPhase, spec: TableSpec, listing: EntityListing, parent_ids: list[int]) -> int:
+def _first_member_listing(phase: EntityPhase, spec: TableSpec, listing: EntityListing, parent_ids: list[int]) -> None:
     client, effects = phase.inputs.client, phase.effects
     members = first_pages_ahead(
         parent_ids,
@@ -217,7 +233,6 @@ def _first_member_listing(phase: EntityPhase, spec: TableSpec, listing: EntityLi
             change = effects.list_changes.get((list_id, int(lead["id"])))
             created = change.activity_date if change is not None and change.added else None
             listing.put({parent_field(spec): list_id, "leadId": lead["id"], "createdAt": created})
-    return listing.finish()
 
 
 def read_versions(phase: EntityPhase, spec: TableSpec) -> None:

@@ -19,6 +19,9 @@ from marketo_stream.sync.published import Row
 from marketo_stream.sync_state import SyncState
 from marketo_stream.tables import FIXED_TABLES, TableSpec
 
+LEAD_COLUMN = "lead_id"
+"""The column naming the lead in every table that hangs off one (memberships, roles, custom objects)."""
+
 
 @dataclass
 class Listed:
@@ -91,7 +94,7 @@ class EntityPhase:
         return {int(key["id"]) for key in self.inputs.writer.live_keys(lead)}
 
     def lead_gone(self, key: Row) -> bool:
-        return str(key.get("lead_id")) in self.gone_text
+        return str(key.get(LEAD_COLUMN)) in self.gone_text
 
     def listing(self, spec: TableSpec) -> EntityListing | None:
         """The table's listing, None when it is blocked."""
@@ -99,7 +102,13 @@ class EntityPhase:
         if table is None:
             return None
         tag = tag_by(spec.tag_column) if spec.tag_column else None
-        return EntityListing(self.inputs, self.tally, table, self.state.entity(spec.name), tag)
+        return EntityListing(self.inputs, self.tally, table, self.state.entity(spec.name), tag, self.row_of_gone_lead)
+
+    def row_of_gone_lead(self, value: Row) -> bool:
+        """Whether a table's row hangs off a lead deleted or merged away (its ``lead_id``, in the key or as the tag):
+        whichever listing or activity names it, it must not stay live."""
+        lead = value.get(LEAD_COLUMN)
+        return lead is not None and str(lead) in self.gone_text
 
     @staticmethod
     def rows(pages: Iterable[Any]) -> Iterator[dict[str, Any]]:

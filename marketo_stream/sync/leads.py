@@ -35,24 +35,28 @@ def lead_label(window: Interval) -> str:
 
 @dataclass
 class LeadPhase:
-    """The lead table's three steps; each commits ``state`` (and the effects, where they are kept) with the
-    records it describes. The runner reads ``state``, ``gone_ids`` and ``loaded_ids`` back when they are done."""
+    """The lead table's three steps; each commits ``state`` and the effects with the records it describes (a run
+    stopped anywhere resumes from them, a first run included). The runner reads ``state``, ``gone_ids`` and
+    ``loaded_ids`` back when they are done."""
 
     inputs: RunInputs
     state: LeadState
     deleted_cursor: CursorState
     tally: Tally
-    persist_effects: bool
-    """False on a first run: its effects only date list memberships and need not survive a crash."""
     effects: Effects = field(default_factory=Effects)
+    """The run's effects, loaded from state and committed with every step (the same object the activities fill)."""
     loaded_ids: set[int] = field(default_factory=set)
-    """Ids of the leads this run's initial load published (read back when lead ids are hashed)."""
-    gone_ids: set[int] = field(default_factory=set)
-    """Leads deleted or merged away in this run: their memberships, roles and custom objects go too."""
+    """Ids of the leads this run's initial load published (read back when lead ids are hashed). Not kept across a
+    stop: a resumed load knows only the windows it reads itself (see docs/architecture.md, "Resuming")."""
+
+    @property
+    def gone_ids(self) -> set[int]:
+        """Leads deleted or merged away in this run (kept in the effects): their memberships, roles and custom
+        objects go too."""
+        return self.effects.gone_leads
 
     def documents(self) -> StateDocuments:
-        found = self.state.documents()
-        return {**found, **effects_documents(self.effects)} if self.persist_effects else found
+        return {**self.state.documents(), **effects_documents(self.effects)}
 
     # -- deletes -------------------------------------------------------------------------------------------
 
@@ -89,9 +93,9 @@ class LeadPhase:
                 if activity is not None and row.get("marketoGUID"):
                     ctx.writer.upsert_row(activity, row)
                     tally.records[activity.name] += 1
-            ctx.writer.checkpoint(dict)
+            ctx.writer.checkpoint(lambda: effects_documents(self.effects))
         self.deleted_cursor = CursorState(ctx.now)
-        ctx.writer.commit(self.deleted_cursor.deleted_leads_documents())
+        ctx.writer.commit({**self.deleted_cursor.deleted_leads_documents(), **effects_documents(self.effects)})
         ctx.progress.step(f"deleted leads since {format_instant(since)}: {deleted} tombstone(s)")
 
     # -- initial load --------------------------------------------------------------------------------------
@@ -122,6 +126,10 @@ class LeadPhase:
         for export in ctx.exporter.run(requests, known_exports=known, on_export_id=on_export_id):
             self.publish_export(export)
         state.initial_load_complete = True
+        # the load read every lead: none named by the first run's activities is read again (nor, if this run stops
+        # before its end, by the next one, which is no longer a first run)
+        self.effects.leads_to_refresh.clear()
+        self.effects.merged_away.clear()
         ctx.writer.commit(self.documents())
 
     def publish_export(self, export: CompletedExport) -> int:

@@ -19,9 +19,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.exporter import BulkExporter, ExporterConfig
 from marketo_stream.connections import kafka_client_config, registry_client_config
+from marketo_stream.errors import ConfigError
+from marketo_stream.intervals import format_instant, utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
 from marketo_stream.report import Progress, SyncSummary
@@ -34,7 +35,7 @@ from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.writer import Writer
-from marketo_stream.sync_state import CursorState, SyncState, effects_documents
+from marketo_stream.sync_state import CursorState, RecentCalls, StateDocuments, SyncState, effects_documents
 
 log = logging.getLogger("marketo_stream.sync")
 
@@ -115,28 +116,48 @@ class SyncRunner:
         progress = self.progress
         progress.step("reading Marketo metadata")
         meta = fetch_metadata(self.client)  # Marketo's credentials and permissions are checked before Kafka
+        self._check_start_date(now or self.client.server_now() or self.clock.now())
         progress.step(f"connecting to Kafka ({self.settings.kafka.bootstrap_servers}) and the Schema Registry")
         self.sink.connect()
         progress.step("registering schemas")
         tables = build_tables(meta, self.settings, self.sink)
         progress.step("reading the sync state from Kafka")
         state = SyncState.load(self.sink.open())
+        calls = state.calls
+        self.client.budget.assume_recent(calls.calls, None if calls.ended else calls.at)
         now = now or self.client.server_now() or self.clock.now()
-        writer = Writer(self.sink, self.settings.sync.transaction_rows)
+        writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
         inputs = RunInputs(self.settings, self.client, self.exporter, writer, tables, progress, now)
         tally = Tally(inputs.quarantine_file)
         try:
             with writer:
                 self._phases(inputs, state, meta, tally)
+                writer.commit(self._calls_documents(ended=True))
         finally:
             tally.add_to(summary)
         progress.step("sync complete")
+
+    def _calls_documents(self, *, ended: bool = False) -> StateDocuments:
+        """Our calls in Marketo's rate window, with every commit: the next process counts them (``assume_recent``)."""
+        at, calls = self.client.budget.recent_calls()
+        return RecentCalls(at, calls, ended).documents()
+
+    def _check_start_date(self, now: datetime) -> None:
+        """A start date after Marketo's now would plan no window at all (and one a little ahead would publish
+        nothing until it came): refused before any topic or state is created."""
+        start = self.settings.sync.start_date
+        if start is not None and utc(start) > now:
+            raise ConfigError(
+                f"sync.start_date {format_instant(utc(start))} is after Marketo's current time "
+                f"{format_instant(now)}: set it to a date in the past (or leave it unset to read all retained "
+                f"history)"
+            )
 
     @staticmethod
     def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally) -> None:
         """Each phase gets its state and hands the new state on; every one commits as it goes."""
         first_run = not state.leads.initial_load_complete
-        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, persist_effects=not first_run)
+        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, effects=state.effects)
         leads.deleted_leads()
         activities = sync_activities(inputs, state.activities, state.recent, state.effects, tally, first_run=first_run)
         leads.effects = activities.effects
@@ -153,7 +174,8 @@ class SyncRunner:
             gone_lead_ids=leads.gone_ids,
             loaded_lead_ids=leads.loaded_ids,
         )
-        inputs.writer.commit({**effects_documents(Effects()), **CursorState(inputs.now).run_documents()})
+        state.effects.clear()  # used up: the next run starts from none
+        inputs.writer.commit({**effects_documents(state.effects), **CursorState(inputs.now).run_documents()})
 
     def close(self) -> None:
         self.sink.close()

@@ -20,8 +20,10 @@ States = Mapping[str, Mapping[str, Any] | None]
 
 
 class Writer:
-    def __init__(self, sink: Sink, rows_per_transaction: int) -> None:
+    def __init__(self, sink: Sink, rows_per_transaction: int, *, also: Callable[[], States] | None = None) -> None:
+        """``also`` builds state documents that go with every commit (a commit's own documents win)."""
         self._sink = sink
+        self._also = also
         self._limit = rows_per_transaction
         self._open: AbstractContextManager[SinkBatch] | None = None
         self._batch: SinkBatch | None = None
@@ -79,6 +81,8 @@ class Writer:
         """Commits the open transaction (if any, or if there are states to write) with ``states``."""
         if self._batch is None and not states:
             return
+        if self._also is not None:
+            states = {**self._also(), **states}
         batch = self._current()
         for key, doc in states.items():
             batch.put_state(key, doc)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
-from marketo_stream.marketo.budget import BudgetLimits
+from marketo_stream.marketo.budget import BudgetLimits, CallBudget
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.errors import QuotaExceeded
 from marketo_stream.sandbox import Sandbox
@@ -59,3 +60,46 @@ def test_daily_budget_counts_other_integrations_and_stops_before_marketo_does(
     assert 3 <= made <= 5
     assert admin.call("GET", "stats")["calls_today"] <= 12
     assert "607" not in [e["code"] for e in admin.requests()]
+
+
+class StillClock:
+    """Time that moves only when slept through."""
+
+    def __init__(self) -> None:
+        self.at = 1_800_000_000.0
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.at, UTC)
+
+    def monotonic(self) -> float:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.at += max(seconds, 0.0)
+
+
+def test_an_earlier_process_calls_count_against_the_window_and_what_it_did_unseen_is_taken_at_our_pace() -> None:
+    clock = StillClock()
+    budget = CallBudget(BudgetLimits(calls_per_window=4, window_seconds=20), clock)
+    budget.assume_recent([clock.at - 25, clock.at - 15], told_at=clock.at - 10)
+    # one call 15 s ago counts (the other is out of the window); 10 s unseen at 4 per 20 s: two more
+    with budget.call():
+        pass
+    assert clock.slept == []
+    with budget.call():
+        pass
+    assert clock.slept == [5.0], "the call of 15 s ago expires 5 s from now"
+    at, calls = budget.recent_calls()
+    assert at == clock.at and len(calls) == 4
+
+
+def test_an_earlier_run_that_ended_cleanly_leaves_only_its_calls() -> None:
+    clock = StillClock()
+    budget = CallBudget(BudgetLimits(calls_per_window=4, window_seconds=20), clock)
+    budget.assume_recent([clock.at - 1], told_at=None)
+    for _ in range(3):
+        with budget.call():
+            pass
+    assert clock.slept == []

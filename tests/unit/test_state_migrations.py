@@ -8,16 +8,27 @@ from typing import Any
 
 import pytest
 
+from marketo_stream.activity_effects import ADD_TO_LIST, Effects
 from marketo_stream.schema import fixed
-from marketo_stream.state_migrations import STATE_VERSION, StateVersionError, shard_key, upgrade_states
+from marketo_stream.state_migrations import (
+    EFFECTS_SHARDS,
+    STATE_VERSION,
+    StateVersionError,
+    effects_shard_key,
+    shard_key,
+    upgrade_states,
+)
 from marketo_stream.sync_state import (
     ACTIVITIES_KEY,
+    CALLS_KEY,
     DELETED_LEADS_KEY,
     EntityState,
+    RecentCalls,
     SyncState,
     WindowsDone,
     effects_documents,
     entity_key,
+    load_effects,
     shard_index,
 )
 
@@ -134,3 +145,63 @@ def test_a_fingerprint_tagged_with_a_null_loses_the_none_tag() -> None:
     shard = shard_key("opportunity", 3)
     current = upgrade_states({shard: {"v": 1, "rows": {"[1]": "None|ab", "[2]": "x9|cd", "[3]": "ef"}}})
     assert current[shard]["rows"] == {"[1]": "|ab", "[2]": "x9|cd", "[3]": "ef"}
+
+
+V2_EFFECTS = {
+    "v": 2,
+    "leads_to_refresh": [5],
+    "merged_away": [],
+    "list_changes": [["2026-10-01T00:00:00Z", "g1", 77, 1, True], ["2026-10-02T00:00:00Z", "g2", 78, 2, False]],
+    "opportunity_leads": [],
+    "programs_to_refresh": [9],
+}
+
+
+def test_version_two_effects_move_their_list_changes_to_shards_and_name_no_gone_leads() -> None:
+    current = upgrade_states({"effects": V2_EFFECTS})
+    assert current["effects"] == {
+        "v": STATE_VERSION,
+        "leads_to_refresh": [5],
+        "merged_away": [],
+        "opportunity_leads": [],
+        "programs_to_refresh": [9],
+        "gone_leads": [],
+        "parents_changed": {},
+        "parents_gone": {},
+    }
+    shards = {key: doc for key, doc in current.items() if key.startswith("effects/")}
+    assert sorted(row for doc in shards.values() for row in doc["rows"]) == ["77,1", "78,2"]
+    assert {doc["v"] for doc in shards.values()} == {STATE_VERSION}
+
+
+def test_version_two_effects_read_the_same_and_are_rewritten_as_shards_on_the_next_commit() -> None:
+    effects = load_effects({"effects": V2_EFFECTS})
+    assert effects == Effects.from_json(V2_EFFECTS)
+    docs = effects_documents(effects)
+    assert "list_changes" not in docs["effects"]  # type: ignore[operator]
+    assert load_effects(docs) == effects
+
+
+def test_effects_write_only_the_list_change_shards_that_changed_and_drop_emptied_ones() -> None:
+    effects = Effects()
+    for lead in range(200):
+        effects.absorb_activity(ADD_TO_LIST, lead, 7, "2026-10-01T00:00:00Z", f"g{lead}", None)
+    effects.gone_leads.add(3)
+    first = effects_documents(effects)
+    assert len(first) == 1 + EFFECTS_SHARDS and load_effects(first) == effects
+    effects.absorb_activity(ADD_TO_LIST, 1, 8, "2026-10-02T00:00:00Z", "h", None)
+    assert len(effects_documents(effects)) == 2, "the index and the one shard that changed"
+    effects.clear()
+    emptied = effects_documents(effects)
+    assert [key for key, doc in emptied.items() if doc is None] == [effects_shard_key(n) for n in range(EFFECTS_SHARDS)]
+    stored = {key: doc for key, doc in {**first, **emptied}.items() if doc is not None}
+    assert load_effects(stored).is_empty()
+
+
+def test_state_from_before_version_three_holds_no_call_history_and_the_history_reads_back() -> None:
+    _, states = fixture_states()
+    assert SyncState.load(states).calls == RecentCalls()
+    calls = RecentCalls(1_800_000_000.5, [1_799_999_990.25], ended=False)
+    docs = calls.documents()
+    assert docs[CALLS_KEY]["v"] == STATE_VERSION  # type: ignore[index]
+    assert SyncState.load(docs).calls == calls
