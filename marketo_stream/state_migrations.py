@@ -13,6 +13,10 @@ History:
    the activity effects (``effects``) carried no version. A fingerprint tagged with a null column (an
    opportunity without an external id) was tagged ``None``.
 2. Entity fingerprints live in shards only, a null tag is empty, and every document carries ``"v"``.
+3. A new key, ``schemas``: the schema id of every subject the sync wrote with and the fingerprint of its schema
+   (``{"subjects": {subject: {id: sha256 of the parsing canonical form}}}``), checked against the registry at
+   every start. Nothing else changed; a version-2 state has no ids to check, and the run after the upgrade
+   keeps the ids it writes with.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from marketo_stream.errors import MarketoStreamError
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 ACTIVITIES_KEY = "activities"
 RECENT_KEY = "activities.recent"
@@ -31,6 +35,7 @@ LEADS_KEY = "lead"
 DELETED_LEADS_KEY = "deleted_leads"
 RUN_KEY = "run"
 EFFECTS_KEY = "effects"
+SCHEMAS_KEY = "schemas"
 ENTITY_PREFIX = "entity."
 WINDOWS_PREFIX = "windows."
 
@@ -93,7 +98,12 @@ def _untag_null(mark: str) -> str:
     return mark.removeprefix("None") if mark.startswith("None|") else mark
 
 
-MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2}
+def _v2_to_v3(key: str, doc: Mapping[str, Any]) -> Documents:
+    """Version 3 only adds a key (``schemas``): every other document is the same."""
+    return {key: {**doc, "v": 3}}
+
+
+MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """``MIGRATIONS[n]`` turns one version-``n`` document into the version-``n + 1`` documents it stands for."""
 
 

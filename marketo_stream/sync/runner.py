@@ -1,14 +1,16 @@
 """One sync pass, in the order that keeps data safe and fresh.
 
 1. Read Marketo's metadata (credentials and permissions are checked before Kafka is touched).
-2. Reach Kafka and the registry (bounded: exit 5 naming the servers), check every topic name the run will
-   create, and register every table's schemas (an incompatible change stops here, before anything is
-   produced).
-3. Open the sink: fence any older instance, read the committed state.
-4. Deleted leads first: Marketo keeps them only 14 days.
-5. Activities, priority-first (the newest days, then history backwards).
-6. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
-7. Entities, memberships, email template versions, custom objects, usage.
+2. Reach Kafka and the registry (bounded: exit 5 naming the servers).
+3. Open the sink: fence any older instance, read the committed state. Check that the registry still maps the
+   schema ids kept in the state to the schemas records were written with (a registry that lost or renumbered
+   them stops the run here, exit 5, before it registers or produces anything).
+4. Check every topic name the run will create, and register every table's schemas (an incompatible change
+   stops here, before anything is produced); keep the ids written with in the state.
+5. Deleted leads first: Marketo keeps them only 14 days.
+6. Activities, priority-first (the newest days, then history backwards).
+7. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
+8. Entities, memberships, email template versions, custom objects, usage.
 Every phase commits its records together with the state that says they are done.
 """
 
@@ -117,16 +119,21 @@ class SyncRunner:
         meta = fetch_metadata(self.client)  # Marketo's credentials and permissions are checked before Kafka
         progress.step(f"connecting to Kafka ({self.settings.kafka.bootstrap_servers}) and the Schema Registry")
         self.sink.connect()
-        progress.step("registering schemas")
-        tables = build_tables(meta, self.settings, self.sink)
         progress.step("reading the sync state from Kafka")
         state = SyncState.load(self.sink.open())
+        progress.step("checking that the registry still holds the schemas records were written with")
+        self.sink.verify_schemas(state.schemas.subjects)
+        progress.step("registering schemas")
+        tables = build_tables(meta, self.settings, self.sink)
         now = now or self.client.server_now() or self.clock.now()
         writer = Writer(self.sink, self.settings.sync.transaction_rows)
         inputs = RunInputs(self.settings, self.client, self.exporter, writer, tables, progress, now)
         tally = Tally(inputs.quarantine_file)
         try:
             with writer:
+                kept = state.schemas.merged(self.sink.written_schemas())
+                if kept != state.schemas:  # before any record names a new id
+                    writer.commit(kept.documents())
                 self._phases(inputs, state, meta, tally)
         finally:
             tally.add_to(summary)
