@@ -13,7 +13,8 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from marketo_stream.exit_codes import ExitStatus, outcome
-from marketo_stream.sink.errors import Drift, SchemaDriftError
+from marketo_stream.sink import KafkaSink, SinkConfig, TableSchema
+from marketo_stream.sink.errors import Drift, RegistryUnavailableError, SchemaDriftError
 from marketo_stream.sink.registry import SchemaRegistrar, canonical, fingerprint
 from marketo_stream.state_migrations import SCHEMAS_KEY, STATE_VERSION, upgrade_states
 from marketo_stream.sync_state import SchemaIds, SyncState
@@ -116,3 +117,38 @@ def test_a_version_2_state_upgrades_without_kept_ids() -> None:
     assert current == {key: {**doc, "v": STATE_VERSION} for key, doc in v2.items()} and STATE_VERSION == 3
     state = SyncState.load(v2)
     assert state.schemas == SchemaIds() and state.leads.initial_load_complete
+
+
+def test_a_registry_error_while_registering_is_told_as_drift_when_the_kept_ids_are_gone() -> None:
+    """The registry restarted empty mid-registration: the error that revealed it gives way to the cause."""
+    client = registry()
+    kept = registered(client).written
+    sink = KafkaSink(SinkConfig("127.0.0.1:9", "http://registry.test", "drift-test"), registry=client)
+    sink.verify_schemas(kept)  # still true at start
+
+    def gone(*_: Any, **__: Any) -> Any:
+        raise SchemaRegistryError(404, 40403, "Schema not found")
+
+    def refused(*_: Any, **__: Any) -> Any:
+        raise SchemaRegistryError(503, 50301, "storage not ready")
+
+    client.get_schema, client.get_latest_version = gone, refused
+    table = TableSchema("thing", "thing", KEY, VALUE, compacted=True)
+    with pytest.raises(SchemaDriftError) as caught:
+        sink.prepare_all([table])
+    assert isinstance(caught.value.__cause__, RegistryUnavailableError)
+    assert {d.subject for d in caught.value.drifted} == set(kept)
+
+
+def test_a_registry_error_with_the_kept_ids_intact_stays_what_it_was() -> None:
+    client = registry()
+    kept = registered(client).written
+    sink = KafkaSink(SinkConfig("127.0.0.1:9", "http://registry.test", "drift-test"), registry=client)
+    sink.verify_schemas(kept)
+
+    def refused(*_: Any, **__: Any) -> Any:
+        raise SchemaRegistryError(503, 50301, "storage not ready")
+
+    client.get_latest_version = refused
+    with pytest.raises(RegistryUnavailableError):
+        sink.prepare_all([TableSchema("thing", "thing", KEY, VALUE, compacted=True)])
