@@ -127,16 +127,18 @@ class SchemaDriftError(SinkError):
     """The registry no longer maps the ids of records already in Kafka to the schemas they were written with.
 
     Raised before anything is produced: a run that went on would register its schemas anew under other ids, and
-    the records already published would no longer decode, or decode under the wrong schema.
+    the records already published would no longer decode, or decode under the wrong schema. With ``after_run``
+    it was found once the run had committed: the registry lost the ids while the run was going.
     """
 
-    def __init__(self, url: str, drifted: Sequence[Drift]) -> None:
-        self.url, self.drifted = url, tuple(drifted)
+    def __init__(self, url: str, drifted: Sequence[Drift], *, after_run: bool = False) -> None:
+        self.url, self.drifted, self.after_run = url, tuple(drifted), after_run
         shown = "; ".join(f"{d.subject} id {d.schema_id}: the registry now has {d.now}" for d in self.drifted[:5])
         more = f" (and {len(self.drifted) - 5} more)" if len(self.drifted) > 5 else ""
+        when = " (found after this run's last commit: it lost them while the run was going)" if after_run else ""
         super().__init__(
             f"the Schema Registry at {url} no longer holds {len(self.drifted)} schema id(s) this sync wrote "
-            f"records with: {shown}{more}"
+            f"records with{when}: {shown}{more}"
         )
 
 

@@ -241,6 +241,14 @@ class KafkaSink:
         self._kept = {subject: dict(ids) for subject, ids in kept.items()}
         self._registrar.verify(self._kept)
 
+    def verify_written(self) -> None:
+        """After the run: raises ``SchemaDriftError`` (``after_run``) unless the registry still holds every id kept
+        or written with this run (a registry that restarted empty mid-run must not end the run with success)."""
+        kept = {subject: dict(ids) for subject, ids in self._kept.items()}
+        for subject, ids in self._registrar.written.items():
+            kept.setdefault(subject, {}).update(ids)
+        self._registrar.verify(kept, after_run=True)
+
     def written_schemas(self) -> dict[str, dict[int, str]]:
         """Subject to ``{schema id: fingerprint}`` of the schemas this sink registered or reused."""
         return {subject: dict(ids) for subject, ids in self._registrar.written.items()}

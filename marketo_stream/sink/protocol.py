@@ -47,6 +47,10 @@ class Sink(Protocol):
         its schema."""
         ...
 
+    def verify_written(self) -> None:
+        """After a run: ``verify_schemas`` over every id kept or written with (``SchemaDriftError`` after_run)."""
+        ...
+
     def written_schemas(self) -> dict[str, dict[int, str]]:
         """Subject to ``{schema id: fingerprint}`` of every schema this sink writes with."""
         ...

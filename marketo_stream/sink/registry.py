@@ -112,7 +112,7 @@ class SchemaRegistrar:
         self.written.setdefault(subject, {})[schema_id] = fingerprint(schema)
         return schema_id
 
-    def verify(self, kept: KeptIds) -> None:
+    def verify(self, kept: KeptIds, *, after_run: bool = False) -> None:
         """Raises ``SchemaDriftError`` naming every kept id the registry lost or now maps to another schema.
 
         Asks the registry itself (caches cleared): a client that remembers an id proves nothing about the server.
@@ -125,7 +125,7 @@ class SchemaRegistrar:
                 if now is not None:
                     drifted.append(Drift(subject, schema_id, now))
         if drifted:
-            raise SchemaDriftError(self.url, drifted)
+            raise SchemaDriftError(self.url, drifted, after_run=after_run)
 
     def _now(self, subject: str, schema_id: int, expected: str) -> str | None:
         """What the registry holds under ``schema_id`` when it is not the expected schema, else ``None``."""

@@ -12,7 +12,8 @@
 6. Activities, priority-first (the newest days, then history backwards).
 7. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
 8. Entities, memberships, email template versions, custom objects, usage.
-Every phase commits its records together with the state that says they are done.
+Every phase commits its records together with the state that says they are done. At the end the registry is
+asked again: one that lost the ids while the run went on ends it with exit 5, not success.
 """
 
 from __future__ import annotations
@@ -137,6 +138,8 @@ class SyncRunner:
                 if kept != state.schemas:  # before any record names a new id
                     writer.commit(kept.documents())
                 self._phases(inputs, state, meta, tally)
+            progress.step("checking that the registry still holds the schemas this run wrote with")
+            self.sink.verify_written()
         finally:
             tally.add_to(summary)
         progress.step("sync complete")

@@ -195,3 +195,27 @@ def test_a_registry_that_forgot_its_schemas_stops_the_run_before_anything_is_pro
     status, printed, _ = finish(sync_process(env, "--quiet"), within_s=300)
     assert status == 0, printed
     assert_equal_to_truth(sandbox, pair, prefix)
+
+
+def test_a_registry_that_forgot_while_the_run_went_on_ends_it_with_5_not_success(
+    pair: Pair, env_for: Callable[..., tuple[Sandbox, dict[str, str], str]]
+) -> None:
+    """The issue's run: the registry came back empty mid-sync, and the sync said 0. Now it says 5, and the
+    registry that kept the schemas in the broker, back in place, lets the rerun finish with every record true."""
+    sandbox, env, prefix = env_for(slow_lists=True)
+    process = sync_process(env, "--quiet")
+    try:
+        wait_for_topic(pair.bootstrap_servers, f"{prefix}.lead")  # every schema registered
+        pair.restart_registry(storage="memory")  # while the run publishes, and then waits on the slow lists
+        status, printed, _ = finish(process, within_s=300)
+    finally:
+        process.kill()
+        pair.restart_registry()
+
+    assert status == ExitStatus.KAFKA, printed
+    assert "found after this run's last commit" in printed and "no schema (HTTP 404" in printed
+    assert "this run's included" in printed
+
+    status, printed, _ = finish(sync_process(env, "--quiet"), within_s=300)
+    assert status == 0, printed
+    assert_equal_to_truth(sandbox, pair, prefix)

@@ -152,3 +152,20 @@ def test_a_registry_error_with_the_kept_ids_intact_stays_what_it_was() -> None:
     client.get_latest_version = refused
     with pytest.raises(RegistryUnavailableError):
         sink.prepare_all([TableSchema("thing", "thing", KEY, VALUE, compacted=True)])
+
+
+def test_ids_lost_while_the_run_went_on_are_exit_5_saying_records_already_name_them() -> None:
+    client = registry()
+    kept = registered(client).written
+    sink = KafkaSink(SinkConfig("127.0.0.1:9", "http://registry.test", "drift-test"), registry=client)
+    sink.verify_schemas(kept)  # true at start; then the registry restarts empty while the run goes on
+
+    def gone(*_: Any, **__: Any) -> Any:
+        raise SchemaRegistryError(404, 40403, "Schema not found")
+
+    client.get_schema = gone
+    with pytest.raises(SchemaDriftError) as caught:
+        sink.verify_written()
+    assert caught.value.after_run and "found after this run's last commit" in str(caught.value)
+    status, message = outcome(caught.value)
+    assert status is ExitStatus.KAFKA and "this run's included" in message
