@@ -28,6 +28,7 @@ from marketo_stream.sink.errors import (
     KafkaUnavailableError,
     ProducerFencedError,
     RegistryUnavailableError,
+    SchemaDriftError,
     SinkError,
 )
 from marketo_stream.sync_state import StateVersionError
@@ -96,6 +97,20 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
         if getattr(exc, "status", None) in (401, 403):
             return ExitStatus.KAFKA, "Check the schema_registry credentials (`marketo-stream doctor` checks them)."
         return ExitStatus.KAFKA, f"Check that the Schema Registry is up and reachable from here. {RERUN}"
+    if isinstance(exc, SchemaDriftError) and getattr(exc, "after_run", False):
+        return ExitStatus.KAFKA, (
+            "The records in Kafka, this run's included, name these ids and cannot be decoded until the registry "
+            "holds them again: restore its storage with the same ids (the local registry keeps it in the broker, "
+            "topic kafkasql-journal) or point schema_registry.url at the registry that has them. Every run stops "
+            "before producing until then."
+        )
+    if isinstance(exc, SchemaDriftError):
+        return ExitStatus.KAFKA, (
+            "Nothing was registered or produced. Records in Kafka name these ids, so a run against this registry "
+            "would leave them undecodable: point schema_registry.url at the registry that holds them, or restore "
+            "its storage with the same ids (the local registry keeps it in the broker, topic kafkasql-journal). To "
+            "start over instead, publish under a new kafka.topic_prefix (new topics and state)."
+        )
     if isinstance(exc, KafkaCallError) and "AUTHORIZATION" in (getattr(exc, "name", "") or ""):
         return (
             ExitStatus.KAFKA,

@@ -21,6 +21,10 @@ History:
    inline, live in ``effects/<nn>`` by (list, lead). New key ``calls.recent``: our Marketo calls within the rate
    window when the last transaction committed (``at``, ``calls`` in epoch seconds, ``ended`` when the run finished),
    so that a run started right after a killed one keeps Marketo's window (no 606); older versions have none.
+4. A new key, ``schemas``: the schema id of every subject the sync wrote with and the fingerprint of its schema
+   (``{"subjects": {subject: {id: sha256 of the parsing canonical form}}}``), checked against the registry at
+   every start. Nothing else changed; a version-3 state has no ids to check, and the run after the upgrade
+   keeps the ids it writes with.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 
 from marketo_stream.errors import MarketoStreamError
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 
 ACTIVITIES_KEY = "activities"
 RECENT_KEY = "activities.recent"
@@ -40,6 +44,7 @@ DELETED_LEADS_KEY = "deleted_leads"
 RUN_KEY = "run"
 EFFECTS_KEY = "effects"
 CALLS_KEY = "calls.recent"
+SCHEMAS_KEY = "schemas"
 ENTITY_PREFIX = "entity."
 WINDOWS_PREFIX = "windows."
 
@@ -129,7 +134,12 @@ def _v2_to_v3(key: str, doc: Mapping[str, Any]) -> Documents:
     return found
 
 
-MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(key: str, doc: Mapping[str, Any]) -> Documents:
+    """Version 4 only adds a key (``schemas``): every other document is the same."""
+    return {key: {**doc, "v": 4}}
+
+
+MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """``MIGRATIONS[n]`` turns one version-``n`` document into the version-``n + 1`` documents it stands for."""
 
 

@@ -28,6 +28,7 @@ from marketo_stream.state_migrations import (
     LEADS_KEY,
     RECENT_KEY,
     RUN_KEY,
+    SCHEMAS_KEY,
     STATE_VERSION,
     WINDOWS_PREFIX,
     StateVersionError,
@@ -50,6 +51,7 @@ __all__ = [
     "LEADS_KEY",
     "RECENT_KEY",
     "RUN_KEY",
+    "SCHEMAS_KEY",
     "STATE_VERSION",
     "WINDOWS_PREFIX",
     "ActivityState",
@@ -59,6 +61,7 @@ __all__ = [
     "LeadState",
     "RecentActivities",
     "RecentCalls",
+    "SchemaIds",
     "StateDocuments",
     "StateVersionError",
     "SyncState",
@@ -360,6 +363,45 @@ def effects_documents(effects: Effects) -> StateDocuments:
 
 
 @dataclass
+class SchemaIds:
+    """The schema ids records were written with, by subject, each with the fingerprint (SHA-256 of the parsing
+    canonical form) of its schema: the registry must keep meaning those schemas by those ids, or the records
+    already published no longer decode. Ids only accumulate: old records keep the ids of older versions."""
+
+    subjects: dict[str, dict[int, str]] = field(default_factory=dict)
+
+    def merged(self, written: Mapping[str, Mapping[int, str]]) -> SchemaIds:
+        subjects = {subject: dict(ids) for subject, ids in self.subjects.items()}
+        for subject, ids in written.items():
+            subjects.setdefault(subject, {}).update(ids)
+        return SchemaIds(subjects)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "subjects": {
+                subject: {str(schema_id): print_ for schema_id, print_ in sorted(ids.items())}
+                for subject, ids in sorted(self.subjects.items())
+            },
+        }
+
+    def documents(self) -> StateDocuments:
+        return {SCHEMAS_KEY: self.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> SchemaIds:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        return cls(
+            {
+                str(subject): {int(schema_id): str(print_) for schema_id, print_ in ids.items()}
+                for subject, ids in data.get("subjects", {}).items()
+            }
+        )
+
+
+@dataclass
 class SyncState:
     """Everything a run starts from, typed; entity tables and custom object windows are loaded on demand from
     the stored documents (``entity``, ``windows``), since only the tables this run publishes need them."""
@@ -372,6 +414,7 @@ class SyncState:
     effects: Effects
     calls: RecentCalls
     stored: Mapping[str, Mapping[str, Any] | None] = field(repr=False)
+    schemas: SchemaIds = field(default_factory=SchemaIds)
 
     @classmethod
     def load(cls, states: Mapping[str, Mapping[str, Any] | None]) -> SyncState:
@@ -385,6 +428,7 @@ class SyncState:
             effects=load_effects(states),
             calls=RecentCalls.from_json(states.get(CALLS_KEY)),
             stored=states,
+            schemas=SchemaIds.from_json(states.get(SCHEMAS_KEY)),
         )
 
     def entity(self, table: str) -> EntityState:

@@ -1,12 +1,89 @@
-"""The plain Schema Registry: Apicurio Registry serving the Confluent-compatible API over HTTP on loopback."""
+"""The plain Schema Registry: Apicurio Registry serving the Confluent-compatible API over HTTP on loopback.
+
+Its schemas live in the plain broker (Apicurio's KafkaSQL storage: a journal topic ``kafkasql-journal``, replayed
+into memory at every start), as Confluent's registry keeps ``_schemas``: a restarted registry comes back with the
+same schemas under the same ids, and records already in Kafka keep decoding. The broker must be up first.
+
+``MARKETO_STREAM_REGISTRY_STORAGE=memory`` starts it with Apicurio's default in-memory storage instead (empty at
+every start): only for tests that need a registry which forgot everything.
+
+A secured broker: the storage is a Kafka client like any other and logs in the same way. Apicurio passes every
+``apicurio.kafka.common.<kafka client property>`` to the storage's producer, consumer and admin client, e.g. for
+SCRAM over SASL_SSL (environment form, as in a container)::
+
+    APICURIO_KAFKASQL_BOOTSTRAP_SERVERS=broker:9094
+    APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL=SASL_SSL
+    APICURIO_KAFKA_COMMON_SASL_MECHANISM=SCRAM-SHA-512
+    APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG=org.apache.kafka.common.security.scram.ScramLoginModule required \\
+        username="registry" password="...";
+    APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_TYPE=PEM
+    APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_LOCATION=/path/ca.crt
+
+and grant its principal on the cluster: Describe, DescribeConfigs and Create for its three topics
+(``kafkasql-journal``, ``kafkasql-snapshots``, ``registry-events``), Read and Write on them, Read on consumer
+groups prefixed ``apicurio-`` (each start replays the journal under a new group). The secured twin here
+(``registry-secure``) fronts this plain registry, so its schemas are in the plain broker too.
+"""
 
 from __future__ import annotations
 
-from localinfra.config import APICURIO_HOME, APICURIO_VERSION, LOCAL, REGISTRY_MGMT_PORT, REGISTRY_PORT, REGISTRY_URL
+import os
+
+from localinfra.config import (
+    APICURIO_HOME,
+    APICURIO_VERSION,
+    KAFKA_PORT,
+    LOCAL,
+    REGISTRY_MGMT_PORT,
+    REGISTRY_PORT,
+    REGISTRY_URL,
+)
 from localinfra.errors import InfraError
-from localinfra.probes import http
+from localinfra.probes import http, kafka_answers
 from localinfra.process import Service
 from localinfra.tools import java
+
+JOURNAL_TOPIC = "kafkasql-journal"
+_DESCRIBED_STORAGE = (
+    "in-memory storage, empty at every start"
+    if os.environ.get("MARKETO_STREAM_REGISTRY_STORAGE") == "memory"
+    else f"schemas kept in the broker on 127.0.0.1:{KAFKA_PORT}, topic {JOURNAL_TOPIC}"
+)
+
+
+def _storage() -> str:
+    kind = os.environ.get("MARKETO_STREAM_REGISTRY_STORAGE") or "kafkasql"
+    if kind not in ("kafkasql", "memory"):
+        raise InfraError(f"MARKETO_STREAM_REGISTRY_STORAGE={kind!r}: kafkasql (the default) or memory")
+    return kind
+
+
+def storage_properties(kind: str, bootstrap: str) -> list[str]:
+    """The storage settings, as ``-D`` options: the journal in the broker, kept forever."""
+    if kind == "memory":
+        return []  # Apicurio's default: in-memory H2, empty at every start
+    return [
+        "-Dapicurio.storage.kind=kafkasql",
+        f"-Dapicurio.kafkasql.bootstrap.servers={bootstrap}",
+        f"-Dapicurio.kafkasql.topic={JOURNAL_TOPIC}",
+        # topic settings (``apicurio.kafkasql.topic.<config>``) go to the broker as they are: 3.3.3 knows no
+        # "partitions" or "replication.factor" of its own there, so the broker's defaults apply (one partition,
+        # one replica here). Kept forever: Apicurio creates its topics with retention.ms=-1, cleanup.policy=delete.
+        "-Dapicurio.kafkasql.topic.retention.ms=-1",
+        "-Dapicurio.kafkasql.topic.retention.bytes=-1",
+        f"-Dapicurio.storage.snapshot.location={LOCAL / 'registry'}",
+        # at start Apicurio reads the snapshots topic and then the journal, each until a poll comes back empty;
+        # the default 5 s per poll made a start take 25 s instead of 8 on a broker on loopback
+        "-Dapicurio.kafkasql.consumer.poll.timeout=500",
+    ]
+
+
+def _requires() -> None:
+    if _storage() == "kafkasql" and not kafka_answers(KAFKA_PORT):
+        raise InfraError(
+            f"the registry keeps its schemas in the broker on 127.0.0.1:{KAFKA_PORT}, which does not answer; "
+            "start it first (--services kafka,registry)"
+        )
 
 
 def _prepare() -> None:
@@ -26,6 +103,7 @@ def _command() -> list[str]:
         # identical schemas registered with other whitespace map to one id, as in Confluent's registry
         "-Dapicurio.ccompat.use-canonical-hash=true",
         "-Dapicurio.rules.global.compatibility=BACKWARD",
+        *storage_properties(_storage(), f"127.0.0.1:{KAFKA_PORT}"),
         "-jar",
         str(APICURIO_HOME / "quarkus-run.jar"),
     ]
@@ -50,5 +128,6 @@ SERVICE = Service(
     prepare=_prepare,
     ready=ready,
     after_ready=_after_ready,
-    describe=f"Apicurio Registry {APICURIO_VERSION} at {REGISTRY_URL}",
+    describe=f"Apicurio Registry {APICURIO_VERSION} at {REGISTRY_URL} ({_DESCRIBED_STORAGE})",
+    requires=_requires,
 )

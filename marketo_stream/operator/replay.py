@@ -33,6 +33,7 @@ from marketo_stream.sync.published import PublishedTable, is_blocked, publish
 from marketo_stream.sync.runner import exporter_config, sink_config
 from marketo_stream.sync.windows import window_request
 from marketo_stream.sync.writer import Writer
+from marketo_stream.sync_state import SCHEMAS_KEY, SchemaIds
 
 REPLAY_SUFFIX = "-replay"
 
@@ -121,7 +122,8 @@ def replay(settings: Settings, target: TargetTable, window: Interval, *, to_topi
     try:
         table = _published_table(settings, target, client, KafkaSink(sink_config(settings)))
         schema = table.sink_schema()
-        sink.open()
+        states = sink.open()
+        sink.verify_schemas(SchemaIds.from_json(states.get(SCHEMAS_KEY)).subjects)  # the sync's topics' ids
         sink.prepare(replace(schema, topic_suffix=suffix) if suffix else schema)
         result = ReplayResult(config.topic(suffix or schema.topic_suffix), windows)
         work = exporter_config(settings)

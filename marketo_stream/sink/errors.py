@@ -9,6 +9,7 @@ SinkError
 │   ├── RegistryUnavailableError the registry did not answer, or refused our login (names the URL)
 │   ├── IncompatibleSchemaError  a new value schema breaks BACKWARD compatibility; names table and fields
 │   └── KeySchemaChangedError    a table's key schema differs from the registered one
+├── SchemaDriftError         the registry lost, or now maps to other schemas, ids this sync wrote records with
 ├── StateFormatError         a state record is unreadable or written by a newer format
 └── UnknownTableError        a record for a table that was never prepared
 """
@@ -16,6 +17,7 @@ SinkError
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from marketo_stream.errors import MarketoStreamError
 
@@ -108,6 +110,35 @@ class KeySchemaChangedError(SchemaRegistrationError):
         super().__init__(
             f"table {table!r}: the key schema differs from the one registered under {subject}; key schemas are "
             "frozen so that tombstones match earlier records (publish the table under a new topic instead)"
+        )
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One schema id the sync wrote with, and what the registry says of it now."""
+
+    subject: str
+    schema_id: int
+    now: str
+    """``no schema (HTTP 404 ...)``, or ``another schema (...)``."""
+
+
+class SchemaDriftError(SinkError):
+    """The registry no longer maps the ids of records already in Kafka to the schemas they were written with.
+
+    Raised before anything is produced: a run that went on would register its schemas anew under other ids, and
+    the records already published would no longer decode, or decode under the wrong schema. With ``after_run``
+    it was found once the run had committed: the registry lost the ids while the run was going.
+    """
+
+    def __init__(self, url: str, drifted: Sequence[Drift], *, after_run: bool = False) -> None:
+        self.url, self.drifted, self.after_run = url, tuple(drifted), after_run
+        shown = "; ".join(f"{d.subject} id {d.schema_id}: the registry now has {d.now}" for d in self.drifted[:5])
+        more = f" (and {len(self.drifted) - 5} more)" if len(self.drifted) > 5 else ""
+        when = " (found after this run's last commit: it lost them while the run was going)" if after_run else ""
+        super().__init__(
+            f"the Schema Registry at {url} no longer holds {len(self.drifted)} schema id(s) this sync wrote "
+            f"records with{when}: {shown}{more}"
         )
 
 

@@ -49,6 +49,8 @@ from marketo_stream.sink.errors import (
     KafkaUnavailableError,
     ProducerFencedError,
     RecordEncodingError,
+    SchemaDriftError,
+    SchemaRegistrationError,
     SinkError,
     UnknownTableError,
 )
@@ -60,7 +62,7 @@ from marketo_stream.sink.fields import (
     with_sink_fields,
 )
 from marketo_stream.sink.readback import live_keys
-from marketo_stream.sink.registry import SchemaRegistrar
+from marketo_stream.sink.registry import KeptIds, SchemaRegistrar
 from marketo_stream.sink.state import encode_state, read_state
 from marketo_stream.sink.timestamps import PRODUCE_TIME, event_millis, timestamp_position
 from marketo_stream.sink.topics import TopicManager, TopicPolicyMismatch, TopicSpec
@@ -144,6 +146,7 @@ class KafkaSink:
         self._connected = False
         self._producer: Producer | None = None
         self._tables: dict[str, PreparedTable] = {}
+        self._kept: dict[str, dict[int, str]] = {}
         self._key_schemas: dict[str, dict[str, Any]] = {}
         self._produced: dict[str, dict[str, int]] = {}
         self._committed: dict[str, dict[str, int]] = {}
@@ -202,7 +205,7 @@ class KafkaSink:
     def prepare_all(self, tables: Iterable[TableSchema]) -> None:
         """``prepare`` for many tables: schemas registered a few at a time, topics created in one request."""
         tables = list(tables)
-        with ThreadPoolExecutor(max_workers=_REGISTERING_AT_ONCE, thread_name_prefix="register") as pool:
+        with self._rechecked(), ThreadPoolExecutor(_REGISTERING_AT_ONCE, thread_name_prefix="register") as pool:
             registered = list(pool.map(self._register, tables))
         self._topics.ensure_all(spec for _, spec in registered)
         for table, (prepared, _) in zip(tables, registered, strict=True):
@@ -233,7 +236,45 @@ class KafkaSink:
 
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None:
         """The latest registered value schema of a table (to keep column names stable when regenerating)."""
-        return self._registrar.latest(f"{self.config.topic(topic_suffix)}-value")
+        with self._rechecked():
+            return self._registrar.latest(f"{self.config.topic(topic_suffix)}-value")
+
+    # -- the schema ids records were written with ---------------------------------------------------------------
+
+    def verify_schemas(self, kept: KeptIds) -> None:
+        """Raises ``SchemaDriftError`` unless the registry still maps every kept id to its schema (by fingerprint).
+
+        Called before anything is registered or produced; the ids are checked again after any registry error.
+        """
+        self._kept = {subject: dict(ids) for subject, ids in kept.items()}
+        self._registrar.verify(self._kept)
+
+    def verify_written(self) -> None:
+        """After the run: raises ``SchemaDriftError`` (``after_run``) unless the registry still holds every id kept
+        or written with this run (a registry that restarted empty mid-run must not end the run with success)."""
+        kept = {subject: dict(ids) for subject, ids in self._kept.items()}
+        for subject, ids in self._registrar.written.items():
+            kept.setdefault(subject, {}).update(ids)
+        self._registrar.verify(kept, after_run=True)
+
+    def written_schemas(self) -> dict[str, dict[int, str]]:
+        """Subject to ``{schema id: fingerprint}`` of the schemas this sink registered or reused."""
+        return {subject: dict(ids) for subject, ids in self._registrar.written.items()}
+
+    @contextmanager
+    def _rechecked(self) -> Iterator[None]:
+        """After a registry error, asks whether the kept ids still hold: a registry that restarted empty
+        raises ``SchemaDriftError`` (the cause to act on) instead of the error that revealed it."""
+        try:
+            yield
+        except SchemaRegistrationError as exc:
+            try:
+                self._registrar.verify(self._kept)
+            except SchemaDriftError as drift:
+                raise drift from exc
+            except SchemaRegistrationError:  # still unreachable or refusing: the first error says enough
+                pass
+            raise
 
     def live_keys(self, table: str) -> list[dict[str, Any]]:
         """The keys of a prepared table whose last committed record is not a tombstone (reads its topic)."""

@@ -105,6 +105,15 @@ class MemorySink:
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None:
         return self._published.get(topic_suffix)
 
+    def verify_schemas(self, kept: Mapping[str, Mapping[int, str]]) -> None:
+        """No registry, no ids: records in memory are kept as values."""
+
+    def verify_written(self) -> None:
+        """No registry to lose anything."""
+
+    def written_schemas(self) -> dict[str, dict[int, str]]:
+        return {}
+
     @contextmanager
     def transaction(self) -> Iterator[MemoryBatch]:
         batch = MemoryBatch(self)

@@ -42,6 +42,19 @@ class Sink(Protocol):
 
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None: ...
 
+    def verify_schemas(self, kept: Mapping[str, Mapping[int, str]]) -> None:
+        """Raises ``SchemaDriftError`` unless every kept schema id (subject to ``{id: fingerprint}``) still means
+        its schema."""
+        ...
+
+    def verify_written(self) -> None:
+        """After a run: ``verify_schemas`` over every id kept or written with (``SchemaDriftError`` after_run)."""
+        ...
+
+    def written_schemas(self) -> dict[str, dict[int, str]]:
+        """Subject to ``{schema id: fingerprint}`` of every schema this sink writes with."""
+        ...
+
     def transaction(self) -> AbstractContextManager[SinkBatch]:
         """Committed when the block ends normally, aborted when it raises."""
         ...

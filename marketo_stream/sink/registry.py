@@ -10,6 +10,7 @@ the key bytes (which include the id) never change; a different key schema is ref
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -21,19 +22,32 @@ from fastavro.schema import parse_schema, to_parsing_canonical_form
 from marketo_stream.redaction import mask_url, redact
 from marketo_stream.sink.compat import backward_problems
 from marketo_stream.sink.errors import (
+    Drift,
     IncompatibleSchemaError,
     KeySchemaChangedError,
     RegistryUnavailableError,
+    SchemaDriftError,
     SchemaRegistrationError,
 )
 
 _SUBJECT_NOT_FOUND = 40401
+_NOT_FOUND = 404
 _REFUSED_LOGIN = (401, 403)
 
 
 def canonical(schema: Mapping[str, Any]) -> str:
     """Avro's parsing canonical form: equal exactly when two schemas encode data the same way."""
     return str(to_parsing_canonical_form(parse_schema(dict(schema))))
+
+
+def fingerprint(schema: Any) -> str:
+    """SHA-256 of the parsing canonical form, hex: one schema id must keep meaning the schema with this print."""
+    form = to_parsing_canonical_form(parse_schema(schema if not isinstance(schema, Mapping) else dict(schema)))
+    return hashlib.sha256(str(form).encode()).hexdigest()
+
+
+KeptIds = Mapping[str, Mapping[int, str]]
+"""Subject to ``{schema id: fingerprint}``: the ids written with, and what each must still mean."""
 
 
 class SchemaRegistrar:
@@ -43,6 +57,8 @@ class SchemaRegistrar:
         self._client = client
         self.url = mask_url(url)
         self._ids: dict[tuple[str, str], int] = {}
+        self.written: dict[str, dict[int, str]] = {}
+        """Subject to ``{id: fingerprint}`` of every schema this registrar returned an id for."""
 
     def check(self) -> None:
         """One cheap call (the subject list): raises ``RegistryUnavailableError`` unless the registry answers."""
@@ -85,6 +101,7 @@ class SchemaRegistrar:
         else:
             raise KeySchemaChangedError(table, subject)
         self._ids[(subject, text)] = schema_id
+        self.written.setdefault(subject, {})[schema_id] = fingerprint(schema)
         return schema_id
 
     def register_value(self, table: str, subject: str, schema: Mapping[str, Any]) -> int:
@@ -106,6 +123,7 @@ class SchemaRegistrar:
                 raise IncompatibleSchemaError(table, subject, [], [str(exc.__cause__)]) from exc
             raise
         self._ids[(subject, text)] = schema_id
+        self.written.setdefault(subject, {})[schema_id] = fingerprint(schema)
         return schema_id
 
     def _subject_level(self, subject: str) -> str | None:
@@ -116,6 +134,44 @@ class SchemaRegistrar:
             return None
         except Exception as exc:  # the HTTP library's own errors
             raise self._unavailable(f"reading the compatibility of {subject}", exc) from exc
+
+    def verify(self, kept: KeptIds, *, after_run: bool = False) -> None:
+        """Raises ``SchemaDriftError`` naming every kept id the registry lost or now maps to another schema.
+
+        Asks the registry itself (caches cleared): a client that remembers an id proves nothing about the server.
+        """
+        self._client.clear_caches()  # type: ignore[no-untyped-call]  # untyped in confluent-kafka
+        drifted: list[Drift] = []
+        for subject, ids in sorted(kept.items()):
+            for schema_id, expected in sorted(ids.items()):
+                now = self._now(subject, schema_id, expected)
+                if now is not None:
+                    drifted.append(Drift(subject, schema_id, now))
+        if drifted:
+            raise SchemaDriftError(self.url, drifted, after_run=after_run)
+
+    def _now(self, subject: str, schema_id: int, expected: str) -> str | None:
+        """What the registry holds under ``schema_id`` when it is not the expected schema, else ``None``."""
+        what = f"reading schema id {schema_id} ({subject})"
+        try:
+            found = self._client.get_schema(schema_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == _NOT_FOUND:
+                return f"no schema (HTTP 404 {exc.error_code}: {redact(str(exc.error_message))})"
+            if exc.http_status_code in _REFUSED_LOGIN or exc.http_status_code >= 500:
+                raise self._unavailable(what, exc) from exc
+            raise SchemaRegistrationError(f"{what} failed: {redact(str(exc))}") from exc
+        except Exception as exc:  # the HTTP library's own errors: connection refused, TLS, timeouts
+            raise self._unavailable(what, exc) from exc
+        text = found.schema_str or ""
+        try:
+            actual = fingerprint(json.loads(text))
+        except Exception as exc:  # JSON or fastavro's parse errors: whatever it is, it is not our schema
+            return f"a schema that is not Avro ({found.schema_type}: {type(exc).__name__})"
+        if actual == expected:
+            return None
+        shown = text if len(text) <= 160 else text[:157] + "..."
+        return f"another schema (fingerprint {actual[:12]}, expected {expected[:12]}): {shown}"
 
     def _register(self, subject: str, text: str) -> int:
         try:

@@ -91,6 +91,14 @@ class RunTables:
 
 def build_tables(meta: Metadata, settings: Settings, sink: Sink) -> RunTables:
     """Every table of this run, registered with the sink (schemas checked before any record is produced)."""
+    run = plan_tables(meta, settings, sink)
+    register_tables(run, sink)
+    return run
+
+
+def plan_tables(meta: Metadata, settings: Settings, sink: Sink) -> RunTables:
+    """Every table of this run with its schemas, every topic name checked; nothing registered or created yet
+    (the latest published value schemas are read, to keep column names stable)."""
     run = RunTables()
 
     def add(spec: TableSpec, table: AvroTable) -> PublishedTable:
@@ -120,8 +128,12 @@ def build_tables(meta: Metadata, settings: Settings, sink: Sink) -> RunTables:
             run.custom_objects[spec.name] = add(spec, schema)
     schemas = [table.sink_schema() for table in run.published.values()]
     check_topic_names([sink.config.topic(schema.topic_suffix) for schema in schemas] + [sink.config.state_topic_name])
-    sink.prepare_all(schemas)
     return run
+
+
+def register_tables(run: RunTables, sink: Sink) -> None:
+    """Registers every table's schemas and ensures its topic (an incompatible change raises here)."""
+    sink.prepare_all(table.sink_schema() for table in run.published.values())
 
 
 _LEGAL_TOPIC = re.compile(r"^[A-Za-z0-9._-]+$")

@@ -1,15 +1,19 @@
 """One sync pass, in the order that keeps data safe and fresh.
 
 1. Read Marketo's metadata (credentials and permissions are checked before Kafka is touched).
-2. Reach Kafka and the registry (bounded: exit 5 naming the servers), check every topic name the run will
-   create, and register every table's schemas (an incompatible change stops here, before anything is
-   produced).
-3. Open the sink: fence any older instance, read the committed state.
-4. Deleted leads first: Marketo keeps them only 14 days.
-5. Activities, priority-first (the newest days, then history backwards).
-6. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
-7. Entities, memberships, email template versions, custom objects, usage.
-Every phase commits its records together with the state that says they are done.
+2. Reach Kafka and the registry (bounded: exit 5 naming the servers), and check every topic name the run
+   will create.
+3. Open the sink: fence any older instance, read the committed state. Check that the registry still maps the
+   schema ids kept in the state to the schemas records were written with (a registry that lost or renumbered
+   them stops the run here, exit 5, before it registers or produces anything).
+4. Register every table's schemas (an incompatible change stops here, before anything is produced); keep the
+   ids written with in the state.
+5. Deleted leads first: Marketo keeps them only 14 days.
+6. Activities, priority-first (the newest days, then history backwards).
+7. Leads: the initial bulk load, or the leads that this run's activities named; merged-away leads.
+8. Entities, memberships, email template versions, custom objects, usage.
+Every phase commits its records together with the state that says they are done. At the end the registry is
+asked again: one that lost the ids while the run went on ends it with exit 5, not success.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink, SinkConfig
 from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.activities import sync_activities
-from marketo_stream.sync.catalog import Metadata, build_tables, fetch_metadata
+from marketo_stream.sync.catalog import Metadata, fetch_metadata, plan_tables, register_tables
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
@@ -119,20 +123,28 @@ class SyncRunner:
         self._check_start_date(now or self.client.server_now() or self.clock.now())
         progress.step(f"connecting to Kafka ({self.settings.kafka.bootstrap_servers}) and the Schema Registry")
         self.sink.connect()
-        progress.step("registering schemas")
-        tables = build_tables(meta, self.settings, self.sink)
+        tables = plan_tables(meta, self.settings, self.sink)
         progress.step("reading the sync state from Kafka")
         state = SyncState.load(self.sink.open())
         calls = state.calls
         self.client.budget.assume_recent(calls.calls, None if calls.ended else calls.at)
+        progress.step("checking that the registry still holds the schemas records were written with")
+        self.sink.verify_schemas(state.schemas.subjects)
+        progress.step("registering schemas")
+        register_tables(tables, self.sink)
         now = now or self.client.server_now() or self.clock.now()
         writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
         inputs = RunInputs(self.settings, self.client, self.exporter, writer, tables, progress, now)
         tally = Tally(inputs.quarantine_file)
         try:
             with writer:
+                kept = state.schemas.merged(self.sink.written_schemas())
+                if kept != state.schemas:  # before any record names a new id
+                    writer.commit(kept.documents())
                 self._phases(inputs, state, meta, tally)
                 writer.commit(self._calls_documents(ended=True))
+            progress.step("checking that the registry still holds the schemas this run wrote with")
+            self.sink.verify_written()
         finally:
             tally.add_to(summary)
         progress.step("sync complete")
