@@ -144,3 +144,27 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
 def sandbox(sandbox_factory: Callable[..., Sandbox]) -> Sandbox:
     """A small deterministic world with Marketo's default limits, instant jobs and a frozen clock."""
     return sandbox_factory()
+
+
+SLOWEST_FIRST = (
+    "tests/sync/test_schema_drift.py",
+    "tests/sync/test_outages.py",
+    "tests/sync/test_end_to_end.py",
+    "tests/connect/test_warehouse_models.py",
+    "tests/sync/test_resume_whole.py",
+    "tests/unit/test_resume_in_memory.py",
+    "tests/secured/test_secured_cluster.py",
+    "tests/connect/test_sync_to_postgres.py",
+    "tests/sink/test_crash_recovery.py",
+)
+"""Modules that take a minute or more: collected first, so that the workers (``make test`` runs three, one module
+each at a time) start on them and the short ones fill in around them, instead of one long module running alone
+at the end. Order only; nothing else depends on it."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)
