@@ -184,7 +184,7 @@ class ActivityPhase:
         newest_text, newest_at = "", None  # the newest activity published: as ``…Z`` text, or parsed (other forms)
         skipped = 0
         writer, seen, effects, states = inputs.writer, self.recent.guids, self.effects, self.documents
-        rows = export.rows(tally.quarantine)
+        rows = export.rows(tally.rejecter("activity", export.export_id))
         columns = _Columns(rows.header)
         routes: dict[str, _Route] = {}
         try:
