@@ -48,6 +48,7 @@ def table_names() -> list[str]:
         f"custom_object_{CUSTOM_OBJECT}",
         "lead_describe",
         "api_usage",
+        "_rejected",
     ]
 
 
@@ -164,4 +165,5 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         ),
         "lead_describe": lambda: (["id"], describe(world.lead_fields.all), []),
         "api_usage": usage,
+        "_rejected": lambda: (["export_id", "line"], list(state.jobs.malformed), []),
     }
