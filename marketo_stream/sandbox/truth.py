@@ -48,7 +48,6 @@ def table_names() -> list[str]:
         f"custom_object_{CUSTOM_OBJECT}",
         "lead_describe",
         "api_usage",
-        "_rejected",
     ]
 
 
