@@ -377,7 +377,7 @@ def main() -> None:
             seconds = cpu(lambda: lead_phase.publish_export(export))
             report("whole path (LeadPhase: file -> produce, committed)", seconds, count)
             records = sum(run.ctx.summary.records.values())
-            print(f" committed {records:,} records, quarantined {run.ctx.summary.quarantined_rows}")
+            print(f" committed {records:,} records, rejected {run.ctx.summary.rejected_rows}")
         finally:
             run.close()
 

@@ -108,7 +108,9 @@ class Metrics:
         )
         self.windows_left = gauge("activity_windows_left", "Activity export windows still to do")
         self.windows_done = counter("activity_windows_done", "Activity export windows done")
-        self.quarantined_rows = counter("quarantined_rows", "Export rows that could not be read and were quarantined")
+        self.rejected_rows = counter(
+            "rejected_rows", "Export rows that could not be published and went to the dead-letter topic"
+        )
         self.runs = counter("runs", "Sync passes by outcome (completed, stopped, failed)", "outcome")
         self.last_run = gauge("last_run_timestamp_seconds", "When the last pass ended (Unix time)")
         self.last_success = gauge("last_success_timestamp_seconds", "When the last successful pass ended (Unix time)")
@@ -163,7 +165,7 @@ class Metrics:
             self.backfill_horizon.set(summary.horizon.timestamp())
         self.windows_left.set(summary.windows_left)
         self.windows_done.inc(summary.windows_done)
-        self.quarantined_rows.inc(summary.quarantined_rows)
+        self.rejected_rows.inc(summary.rejected_rows)
         self.runs.labels(outcome=summary.outcome).inc()
         finished = summary.finished or datetime.now(summary.started.tzinfo)
         self.last_run.set(finished.timestamp())

@@ -68,7 +68,7 @@ class SyncSummary:
     windows_left: int = 0
     newest_activity: datetime | None = None
     oldest_activity_window: datetime | None = None
-    quarantined_rows: int = 0
+    rejected_rows: int = 0
     warnings: list[str] = field(default_factory=list)
     outcome: str = "completed"
     bytes: Counter[str] = field(default_factory=Counter)
@@ -126,7 +126,7 @@ class SyncSummary:
             "horizon": _iso(self.horizon),
             "server_time": _iso(self.server_time),
             "newest_by_activity_type": {t: d.isoformat() for t, d in sorted(self.newest_by_activity_type.items())},
-            "quarantined_rows": self.quarantined_rows,
+            "rejected_rows": self.rejected_rows,
             "warnings": list(self.warnings),
         }
 
@@ -179,7 +179,7 @@ def render_summary(data: Mapping[str, Any]) -> str:
         lines.append(f"  history extracted back to: {data['oldest_activity_window']}")
     if data["horizon"]:
         lines.append(f"  history horizon: {data['horizon']}")
-    if data["quarantined_rows"]:
-        lines.append(f"  quarantined rows: {data['quarantined_rows']} (see the quarantine file)")
+    if data["rejected_rows"]:
+        lines.append(f"  rejected rows: {data['rejected_rows']} (in the dead-letter topic <prefix>._rejected)")
     lines.extend(f"  warning: {w}" for w in data["warnings"])
     return "\n".join(lines)

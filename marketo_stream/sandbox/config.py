@@ -58,6 +58,8 @@ class SandboxConfig:
     other_queued_jobs: int = 0
     other_export_mb_used: float = 0.0
     lead_updated_at_filter: bool = True
+    malformed_rows: tuple[tuple[int, str], ...] = ()
+    """``(record number, kind)``: that record of every activity export is broken (``bulk/malformed.py``)."""
     # REST paging habits
     empty_page_probability: float = 0.1
     omit_empty_result: bool = True
@@ -92,6 +94,8 @@ class SandboxConfig:
             converted["faults"] = parse_rules(converted["faults"])
         if "extra_clients" in converted:
             converted["extra_clients"] = tuple(tuple(pair) for pair in converted["extra_clients"])
+        if "malformed_rows" in converted:
+            converted["malformed_rows"] = tuple((int(n), str(k)) for n, k in converted["malformed_rows"])
         if "denied_permissions" in converted:
             denied = converted["denied_permissions"]
             converted["denied_permissions"] = (denied,) if isinstance(denied, str) else tuple(denied)

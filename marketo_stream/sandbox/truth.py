@@ -164,4 +164,5 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         ),
         "lead_describe": lambda: (["id"], describe(world.lead_fields.all), []),
         "api_usage": usage,
+        "_rejected": lambda: (["export_id", "line"], list(state.jobs.malformed), []),
     }

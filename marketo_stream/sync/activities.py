@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marketo_stream.activity_effects import EFFECT_TYPES, LIST_TYPES, Effects
-from marketo_stream.bulk.csvfile import ExportRows
+from marketo_stream.bulk.csvfile import ExportRows, QuarantinedRow
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
@@ -184,7 +184,26 @@ class ActivityPhase:
         newest_text, newest_at = "", None  # the newest activity published: as ``…Z`` text, or parsed (other forms)
         skipped = 0
         writer, seen, effects, states = inputs.writer, self.recent.guids, self.effects, self.documents
-        rows = export.rows(tally.quarantine)
+        reject = tally.rejecter("activity", export.export_id)
+
+        def rejected(row: QuarantinedRow) -> None:
+            """To the dead-letter topic once: a row a run already rejected within the lookback (whose window a
+            later run reads again) is kept with the published ones in ``recent`` and not rejected twice."""
+            guid, at = None, None
+            if row.fields is not None:
+                try:
+                    guid, date, _ = columns.standard(list(row.fields))
+                except IndexError:
+                    guid = None
+                else:
+                    at = _epoch(None if date == "null" else date)
+            if guid and guid in seen:
+                return
+            reject(row)
+            if guid and at is not None and at >= recent_from:
+                recent_rows[guid] = at
+
+        rows = export.rows(rejected)
         columns = _Columns(rows.header)
         routes: dict[str, _Route] = {}
         try:

@@ -20,6 +20,7 @@ from marketo_stream.schema import lead_table as lead_schema
 from marketo_stream.settings import KAFKA_TOPIC_NAME_MAX, Settings
 from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.published import PublishedTable, is_blocked, publish
+from marketo_stream.sync.rejected import REJECTED_SCHEMA
 from marketo_stream.tables import (
     ACTIVITY_TYPES_ENDPOINT,
     DELETE_LEAD_TYPE,
@@ -126,14 +127,14 @@ def plan_tables(meta: Metadata, settings: Settings, sink: Sink) -> RunTables:
         if not is_blocked(spec, settings):
             schema = custom_object_schema(describe, previous=previous(spec), name=spec.name)
             run.custom_objects[spec.name] = add(spec, schema)
-    schemas = [table.sink_schema() for table in run.published.values()]
+    schemas = [table.sink_schema() for table in run.published.values()] + [REJECTED_SCHEMA]
     check_topic_names([sink.config.topic(schema.topic_suffix) for schema in schemas] + [sink.config.state_topic_name])
     return run
 
 
 def register_tables(run: RunTables, sink: Sink) -> None:
     """Registers every table's schemas and ensures its topic (an incompatible change raises here)."""
-    sink.prepare_all(table.sink_schema() for table in run.published.values())
+    sink.prepare_all([*(table.sink_schema() for table in run.published.values()), REJECTED_SCHEMA])
 
 
 _LEGAL_TOPIC = re.compile(r"^[A-Za-z0-9._-]+$")

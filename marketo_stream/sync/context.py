@@ -8,21 +8,20 @@ published.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from marketo_stream.bulk.csvfile import QuarantinedRow
+from marketo_stream.bulk.csvfile import Quarantine, QuarantinedRow
 from marketo_stream.bulk.exporter import BulkExporter
 from marketo_stream.intervals import utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sync.catalog import RunTables
+from marketo_stream.sync.rejected import csv_line, rejected_record, row_text
 from marketo_stream.sync.writer import Writer
 
 ACTIVITY_RETENTION = timedelta(days=760)
@@ -45,44 +44,45 @@ class RunInputs:
         oldest = self.now - ACTIVITY_RETENTION
         return oldest if start is None else max(utc(start), oldest)
 
-    @property
-    def quarantine_file(self) -> Path:
-        return Path(self.settings.sync.work_dir) / "quarantine.jsonl"
-
 
 @dataclass
 class Tally:
     """What one phase did, for the run's summary."""
 
-    quarantine_file: Path
+    writer: Writer
+    """Where rejected rows go: the dead-letter topic, in the transaction of their window."""
     records: Counter[str] = field(default_factory=Counter)
     tombstones: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
-    quarantined_rows: int = 0
+    rejected_rows: int = 0
     windows_done: int = 0
     windows_left: int | None = None
     newest_activity: datetime | None = None
     oldest_activity_window: datetime | None = None
 
-    def quarantine(self, row: QuarantinedRow) -> None:
-        """Malformed export rows are kept for a person to look at, never silently dropped."""
-        self._keep({"file": str(row.file), "line": row.line, "reason": row.reason, "fields": row.fields})
+    def rejecter(self, table: str, export_id: str | None) -> Quarantine:
+        """The callback taking an export file's malformed rows to the dead-letter topic, never dropped silently."""
+
+        def take(row: QuarantinedRow) -> None:
+            self._reject(table, csv_line(row.fields), row.reason, export_id=export_id, line=row.line)
+
+        return take
 
     def reject(self, table: str, row: Mapping[str, Any], error: Exception) -> None:
-        """A row whose value does not fit its column: kept in the quarantine file, counted in the summary."""
-        self._keep({"table": table, "reason": str(error), "row": dict(row)})
+        """A row whose value does not fit its column: to the dead-letter topic, counted in the summary."""
+        self._reject(table, row_text(row), str(error))
 
-    def _keep(self, entry: dict[str, Any]) -> None:
-        self.quarantined_rows += 1
-        self.quarantine_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.quarantine_file.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, default=str) + "\n")
+    def _reject(
+        self, table: str, raw: str, reason: str, *, export_id: str | None = None, line: int | None = None
+    ) -> None:
+        self.rejected_rows += 1
+        self.writer.reject(*rejected_record(table, raw, reason, export_id=export_id, line=line))
 
     def add_to(self, summary: SyncSummary) -> None:
         summary.records.update(self.records)
         summary.tombstones.update(self.tombstones)
         summary.warnings.extend(self.warnings)
-        summary.quarantined_rows += self.quarantined_rows
+        summary.rejected_rows += self.rejected_rows
         summary.windows_done += self.windows_done
         if self.windows_left is not None:
             summary.windows_left = self.windows_left

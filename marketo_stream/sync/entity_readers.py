@@ -356,7 +356,7 @@ def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
         for window in plan.all()
     ]
     for export in inputs.exporter.run(requests):
-        rows = export.rows(phase.tally.quarantine)
+        rows = export.rows(phase.tally.rejecter(spec.name, export.export_id))
         for values in rows:
             listing.put(rows.row(values))
         done.add(request_window(export.request))

@@ -140,7 +140,7 @@ class LeadPhase:
         progress = state.exports.setdefault(export.request.label, ExportProgress(win, (), export.export_id))
         skip = progress.rows_committed
         count = 0
-        rows = export.rows(tally.quarantine)
+        rows = export.rows(tally.rejecter(lead.name, export.export_id))
         convert = lead.values_converter(rows.header, rows.json_columns)
         id_at = rows.header.index("id") if "id" in rows.header else None
         writer, loaded, records = ctx.writer, self.loaded_ids, tally.records

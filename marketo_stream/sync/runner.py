@@ -135,7 +135,7 @@ class SyncRunner:
         now = now or self.client.server_now() or self.clock.now()
         writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
         inputs = RunInputs(self.settings, self.client, self.exporter, writer, tables, progress, now)
-        tally = Tally(inputs.quarantine_file)
+        tally = Tally(inputs.writer)
         try:
             with writer:
                 kept = state.schemas.merged(self.sink.written_schemas())

@@ -15,6 +15,7 @@ from typing import Any
 
 from marketo_stream.sink.protocol import Sink, SinkBatch
 from marketo_stream.sync.published import PublishedTable, Row
+from marketo_stream.sync.rejected import REJECTED_TABLE
 
 States = Mapping[str, Mapping[str, Any] | None]
 
@@ -59,6 +60,11 @@ class Writer:
     def upsert(self, table: PublishedTable, key: Row, value: Row) -> None:
         """Publishes an already converted value under its key."""
         self._current().upsert(table.name, key, value)
+        self._pending += 1
+
+    def reject(self, key: Row, value: Row) -> None:
+        """A dead-letter record (``sync.rejected``), in the open transaction with the records of its window."""
+        self._current().upsert(REJECTED_TABLE, key, value)
         self._pending += 1
 
     def delete(self, table: PublishedTable, key: Row, *, published_key: bool = False) -> None:

@@ -22,7 +22,7 @@ def full_summary() -> SyncSummary:
         windows_left=5,
         newest_activity=STARTED - timedelta(minutes=20),
         oldest_activity_window=STARTED - timedelta(days=60),
-        quarantined_rows=2,
+        rejected_rows=2,
         warnings=["custom object x has no key"],
         bytes=Counter({"lead": 480_000, "activity_fill_out_form": 9_000_000}),
         api_errors=Counter({("rest/v1/leads.json", "606"): 2}),

@@ -63,8 +63,8 @@ def figures_of_the_text(text: str) -> dict[str, Any]:
             found["oldest_activity_window"] = m[1]
         elif m := re.fullmatch(r"  history horizon: (\S+)", line):
             found["horizon"] = m[1]
-        elif m := re.fullmatch(r"  quarantined rows: (\d+) .*", line):
-            found["quarantined_rows"] = int(m[1])
+        elif m := re.fullmatch(r"  rejected rows: (\d+) .*", line):
+            found["rejected_rows"] = int(m[1])
         elif m := re.fullmatch(r"  warning: (.*)", line):
             found["warnings"].append(m[1])
         else:
@@ -93,7 +93,7 @@ def same_figures_in_the_json(data: dict[str, Any]) -> dict[str, Any]:
         "newest_activity": data["newest_activity"],
         "oldest_activity_window": data["oldest_activity_window"],
         "horizon": data["horizon"],
-        "quarantined_rows": data["quarantined_rows"],
+        "rejected_rows": data["rejected_rows"],
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from marketo_stream.sink.config import SinkConfig
+from marketo_stream.sync.rejected import REJECTED_SCHEMA
 from marketo_stream.tables import FIXED_TABLES, LEAD_TABLE, TableSpec, activity_table, custom_object_table
 
 CONNECT = Path(__file__).resolve().parents[2] / "connect"
@@ -79,6 +80,14 @@ def test_the_activity_type_catalogue_is_an_entity_table_though_its_name_starts_l
 def test_the_state_topic_is_read_by_neither() -> None:
     assert not _selects(ENTITIES, CONFIG.state_topic_name)
     assert not _selects(ACTIVITIES, CONFIG.state_topic_name)
+
+
+def test_the_dead_letter_topic_is_read_by_neither() -> None:
+    """``<prefix>._rejected`` holds rows that could not be published, not a table: its underscore keeps it out."""
+    rejected = CONFIG.topic(REJECTED_SCHEMA.topic_suffix)
+    assert rejected.endswith("._rejected")
+    assert not _selects(ENTITIES, rejected)
+    assert not _selects(ACTIVITIES, rejected)
 
 
 def test_upserts_and_deletes_where_the_topic_is_compacted_inserts_where_it_is_not() -> None:

@@ -54,7 +54,7 @@ def bench(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> Iterator[B
     exporter = BulkExporter(client, exporter_config(settings))
     inputs = RunInputs(settings, client, exporter, writer, tables, Progress(quiet=True), now)
     try:
-        yield Bench(inputs, sink, meta, Tally(inputs.quarantine_file))
+        yield Bench(inputs, sink, meta, Tally(inputs.writer))
     finally:
         client.close()
 

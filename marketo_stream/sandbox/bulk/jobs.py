@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from marketo_stream.sandbox.bulk import csvfile
+from marketo_stream.sandbox.bulk.malformed import corrupt
 from marketo_stream.sandbox.bulk.requests import ExportSpec
 from marketo_stream.sandbox.bulk.rows import prepared_lines, rows
 from marketo_stream.sandbox.clock import SimClock
@@ -86,6 +87,8 @@ class ExportJobs:
         self._jobs: dict[str, ExportJob] = {}
         self._lock = threading.RLock()
         self._slot_freed = -math.inf
+        self.malformed: list[dict[str, Any]] = []
+        """Rows broken on purpose (``malformed_rows``): export id, physical line, kind, text."""
         self.others = {
             "processing": config.other_processing_jobs,
             "queued": config.other_queued_jobs,
@@ -269,6 +272,11 @@ class ExportJobs:
                     written = csvfile.write_lines(path, header, prepared)
                 else:
                     written = csvfile.write(path, spec.file_format, list(spec.headers), rows(spec, self._world, as_of))
+                if self._config.malformed_rows and spec.kind == "activities":
+                    delimiter = csvfile.DELIMITERS[spec.file_format]
+                    written, broken = corrupt(written, job.export_id, self._config.malformed_rows, delimiter)
+                    with self._lock:
+                        self.malformed.extend(broken)
                 error = None
             except Exception as exc:  # a failed export is a Failed job with its reason, as Marketo reports it
                 written, error = None, f"Export failed: {exc}"
