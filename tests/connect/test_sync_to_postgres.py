@@ -78,7 +78,8 @@ class Pipeline:
         self.tombstones.append(sum(summary.tombstones.values()))
 
 
-def sync_settings(sandbox: Sandbox, prefix: str, work: Path, infra: Infra) -> Settings:
+def sync_settings(sandbox: Sandbox, prefix: str, work: Path, infra: Infra, **extra: str) -> Settings:
+    """Settings syncing ``sandbox`` into ``prefix``; ``extra`` adds variables (e.g. the delete mode)."""
     return load_settings(
         None,
         {
@@ -92,6 +93,7 @@ def sync_settings(sandbox: Sandbox, prefix: str, work: Path, infra: Infra) -> Se
             "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": "0.2",
             "MARKETO_STREAM_SYNC__WORK_DIR": str(work),
             "MARKETO_STREAM_SYNC__START_DATE": "2024-06-01T00:00:00Z",
+            **extra,
         },
     )
 

@@ -25,9 +25,9 @@ import requests
 from confluent_kafka.admin import AdminClient
 
 from marketo_stream.sandbox import Sandbox, SandboxConfig
-from marketo_stream.settings import Settings, load_settings
+from marketo_stream.settings import Settings
 from tests.connect.dbt import dbt_build
-from tests.connect.test_sync_to_postgres import Pipeline, wait_for_sinks
+from tests.connect.test_sync_to_postgres import Pipeline, sync_settings, wait_for_sinks
 from tests.connect.warehouse import ConnectWorker, Warehouse, shipped_connector
 from tests.infra import Infra
 
@@ -69,22 +69,7 @@ class Models:
 
 
 def settings_for(sandbox: Sandbox, prefix: str, work: Path, infra: Infra, mode: str) -> Settings:
-    return load_settings(
-        None,
-        {
-            "MARKETO_STREAM_BASE_URL": sandbox.url,
-            "MARKETO_STREAM_CLIENT_ID": sandbox.client_id,
-            "MARKETO_STREAM_CLIENT_SECRET": sandbox.client_secret,
-            "MARKETO_STREAM_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
-            "MARKETO_STREAM_SCHEMA_REGISTRY_URL": infra.registry_url,
-            "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
-            "MARKETO_STREAM_KAFKA__DELETE_MODE": mode,
-            "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0.01",
-            "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": "0.2",
-            "MARKETO_STREAM_SYNC__WORK_DIR": str(work / "sync"),
-            "MARKETO_STREAM_SYNC__START_DATE": "2024-06-01T00:00:00Z",
-        },
-    )
+    return sync_settings(sandbox, prefix, work / "sync", infra, MARKETO_STREAM_KAFKA__DELETE_MODE=mode)
 
 
 def sandbox_day(url: str) -> str:
