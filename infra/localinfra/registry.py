@@ -7,6 +7,11 @@ same schemas under the same ids, and records already in Kafka keep decoding. The
 ``MARKETO_STREAM_REGISTRY_STORAGE=memory`` starts it with Apicurio's default in-memory storage instead (empty at
 every start): only for tests that need a registry which forgot everything.
 
+``MARKETO_STREAM_REGISTRY_KAFKA_CLIENT=<file>`` keeps the journal in another broker: the file holds Kafka client
+settings (Java properties, ``key=value`` per line, ``bootstrap.servers`` included), handed to the storage's
+producer, consumer and admin client. ``tests/integration/test_registry_secured_storage.py`` uses it to keep a
+registry's schemas in the SASL_SSL broker under a user of its own.
+
 A secured broker: the storage is a Kafka client like any other and logs in the same way. Apicurio passes every
 ``apicurio.kafka.common.<kafka client property>`` to the storage's producer, consumer and admin client, e.g. for
 SCRAM over SASL_SSL (environment form, as in a container)::
@@ -28,6 +33,7 @@ groups prefixed ``apicurio-`` (each start replays the journal under a new group)
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from localinfra.config import (
     APICURIO_HOME,
@@ -38,6 +44,7 @@ from localinfra.config import (
     REGISTRY_PORT,
     REGISTRY_URL,
 )
+from localinfra.credentials import write_private
 from localinfra.errors import InfraError
 from localinfra.probes import http, kafka_answers
 from localinfra.process import Service
@@ -47,6 +54,8 @@ JOURNAL_TOPIC = "kafkasql-journal"
 _DESCRIBED_STORAGE = (
     "in-memory storage, empty at every start"
     if os.environ.get("MARKETO_STREAM_REGISTRY_STORAGE") == "memory"
+    else f"schemas kept in the broker of {os.environ['MARKETO_STREAM_REGISTRY_KAFKA_CLIENT']}, topic {JOURNAL_TOPIC}"
+    if os.environ.get("MARKETO_STREAM_REGISTRY_KAFKA_CLIENT")
     else f"schemas kept in the broker on 127.0.0.1:{KAFKA_PORT}, topic {JOURNAL_TOPIC}"
 )
 
@@ -78,7 +87,43 @@ def storage_properties(kind: str, bootstrap: str) -> list[str]:
     ]
 
 
+def client_file_properties(path: Path) -> tuple[str, dict[str, str]]:
+    """The storage's Kafka client settings read from ``path``: its bootstrap servers, and the rest."""
+    settings: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "!")):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise InfraError(f"{path}:{number}: expected key=value (a Kafka client setting)")
+        settings[key.strip()] = value.strip()
+    bootstrap = settings.pop("bootstrap.servers", None)
+    if not bootstrap:
+        raise InfraError(f"{path}: bootstrap.servers is missing (the broker that keeps the schemas)")
+    return bootstrap, settings
+
+
+def _client_file() -> Path | None:
+    named = os.environ.get("MARKETO_STREAM_REGISTRY_KAFKA_CLIENT")
+    return Path(named) if named else None
+
+
+def _storage_options() -> list[str]:
+    """``apicurio.kafka.common.<setting>`` hands one setting to all three storage clients. They go in a private
+    config file rather than on the command line, where a SASL password would show in every process listing."""
+    client = _client_file()
+    if client is None or _storage() == "memory":
+        return storage_properties(_storage(), f"127.0.0.1:{KAFKA_PORT}")
+    bootstrap, settings = client_file_properties(client)
+    config = LOCAL / "registry" / "storage-client.properties"
+    write_private(config, "".join(f"apicurio.kafka.common.{key}={value}\n" for key, value in settings.items()))
+    return [*storage_properties(_storage(), bootstrap), f"-Dquarkus.config.locations={config.as_uri()}"]
+
+
 def _requires() -> None:
+    if _client_file() is not None:
+        return  # another broker, perhaps behind TLS: the registry's own start says whether it can log in
     if _storage() == "kafkasql" and not kafka_answers(KAFKA_PORT):
         raise InfraError(
             f"the registry keeps its schemas in the broker on 127.0.0.1:{KAFKA_PORT}, which does not answer; "
@@ -103,7 +148,7 @@ def _command() -> list[str]:
         # identical schemas registered with other whitespace map to one id, as in Confluent's registry
         "-Dapicurio.ccompat.use-canonical-hash=true",
         "-Dapicurio.rules.global.compatibility=BACKWARD",
-        *storage_properties(_storage(), f"127.0.0.1:{KAFKA_PORT}"),
+        *_storage_options(),
         "-jar",
         str(APICURIO_HOME / "quarkus-run.jar"),
     ]
