@@ -89,6 +89,8 @@ class ExportJobs:
         self._slot_freed = -math.inf
         self.malformed: list[dict[str, Any]] = []
         """Rows broken on purpose (``malformed_rows``): export id, physical line, kind, text."""
+        self._malformed_lock = threading.Lock()
+        """Not ``_lock``: ``_refresh`` holds that while it waits for a writer thread to finish its file."""
         self.others = {
             "processing": config.other_processing_jobs,
             "queued": config.other_queued_jobs,
@@ -275,7 +277,7 @@ class ExportJobs:
                 if self._config.malformed_rows and spec.kind == "activities":
                     delimiter = csvfile.DELIMITERS[spec.file_format]
                     written, broken = corrupt(written, job.export_id, self._config.malformed_rows, delimiter)
-                    with self._lock:
+                    with self._malformed_lock:
                         self.malformed.extend(broken)
                 error = None
             except Exception as exc:  # a failed export is a Failed job with its reason, as Marketo reports it
