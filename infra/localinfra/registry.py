@@ -33,6 +33,7 @@ groups prefixed ``apicurio-`` (each start replays the journal under a new group)
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from localinfra.config import (
@@ -40,6 +41,7 @@ from localinfra.config import (
     APICURIO_VERSION,
     KAFKA_PORT,
     LOCAL,
+    READY_TIMEOUT,
     REGISTRY_MGMT_PORT,
     REGISTRY_PORT,
     REGISTRY_URL,
@@ -160,10 +162,19 @@ def ready() -> bool:
 
 
 def _after_ready() -> None:
-    """Apicurio enforces nothing until a global rule is set; we want Confluent's default, BACKWARD."""
-    status, body = http("PUT", f"{REGISTRY_URL}/config", {"compatibility": "BACKWARD"})
-    if status != 200:
-        raise InfraError(f"setting the registry's global compatibility failed: HTTP {status} {body}")
+    """Apicurio enforces nothing until a global rule is set; we want Confluent's default, BACKWARD.
+
+    With KafkaSQL storage the write goes through the journal and back before it is answered, which on a loaded
+    machine can outlast a short timeout; no answer at all (status 0) is tried again until ``READY_TIMEOUT``.
+    """
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        status, body = http("PUT", f"{REGISTRY_URL}/config", {"compatibility": "BACKWARD"}, timeout=30.0)
+        if status == 200:
+            return
+        if status != 0 or time.monotonic() > deadline:
+            raise InfraError(f"setting the registry's global compatibility failed: HTTP {status} {body}")
+        time.sleep(1.0)
 
 
 SERVICE = Service(
