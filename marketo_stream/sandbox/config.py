@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from marketo_stream.sandbox.faults import FaultRule, parse_rules
 from marketo_stream.sandbox.permissions import check_names
+from marketo_stream.sandbox.timefmt import BadTimestamp, iso_z, parse
 
-DEFAULT_START = "2026-11-02T15:00:00Z"
+PINNED_START = "2026-11-02T15:00:00Z"
+"""The start the repository's tests, benchmarks and fixtures pin (``--start``), so their worlds never move."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -26,7 +29,8 @@ class SandboxConfig:
     port: int = 0
     seed: int = 1
     scale: str = "small"
-    start: str = DEFAULT_START
+    start: str = ""
+    """Simulated time at start (ISO-8601); empty = the machine's now, whole seconds, as a real instance would be."""
     clock_speed: float = 1.0
     client_id: str = ""
     client_secret: str = ""
@@ -75,6 +79,12 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         check_names(self.denied_permissions)
+        if not self.start:  # resolved once, so a reset and every part of the sandbox share the same start
+            object.__setattr__(self, "start", iso_z(int(time.time())))
+        try:
+            parse(self.start)
+        except BadTimestamp as exc:
+            raise ValueError(f"start must be an ISO-8601 instant such as {PINNED_START}, not {self.start!r}") from exc
 
     def replace(self, **changes: Any) -> SandboxConfig:
         return dataclasses.replace(self, **changes)
