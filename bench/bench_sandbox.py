@@ -6,8 +6,9 @@ derived and rendered, the start instant folded, before the server says it is rea
 - how long the server took to be ready, and whether its preparation was made or read from the cache;
 - Bulk Extract: rows written per second of *server CPU* (utime + stime of the server process, so the figure holds
   on a busy machine) for activity exports (31-day ``createdAt`` windows over the whole history: every type the
-  sync asks for, then a few type groups), lead exports (31-day windows), program member exports (10 programs a
-  job) and custom object exports (31-day ``updatedAt`` windows), one job at a time;
+  sync asks for, the same with the fields in another order, then a few type groups), lead exports (31-day
+  windows), program member exports (10 programs a job) and custom object exports (31-day ``updatedAt`` windows),
+  one job at a time;
 - serving: MB/s and rows/s downloading the activity files over loopback;
 - REST: for each family of calls the sync makes, the first call (wall, it may build an index) and the server CPU
   per call after it (averaged over at least 100 calls);
@@ -53,6 +54,11 @@ TYPE_GROUPS = {"web and email": [1, 3, 6, 7, 10, 11], "lead changes": [12, 13], 
 MEMBER_FIELDS = "acquiredBy,leadId,membershipDate,programId,reachedSuccess,statusName,trackName,updatedAt,createdAt"
 ROLE_FIELDS = "marketoGUID,leadId,role,isPrimary,externalOpportunityId,updatedAt,createdAt"
 MIN_CALLS = 100
+SHUFFLED_ACTIVITY_FIELDS = [
+    "attributes", "activityTypeId", "marketoGUID", "primaryAttributeValue", "activityDate", "leadId", "campaignId",
+    "primaryAttributeValueId",
+]  # fmt: skip
+"""The default activity fields in another order: served from the same prepared lines, as fast."""
 
 Get = Callable[..., dict[str, Any]]
 
@@ -296,6 +302,8 @@ def _run(bench: Bench) -> None:
     types = [t["id"] for t in bench.get("/rest/v1/activities/types.json")["result"] if t["id"] != 37]
     every_type = [{"filter": {"createdAt": w, "activityTypeIds": types}} for w in windows]
     jobs = bench.exports("activities, every type but Delete Lead", activities, every_type)
+    shuffled = [{**body, "fields": SHUFFLED_ACTIVITY_FIELDS} for body in every_type]
+    bench.exports("activities, the same, fields in another order", activities, shuffled)
     for name, group in TYPE_GROUPS.items():
         bodies = [{"filter": {"createdAt": w, "activityTypeIds": group}} for w in windows]
         bench.exports(f"activities, {name} {group}", activities, bodies)

@@ -4,6 +4,12 @@
 the REST field names with values typed as the REST API returns them; timestamps are normalised to
 ``YYYY-MM-DDTHH:MM:SSZ`` (the asset API's ``Z+0000`` included). ``deleted_keys`` lists the keys that existed and are
 gone (deleted and merged-away leads; memberships and roles that were removed or whose lead is gone).
+
+The truth claims only what a client can reach through the API: opportunities that some role names (Marketo lists
+opportunities by their ids only, and a client learns those from roles), email-template versions that were showing
+when a client listed the templates (or now). Named accounts are served (``namedaccounts.json``) but no table of the
+product holds them, so they are not in the truth. Two tables outside the listing say what no client can know:
+``_rejected`` (export rows broken on purpose) and ``_email_template_revisions`` (every revision, listed or not).
 """
 
 from __future__ import annotations
@@ -41,7 +47,6 @@ def table_names() -> list[str]:
         "opportunity",
         "opportunity_membership",
         "company",
-        "named_account",
         "email_template_history",
         "email",
         "form",
@@ -112,6 +117,23 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         return ["marketoGUID"], rows, [{"marketoGUID": g} for g in gone]
 
     def templates() -> Table:
+        """The versions showing at each template listing and now, keyed as Marketo tells them apart (a version's
+        ``updatedAt`` is when it was drafted, or approved once it is)."""
+        found: dict[tuple[int, str], dict[str, Any]] = {}
+        with state.listings_lock:
+            instants = {*state.template_listings, (int(now), "approved"), (int(now), "draft")}
+        for second, status in sorted(instants):
+            for x in a.templates:
+                if x.created > second:
+                    continue
+                approved, draft = records.template_versions(x, second)
+                shown = {"approved": approved, "draft": draft}.get(status, approved or draft)
+                if shown is not None:
+                    record = records.template(x, shown, second, a, iso_z)
+                    found[(x.id, record["updatedAt"])] = record
+        return ["id", "updatedAt"], [found[key] for key in sorted(found)], []
+
+    def revisions() -> Table:
         rows = [
             records.template(x, revision, now, a, iso_z)
             for x in a.templates
@@ -119,6 +141,11 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
             if revision.drafted <= now and x.created <= now
         ]
         return ["id", "version"], rows, []
+
+    def opportunities() -> Table:
+        named = {role["externalOpportunityId"] for role in roles()[1]}
+        rows = [r for r in lead_db["opportunities"].rows(now) if r.get("externalOpportunityId") in named]
+        return ["marketoGUID"], rows, []
 
     def programs() -> list[Any]:
         return [p for p in a.programs if p.when.exists(now)]
@@ -150,11 +177,11 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         "program_membership": program_membership,
         "list": lambda: (["id"], [records.static_list(x, now, a) for x in a.lists_at(now)], []),
         "list_membership": list_membership,
-        "opportunity": lambda: (["marketoGUID"], lead_db["opportunities"].rows(now), []),
+        "opportunity": opportunities,
         "opportunity_membership": roles,
         "company": lambda: (["id"], lead_db["companies"].rows(now), []),
-        "named_account": lambda: (["marketoGUID"], lead_db["namedaccounts"].rows(now), []),
         "email_template_history": templates,
+        "_email_template_revisions": revisions,
         "email": lambda: (["id"], [records.email(x, now, a, iso_z) for x in a.emails if x.when.exists(now)], []),
         "form": lambda: (["id"], [records.simple_asset(x, now, a, iso_z) for x in a.forms if x.when.exists(now)], []),
         f"custom_object_{CUSTOM_OBJECT}": lambda: (

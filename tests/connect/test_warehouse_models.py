@@ -179,7 +179,7 @@ def expected_sends(url: str) -> dict[str, SendTruth]:
     """Per send (marketoGUID): its email's template and the template revision in force when it was sent."""
     template = template_of_email(url)
     approved: dict[int, list[tuple[datetime, int]]] = {}
-    for revision in truth(url, "email_template_history")["records"]:
+    for revision in truth(url, "_email_template_revisions")["records"]:
         if revision["status"].lower() == "approved":
             approved.setdefault(revision["id"], []).append((utc(revision["updatedAt"]), revision["version"]))
     found = {}

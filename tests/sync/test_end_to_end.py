@@ -213,7 +213,7 @@ def test_every_email_template_version_seen_is_kept(world: World) -> None:
         for r in reader.read(f"{prefix}.email_template_history")
         if r.value
     }
-    everything = {(r["id"], r["version"]) for r in truth(sandbox.url, "email_template_history")["records"]}
+    everything = {(r["id"], r["version"]) for r in truth(sandbox.url, "_email_template_revisions")["records"]}
     assert {(i, v) for i, v, _ in published} <= everything, "only versions that existed"
     shown_now = _templates_shown(sandbox)
     assert shown_now <= {(i, v, s) for i, v, s in published}, "every version Marketo shows now is kept"
