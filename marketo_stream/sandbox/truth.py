@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from marketo_stream.sandbox.api.entities import objects
-from marketo_stream.sandbox.api.leads import describe
 from marketo_stream.sandbox.bulk.rows import activity_record
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import chicago_day, iso_z
@@ -142,6 +141,17 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         ]
         return ["id", "version"], rows, []
 
+    def lead_describe() -> Table:
+        """A lead field as a client learns it from the three describes joined by name (the API name every
+        lead call takes): describe2's fields, describe.json's id, schema/fields.json's flags."""
+        rows = [
+            {"name": f.name, "id": f.id, "displayName": f.display, "dataType": f.data_type, "length": f.length,
+             "updateable": f.updateable, "crmManaged": False, "description": f.display, "isHidden": False,
+             "isCustom": f.custom, "isApiCreated": f.custom, "isSensitive": False}
+            for f in world.lead_fields.all
+        ]  # fmt: skip
+        return ["name"], rows, []
+
     def opportunities() -> Table:
         named = {role["externalOpportunityId"] for role in roles()[1]}
         rows = [r for r in lead_db["opportunities"].rows(now) if r.get("externalOpportunityId") in named]
@@ -189,7 +199,7 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
             lead_db[f"customobjects/{CUSTOM_OBJECT}"].rows(now),
             [],
         ),
-        "lead_describe": lambda: (["id"], describe(world.lead_fields.all), []),
+        "lead_describe": lead_describe,
         "api_usage": usage,
         "_rejected": lambda: (["export_id", "line"], list(state.jobs.malformed), []),
     }

@@ -112,11 +112,14 @@ def test_any_field_order_is_served_from_prepared_lines_as_the_plain_path_writes_
         fast = _file(prepared, body, now, tmp_path / "fast.csv", prepared=True)
         slow = _file(deriving, body, now, tmp_path / "slow.csv", prepared=False)
         assert fast == slow, fields
+        again = _pair(sandbox_factory, tmp_path / "cache")[0]
+        assert _file(again, body, now, tmp_path / "again.csv", prepared=True) == fast, "the view read from the cache"
         columns = _columns(fast)
         assert list(columns) == fields
         for name in fields:
             expected = by_column.get(name, ["succeeded"] * len(by_column["marketoGUID"]))
             assert columns[name] == expected, name
+    assert len(list((tmp_path / "cache").glob("*/view-*"))) == len(orders), "one view per choice of fields, kept"
 
 
 def test_export_jobs_of_a_prepared_sandbox_serve_the_same_files(
