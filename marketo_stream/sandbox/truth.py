@@ -15,6 +15,7 @@ product holds them, so they are not in the truth. Two tables outside the listing
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from marketo_stream.sandbox.api.entities import objects
@@ -142,12 +143,11 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         return ["id", "version"], rows, []
 
     def lead_describe() -> Table:
-        """A lead field as a client learns it from the three describes joined by name (the API name every
-        lead call takes): describe2's fields, describe.json's id, schema/fields.json's flags."""
+        """A lead field as a client learns it from describe2 (its fields, keyed by the API name every lead call
+        takes) joined by name with describe.json (its id)."""
         rows = [
             {"name": f.name, "id": f.id, "displayName": f.display, "dataType": f.data_type, "length": f.length,
-             "updateable": f.updateable, "crmManaged": False, "description": f.display, "isHidden": False,
-             "isCustom": f.custom, "isApiCreated": f.custom, "isSensitive": False}
+             "updateable": f.updateable, "crmManaged": False}
             for f in world.lead_fields.all
         ]  # fmt: skip
         return ["name"], rows, []
@@ -161,12 +161,13 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         return [p for p in a.programs if p.when.exists(now)]
 
     def usage() -> Table:
+        """Every day with calls, and the last seven days with or without (``last7days.json`` lists them all)."""
         today = chicago_day(now)
-        rows = [
-            {"date": day.isoformat(), "total": sum(counts.values()), "users": dict(counts)}
-            for day, counts in sorted(state.limits.usage.items())
-            if day <= today
-        ]
+        days = {day for day in state.limits.usage if day <= today} | {today - timedelta(days=n) for n in range(7)}
+        rows = []
+        for day in sorted(days):
+            counts: dict[str, int] = dict(state.limits.usage.get(day) or {})
+            rows.append({"date": day.isoformat(), "total": sum(counts.values()), "users": dict(counts)})
         return ["date"], rows, []
 
     return {

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -70,28 +71,20 @@ def _membership_dates_beyond_retention(synced: Synced) -> list[str]:
 
 def _usage_counts_its_own_reading(synced: Synced) -> list[str]:
     published = {
-        key["date"]: value
-        for key, value in synced.reader.latest(f"{synced.prefix}.api_usage").items()
-        for key in [eval_key(key)]
-        if value is not None
+        (date(1970, 1, 1) + timedelta(days=record.key["date"])).isoformat(): record.value["total"]
+        for record in synced.reader.read(f"{synced.prefix}.api_usage")
+        if record.value is not None
     }
     want = {r["date"]: r["total"] for r in truth(synced.sandbox.url, "api_usage")["records"]}
-    problems = []
-    if not published:
-        problems.append("api_usage: nothing published")
-    for day, value in published.items():
+    problems = [] if published else ["api_usage: nothing published"]
+    for day, total in published.items():
         if day not in want:
             problems.append(f"api_usage {day}: published, not in the truth")
-        elif not 0 < value["total"] < want[day]:
-            problems.append(f"api_usage {day}: published {value['total']} calls, the truth {want[day]} by now")
+        elif total > want[day]:
+            problems.append(f"api_usage {day}: published {total} calls, the truth only {want[day]}")
+    if not any(total < want.get(day, 0) for day, total in published.items()):
+        problems.append("api_usage: every published count equals the truth's; the limit is unused")
     return problems
-
-
-def eval_key(text: str) -> dict[str, Any]:
-    import json
-
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 KNOWN_LIMITS = (
@@ -134,7 +127,12 @@ def test_the_truth_equals_an_uninterrupted_sync_or_differs_by_a_named_api_limit(
     registry_url: str,
     registry_client: SchemaRegistryClient,
 ) -> None:
-    sandbox = sandbox_factory(scale="tiny", rate_limit_calls=100_000)
+    # The tiny world begins 30 days before its start; moved 100 days on, part of it is older than Marketo's 90-day
+    # retention of high-volume activities, where a limit below shows. It starts 100 days before the machine's now
+    # so that it ends there: the broker refuses records stamped (activityDate) far in its future.
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=100)
+    sandbox = sandbox_factory(scale="tiny", start=start.isoformat(), rate_limit_calls=100_000)
+    requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 100 * 86400}, timeout=60).raise_for_status()
     env = {
         **sync_env(sandbox, prefix, tmp_path / "work"),
         "MARKETO_STREAM_BOOTSTRAP_SERVERS": bootstrap_servers,
