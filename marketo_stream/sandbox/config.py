@@ -63,7 +63,9 @@ class SandboxConfig:
     other_export_mb_used: float = 0.0
     lead_updated_at_filter: bool = True
     malformed_rows: tuple[tuple[int, str], ...] = ()
-    """``(record number, kind)``: that record of every activity export is broken (``bulk/malformed.py``)."""
+    """``(record number, kind)``: that record of every export of ``malformed_exports`` is broken (``malformed.py``)."""
+    malformed_exports: tuple[str, ...] = ("activities",)
+    """The export kinds ``malformed_rows`` breaks: ``activities``, ``leads``, ``program_members``, ``customobject``."""
     # REST paging habits
     empty_page_probability: float = 0.1
     omit_empty_result: bool = True
@@ -79,6 +81,9 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         check_names(self.denied_permissions)
+        unknown = sorted(set(self.malformed_exports) - {"activities", "leads", "program_members", "customobject"})
+        if unknown:
+            raise ValueError(f"malformed_exports: unknown export kinds {unknown}")
         if not self.start:  # resolved once, so a reset and every part of the sandbox share the same start
             object.__setattr__(self, "start", iso_z(int(time.time())))
         try:
@@ -106,6 +111,9 @@ class SandboxConfig:
             converted["extra_clients"] = tuple(tuple(pair) for pair in converted["extra_clients"])
         if "malformed_rows" in converted:
             converted["malformed_rows"] = tuple((int(n), str(k)) for n, k in converted["malformed_rows"])
+        if "malformed_exports" in converted:
+            kinds = converted["malformed_exports"]
+            converted["malformed_exports"] = (kinds,) if isinstance(kinds, str) else tuple(kinds)
         if "denied_permissions" in converted:
             denied = converted["denied_permissions"]
             converted["denied_permissions"] = (denied,) if isinstance(denied, str) else tuple(denied)
