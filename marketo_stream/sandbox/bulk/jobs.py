@@ -87,6 +87,7 @@ class ExportJobs:
         self._jobs: dict[str, ExportJob] = {}
         self._lock = threading.RLock()
         self._slot_freed = -math.inf
+        self._malformed_lock = threading.Lock()
         self.malformed: list[dict[str, Any]] = []
         """Rows broken on purpose (``malformed_rows``): export id, physical line, kind, text."""
         self.others = {
@@ -275,7 +276,7 @@ class ExportJobs:
                 if self._config.malformed_rows and spec.kind in self._config.malformed_exports:
                     delimiter = csvfile.DELIMITERS[spec.file_format]
                     written, broken = corrupt(written, job.export_id, self._config.malformed_rows, delimiter)
-                    with self._lock:
+                    with self._malformed_lock:  # not the jobs' lock: a caller holding it waits for this writer
                         self.malformed.extend(broken)
                 error = None
             except Exception as exc:  # a failed export is a Failed job with its reason, as Marketo reports it

@@ -4,7 +4,8 @@ Marketo writes attribute values with unescaped quotes, and attributes that are n
 ``malformed_rows`` names ``(record number, kind)`` pairs: in every export of the kinds ``malformed_exports`` names
 (activities by default; also ``leads``, ``program_members``, ``customobject``) with that many records, that record
 (1-based, counted after the header) is rewritten. ``quote`` leaves the inner quotes of a cell undoubled: the
-``attributes`` cell, or in a file without one the row's first text cell (an email, a name, a make); ``json`` cuts
+``attributes`` cell, or in a file without one the row's first text cell that is not a key (an email, a VIN),
+whose unescaped quotes then hold a delimiter, so the row reads as one cell too many; ``json`` cuts
 the attributes' JSON short (a file without ``attributes`` keeps such a row whole). The file is then served with a
 checksum of what it holds, and each broken row is listed (export id, physical line, its text) for ``truth``'s
 ``_rejected`` table.
@@ -41,7 +42,7 @@ def corrupt(
         kind = wanted.get(number)
         if kind is not None:
             fields = next(csv.reader(io.StringIO(raw), delimiter=delimiter))
-            at = attributes if attributes is not None or kind == "json" else _text_cell(fields)
+            at = attributes if attributes is not None or kind == "json" else _text_cell(header, fields)
             if at is not None:
                 guid = fields[guid_at] if guid_at is not None else None
                 raw = _broken(fields, at, kind, delimiter)
@@ -69,10 +70,15 @@ def _records(text: str, delimiter: str) -> list[tuple[int, str]]:
     return found
 
 
-def _text_cell(fields: list[str]) -> int | None:
-    """The first cell holding text (not null, a number, a time or a boolean), or None."""
-    for at, value in enumerate(fields):
-        if value not in ("", "null", "true", "false") and not value[:1].isdigit() and value[:1] != "-":
+_KEYS = ("marketoGUID", "id", "leadId", "programId")
+
+
+def _text_cell(header: list[str], fields: list[str]) -> int | None:
+    """The first cell holding text (not a key, null, a number, a time or a boolean), or None."""
+    for at, (name, value) in enumerate(zip(header, fields, strict=False)):
+        if name in _KEYS or value in ("", "null", "true", "false"):
+            continue
+        if not value[:1].isdigit() and value[:1] != "-":
             return at
     return None
 
@@ -81,7 +87,7 @@ def _broken(fields: list[str], at: int, kind: str, delimiter: str) -> str:
     attributes = fields[at] if fields[at] not in ("", "null") else '{"note":"x"}'
     cells = [csvfile.line([value], delimiter).rstrip("\n") for value in fields]
     if kind == "quote" and not attributes.startswith("{"):
-        cells[at] = '"' + attributes + ' said "hi" twice"'
+        cells[at] = '"' + attributes + ' said "hi' + delimiter + ' there" twice"'
     elif kind == "quote":
         cells[at] = '"' + attributes.replace("}", ',"said":"a "quoted" word"}') + '"'
     elif kind == "json":
