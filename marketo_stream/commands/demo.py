@@ -4,10 +4,11 @@ It starts a sandbox Marketo in this process, syncs it into the configured Kafka 
 ones by default: ``make up``), prints the summary, then lets the sandbox's world move on a few days and syncs
 again, so that the second summary shows an incremental run: new activities, changed and deleted leads.
 
-The sandbox's clock starts at the machine's now, as a real instance's would: the topics' event times end today,
-which is what someone looking at them (or a consumer judging retention by its own clock) expects. The world is
-made relative to its start, so every run shows the same world; ``--start`` pins the instant as well, for a
-byte-identical rerun.
+The sandbox's clock starts ``--days`` before the machine's now, so that the second sync reaches the machine's
+now, as a sync of a real instance would: the topics' event times end today, which is what someone looking at
+them (or a consumer judging retention by its own clock) expects, and none is in the future, which the broker
+refuses (``log.message.timestamp.after.max.ms``). The world is made relative to its start, so every run shows
+the same world; ``--start`` pins the instant as well, for a byte-identical rerun.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 import requests
@@ -36,13 +37,14 @@ WORLD_HISTORY_DAYS = 200
 @click.option("--days", type=int, default=3, show_default=True, help="Simulated days between the two syncs.")
 @click.option("--prefix", default=None, help="Topic prefix (default: demo-<random>).")
 @click.option(
-    "--start", default="", help="The sandbox's simulated now at start (ISO-8601).  [default: the machine's now]"
+    "--start", default="", help="The sandbox's simulated now at start (ISO-8601).  [default: --days before now]"
 )
 def demo_command(scale: str, seed: int, days: int, prefix: str | None, start: str) -> None:
     """Sync a simulated Marketo instance into Kafka, twice, and print what was published."""
     from marketo_stream.sync.runner import SyncRunner
 
     prefix = prefix or f"demo-{uuid.uuid4().hex[:6]}"
+    start = start or format_instant(datetime.now(UTC) - timedelta(days=days))
     try:
         config = SandboxConfig(
             seed=seed, scale=scale, start=start, clock_speed=0.0, status_refresh_seconds=0.0,
