@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from marketo_stream.sandbox import FaultRule, Sandbox
-from tests.sandbox.client import Api, error_code
+from tests.sandbox.client import Api, error_code, run_export
 
 TYPES = "/rest/v1/activities/types.json"
+OCTOBER = {"startAt": "2026-10-01T00:00:00Z", "endAt": "2026-10-31T23:59:59Z"}
 
 
 def test_a_code_fires_after_n_matching_calls_for_m_calls(sandbox: Sandbox) -> None:
@@ -67,3 +69,38 @@ def test_reset_restores_the_start(sandbox: Sandbox) -> None:
     assert api.admin("GET", "faults")["faults"] == []
     assert api.admin("GET", "stats")["calls_today"] == 0
     assert error_code(api.get(TYPES)) == "601", "tokens are forgotten too"
+
+
+def test_a_corrupt_body_has_the_right_size_and_a_wrong_checksum_until_the_rule_is_spent(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    base = "/bulk/v1/leads/export"
+    job, sound = run_export(api, base, {"fields": ["id", "email"], "filter": {"createdAt": OCTOBER}})
+    api.admin("POST", "faults", {"faults": [{"path": r"/file\.json$", "corrupt_body": True, "times": 1}]})
+    corrupt = api.raw("GET", f"{base}/{job['exportId']}/file.json").content
+    assert len(corrupt) == len(sound) == job["fileSize"]
+    assert sum(a != b for a, b in zip(corrupt, sound, strict=True)) == 1
+    assert "sha256:" + hashlib.sha256(corrupt).hexdigest() != job["fileChecksum"]
+    assert api.raw("GET", f"{base}/{job['exportId']}/file.json").content == sound, "the next download is sound"
+
+
+def test_a_corrupt_range_is_corrupt_within_the_range(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    base = "/bulk/v1/leads/export"
+    job, sound = run_export(api, base, {"fields": ["id", "email"], "filter": {"createdAt": OCTOBER}})
+    api.admin("POST", "faults", {"faults": [{"path": r"/file\.json$", "corrupt_body": True, "times": 1}]})
+    tail = api.raw("GET", f"{base}/{job['exportId']}/file.json", headers={"Range": "bytes=100-"})
+    assert tail.status_code == 206
+    assert len(tail.content) == len(sound) - 100 and tail.content != sound[100:]
+
+
+def test_an_expiring_token_answers_602_then_601_and_identity_issues_a_new_one(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    old = api.authenticate()
+    api.admin("POST", "faults", {"faults": [{"path": "types", "expire_token": True, "after": 1, "times": 1}]})
+    assert api.get(TYPES)["success"]
+    assert error_code(api.get(TYPES)) == "602"
+    assert error_code(api.get(TYPES)) == "601"
+    assert api.authenticate() != old
+    assert api.get(TYPES)["success"]
+    counted = [e["counted"] for e in api.admin("GET", "requests", path="types")["requests"]]
+    assert counted == [True, False, False, True], "601 and 602 are not counted"
