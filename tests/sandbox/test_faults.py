@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections.abc import Callable
 
 from marketo_stream.sandbox import FaultRule, Sandbox
@@ -104,3 +106,24 @@ def test_an_expiring_token_answers_602_then_601_and_identity_issues_a_new_one(sa
     assert api.get(TYPES)["success"]
     counted = [e["counted"] for e in api.admin("GET", "requests", path="types")["requests"]]
     assert counted == [True, False, False, True], "601 and 602 are not counted"
+
+
+def test_malformed_rows_break_lead_and_custom_object_exports_when_asked(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    """A broken text cell keeps the file's checksum right and reads as one cell too many; keys are never broken."""
+    sandbox = sandbox_factory(scale="tiny", malformed_rows=[[2, "quote"]], malformed_exports=["leads", "customobject"])
+    api = Api(sandbox)
+    body = {"fields": ["id", "email", "firstName"], "filter": {"createdAt": OCTOBER}}
+    job, data = run_export(api, "/bulk/v1/leads/export", body)
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == job["fileChecksum"]
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    assert [len(row) for row in rows[:4]] == [3, 3, 4, 3], "record 2 (line 3) reads one cell too many"
+    broken = api.admin("GET", "truth/_rejected")["records"]
+    assert [(r["export_id"], r["line"], r["kind"]) for r in broken] == [(job["exportId"], 3, "quote")]
+    cars = {"fields": ["marketoGUID", "leadId", "vin"], "filter": {"updatedAt": OCTOBER}}
+    _, cars_file = run_export(api, "/bulk/v1/customobjects/car_c/export", cars)
+    third = cars_file.decode().splitlines()[2]
+    assert third.startswith("car-") and ' said "hi, there" twice"' in third, "the VIN is broken, not the key"
+    run_export(api, "/bulk/v1/activities/export", {"filter": {"createdAt": OCTOBER}})
+    assert len(api.admin("GET", "truth/_rejected")["records"]) == 2, "activity exports are left alone"
