@@ -129,7 +129,9 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
         return ExitStatus.MARKETO_UNAVAILABLE, f"Marketo could not be used just now; run again later. {RERUN}"
     if isinstance(exc, MarketoError):
         return ExitStatus.MARKETO, "Marketo refused the request named above; its code and requestId say why."
-    if isinstance(exc, ExportVerificationError | MalformedRowError):
+    if isinstance(exc, ExportVerificationError):  # fetch_verified downloads afresh once before giving up
+        return ExitStatus.MARKETO_UNAVAILABLE, f"Marketo served a corrupt file twice; rerun later. {RERUN}"
+    if isinstance(exc, MalformedRowError):
         return ExitStatus.MARKETO_UNAVAILABLE, f"Marketo served a corrupt file; run again later. {RERUN}"
     if isinstance(exc, ExportFailed | BulkError):
         return ExitStatus.MARKETO_UNAVAILABLE, f"Marketo's export job did not complete; run again later. {RERUN}"

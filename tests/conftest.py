@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from marketo_stream.sandbox import Sandbox, SandboxConfig
+from marketo_stream.sandbox import PINNED_START, Sandbox, SandboxConfig
 from tests.infra import Infra, SecureInfra, ensure_infra, ensure_secure_infra, stop_local_infra, stop_secure_infra
 
 _infra_used: list[Infra | SecureInfra] = []
@@ -118,6 +118,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 SANDBOX_TEST_SETTINGS: dict[str, object] = {
     "seed": 7,
     "scale": "small",
+    "start": PINNED_START,  # the sandbox starts at the machine's now unless told; tests pin their world
     "clock_speed": 0.0,  # the world moves only when a test advances the clock
     "status_refresh_seconds": 0.0,
     "job_duration_seconds": 0.0,

@@ -3,6 +3,12 @@
 It starts a sandbox Marketo in this process, syncs it into the configured Kafka and Schema Registry (the local
 ones by default: ``make up``), prints the summary, then lets the sandbox's world move on a few days and syncs
 again, so that the second summary shows an incremental run: new activities, changed and deleted leads.
+
+The sandbox's clock starts ``--days`` before the machine's now, so that the second sync reaches the machine's
+now, as a sync of a real instance would: the topics' event times end today, which is what someone looking at
+them (or a consumer judging retention by its own clock) expects, and none is in the future, which the broker
+refuses (``log.message.timestamp.after.max.ms``). The world is made relative to its start, so every run shows
+the same world; ``--start`` pins the instant as well, for a byte-identical rerun.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 import requests
@@ -30,15 +36,22 @@ WORLD_HISTORY_DAYS = 200
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--days", type=int, default=3, show_default=True, help="Simulated days between the two syncs.")
 @click.option("--prefix", default=None, help="Topic prefix (default: demo-<random>).")
-def demo_command(scale: str, seed: int, days: int, prefix: str | None) -> None:
+@click.option(
+    "--start", default="", help="The sandbox's simulated now at start (ISO-8601).  [default: --days before now]"
+)
+def demo_command(scale: str, seed: int, days: int, prefix: str | None, start: str) -> None:
     """Sync a simulated Marketo instance into Kafka, twice, and print what was published."""
     from marketo_stream.sync.runner import SyncRunner
 
     prefix = prefix or f"demo-{uuid.uuid4().hex[:6]}"
-    config = SandboxConfig(
-        seed=seed, scale=scale, clock_speed=0.0, status_refresh_seconds=0.0, job_duration_seconds=0.0,
-        rate_limit_calls=1000,
-    )  # fmt: skip
+    start = start or format_instant(datetime.now(UTC) - timedelta(days=days))
+    try:
+        config = SandboxConfig(
+            seed=seed, scale=scale, start=start, clock_speed=0.0, status_refresh_seconds=0.0,
+            job_duration_seconds=0.0, rate_limit_calls=1000,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--start") from exc
     progress = Progress(sys.stderr)
     progress.step(f"starting a sandbox Marketo ({scale} world, seed {seed})")
     with handled_errors(), Sandbox(config).start() as sandbox:  # a sandbox that cannot start is an error like any

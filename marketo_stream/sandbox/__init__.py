@@ -8,8 +8,8 @@ cannot quietly share code with the thing it is tested against.
         sb.url, sb.client_id, sb.client_secret
 """
 
-from marketo_stream.sandbox.config import SandboxConfig
+from marketo_stream.sandbox.config import PINNED_START, SandboxConfig
 from marketo_stream.sandbox.faults import FaultRule
 from marketo_stream.sandbox.server import Sandbox
 
-__all__ = ["FaultRule", "Sandbox", "SandboxConfig"]
+__all__ = ["PINNED_START", "FaultRule", "Sandbox", "SandboxConfig"]

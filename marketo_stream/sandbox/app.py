@@ -1,9 +1,9 @@
 """One request's way through the sandbox: faults, identity, Marketo's limits, the route, then the request log.
 
 Order per API call: the token is checked (601/602/603), a concurrency slot is taken (615), scripted faults fire
-(delay, bare HTTP error, error code), the daily quota (607) and the rolling window (606) are checked, the API user's
-role is checked (603 for an area it lacks), the route answers. Identity calls and the ``/_sandbox`` admin plane are
-never counted nor limited.
+(the token expiring: 602; delay, bare HTTP error, error code), the daily quota (607) and the rolling window (606)
+are checked, the API user's role is checked (603 for an area it lacks), the route answers. Identity calls and the
+``/_sandbox`` admin plane are never counted nor limited.
 """
 
 from __future__ import annotations
@@ -47,18 +47,24 @@ class SandboxApp:
             return Response.text(414, "Request-URI Too Long"), False
         if len(request.body) > BODY_LIMIT:
             return Response.text(413, "Request Entity Too Large"), False
+        token = _token(request, state.config.accept_query_token)
         try:
-            request.client_id = state.tokens.client_of(_token(request, state.config.accept_query_token))
+            request.client_id = state.tokens.client_of(token)
         except ApiError as error:
             return Response.json(failure(error.code, error.message)), False
         try:
             with state.limits.in_flight():
                 fired = state.faults.fire(request.method, request.path)
+                if token and any(rule.expire_token for rule in fired):
+                    state.tokens.expire(token)
+                    state.tokens.client_of(token)  # the first use after expiry: 602
                 response = self._scripted(fired)
                 if response is None:
                     state.limits.admit()
                     state.role.check(request.path)
-                    request_faults = [rule for rule in fired if rule.job or rule.drop_after_bytes is not None]
+                    request_faults = [
+                        rule for rule in fired if rule.job or rule.drop_after_bytes is not None or rule.corrupt_body
+                    ]
                     request.faults = request_faults
                     response = self._answer(self._api, request)
                     if response.drop_after_bytes is None:

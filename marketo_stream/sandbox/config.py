@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from marketo_stream.sandbox.faults import FaultRule, parse_rules
 from marketo_stream.sandbox.permissions import check_names
+from marketo_stream.sandbox.timefmt import BadTimestamp, iso_z, parse
 
-DEFAULT_START = "2026-11-02T15:00:00Z"
+PINNED_START = "2026-11-02T15:00:00Z"
+"""The start the repository's tests, benchmarks and fixtures pin (``--start``), so their worlds never move."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -26,7 +29,8 @@ class SandboxConfig:
     port: int = 0
     seed: int = 1
     scale: str = "small"
-    start: str = DEFAULT_START
+    start: str = ""
+    """Simulated time at start (ISO-8601); empty = the machine's now, whole seconds, as a real instance would be."""
     clock_speed: float = 1.0
     client_id: str = ""
     client_secret: str = ""
@@ -59,7 +63,9 @@ class SandboxConfig:
     other_export_mb_used: float = 0.0
     lead_updated_at_filter: bool = True
     malformed_rows: tuple[tuple[int, str], ...] = ()
-    """``(record number, kind)``: that record of every activity export is broken (``bulk/malformed.py``)."""
+    """``(record number, kind)``: that record of every export of ``malformed_exports`` is broken (``malformed.py``)."""
+    malformed_exports: tuple[str, ...] = ("activities",)
+    """The export kinds ``malformed_rows`` breaks: ``activities``, ``leads``, ``program_members``, ``customobject``."""
     # REST paging habits
     empty_page_probability: float = 0.1
     omit_empty_result: bool = True
@@ -75,6 +81,15 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         check_names(self.denied_permissions)
+        unknown = sorted(set(self.malformed_exports) - {"activities", "leads", "program_members", "customobject"})
+        if unknown:
+            raise ValueError(f"malformed_exports: unknown export kinds {unknown}")
+        if not self.start:  # resolved once, so a reset and every part of the sandbox share the same start
+            object.__setattr__(self, "start", iso_z(int(time.time())))
+        try:
+            parse(self.start)
+        except BadTimestamp as exc:
+            raise ValueError(f"start must be an ISO-8601 instant such as {PINNED_START}, not {self.start!r}") from exc
 
     def replace(self, **changes: Any) -> SandboxConfig:
         return dataclasses.replace(self, **changes)
@@ -96,6 +111,9 @@ class SandboxConfig:
             converted["extra_clients"] = tuple(tuple(pair) for pair in converted["extra_clients"])
         if "malformed_rows" in converted:
             converted["malformed_rows"] = tuple((int(n), str(k)) for n, k in converted["malformed_rows"])
+        if "malformed_exports" in converted:
+            kinds = converted["malformed_exports"]
+            converted["malformed_exports"] = (kinds,) if isinstance(kinds, str) else tuple(kinds)
         if "denied_permissions" in converted:
             denied = converted["denied_permissions"]
             converted["denied_permissions"] = (denied,) if isinstance(denied, str) else tuple(denied)

@@ -10,8 +10,14 @@ fault. Effects, combinable:
 | ``http_status`` (+ ``body``) | a bare HTTP error such as 502, plain text |
 | ``delay_seconds`` | answer late (real seconds), then normally unless another effect applies |
 | ``drop_after_bytes`` | file downloads: send the headers and that many body bytes, then drop the connection |
+| ``corrupt_body: true`` | file downloads: the right size, one byte changed, so no match with ``fileChecksum`` |
+| ``expire_token: true`` | API calls: the token expires now: this call 602, later uses 601, identity a new one |
 | ``job: "fail"`` (+ ``message``) | on a bulk create/enqueue/status/file path: that job ends Failed with ``errorMsg`` |
 | ``job: "file_gone"`` | on a bulk status/file path: the job stays Completed but its file is gone (404) |
+
+``corrupt_body`` is a corruption in transit: the next download is sound unless the rule fires again.
+``expire_token`` is a token's hour running out mid-run, as Marketo reports it (the first use after expiry 602).
+On the identity path (``/identity/oauth/token``) ``http_status`` (e.g. 503), ``body`` and ``delay_seconds`` apply.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class FaultRule:
     body: str | None = None
     delay_seconds: float = 0.0
     drop_after_bytes: int | None = None
+    corrupt_body: bool = False
+    expire_token: bool = False
     job: str | None = None
 
     def __post_init__(self) -> None:
@@ -48,7 +56,7 @@ class FaultRule:
         return (self.method is None or self.method.upper() == method) and re.search(self.path, path) is not None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None and v is not False}
 
 
 def parse_rules(raw: Any) -> tuple[FaultRule, ...]:

@@ -81,6 +81,8 @@ class Response:
     file_range: tuple[int, int] | None = None
     marketo_code: str | None = None
     drop_after_bytes: int | None = None
+    replace_byte: tuple[int, int] | None = None
+    """``(offset in the file, byte)``: a file served with that one byte changed (the ``corrupt_body`` fault)."""
 
     @classmethod
     def json(cls, payload: Mapping[str, Any], status: int = 200) -> Response:

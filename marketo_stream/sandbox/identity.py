@@ -48,6 +48,13 @@ class TokenStore:
             remaining = max(0, int(token.expires_at - now))
         return {"access_token": current, "token_type": "bearer", "expires_in": remaining, "scope": self._scope}
 
+    def expire(self, access_token: str) -> None:
+        """The token's lifetime ends now (a scripted fault), as if its hour were up."""
+        with self._lock:
+            token = self._tokens.get(access_token)
+            if token is not None:
+                token.expires_at = min(token.expires_at, self._clock.now())
+
     def client_of(self, access_token: str | None) -> str:
         """The client id owning a usable token; raises 603 (none), 602 (first use after expiry) or 601."""
         if not access_token:

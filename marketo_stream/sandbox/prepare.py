@@ -7,8 +7,10 @@ calls use are built, all before the server says it is ready.
 
 The derived files are kept between runs in a cache directory, one entry per world: its key hashes everything
 the activities and the snapshot depend on (seed, scale, start, future days, late commits) and the sandbox's own
-source, so a change to how the world is made is never served from an old entry. Entries are published whole (built
-under a temporary name, then renamed) and the least recently used are removed beyond the last few.
+source, so a change to how the world is made is never served from an old entry. A sandbox without a pinned
+``start`` starts at the machine's now, a new world each time: pin it to reuse a preparation (the benchmarks do).
+Entries are published whole (built under a temporary name, then renamed) and the least recently used are removed
+beyond the last few.
 """
 
 from __future__ import annotations

@@ -74,7 +74,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         start, end = response.file_range or (0, response.file.stat().st_size - 1)
         self.send_header("Content-Length", str(max(0, end - start + 1)))
         self.end_headers()
-        self._send_body(_read_range(response.file, start, end), response.drop_after_bytes)
+        chunks = _read_range(response.file, start, end)
+        if response.replace_byte is not None:
+            chunks = _with_byte(chunks, start, *response.replace_byte)
+        self._send_body(chunks, response.drop_after_bytes)
 
     def _send_body(self, chunks: Iterable[bytes], drop_after: int | None) -> None:
         sent = 0
@@ -88,6 +91,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
             self.wfile.write(chunk)
             sent += len(chunk)
+
+
+def _with_byte(chunks: Iterable[bytes], start: int, offset: int, value: int) -> Iterator[bytes]:
+    """``chunks`` (the file from ``start`` on) with the byte at ``offset`` of the file replaced by ``value``."""
+    at = start
+    for chunk in chunks:
+        if at <= offset < at + len(chunk):
+            changed = bytearray(chunk)
+            changed[offset - at] = value
+            chunk = bytes(changed)
+        at += len(chunk)
+        yield chunk
 
 
 def _read_range(path: Path, start: int, end: int) -> Iterator[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -49,6 +50,10 @@ class SandboxState:
         self.role = Role(config.denied_permissions)
         self.log = RequestLog()
         self.jobs = ExportJobs(config, self.clock, self.world, self.data_dir)
+        self.listings_lock = threading.Lock()
+        self.template_listings: set[tuple[int, str]] = set()
+        """``(second, status)`` of every ``emailTemplates.json`` answer: the versions a client could see are those
+        showing at these instants (``truth``'s ``email_template_history``)."""
 
     def user_of(self, client_id: str) -> str:
         """The API user a client id belongs to, as usage statistics name it."""

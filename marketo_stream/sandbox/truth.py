@@ -4,15 +4,21 @@
 the REST field names with values typed as the REST API returns them; timestamps are normalised to
 ``YYYY-MM-DDTHH:MM:SSZ`` (the asset API's ``Z+0000`` included). ``deleted_keys`` lists the keys that existed and are
 gone (deleted and merged-away leads; memberships and roles that were removed or whose lead is gone).
+
+The truth claims only what a client can reach through the API: opportunities that some role names (Marketo lists
+opportunities by their ids only, and a client learns those from roles), email-template versions that were showing
+when a client listed the templates (or now). Named accounts are served (``namedaccounts.json``) but no table of the
+product holds them, so they are not in the truth. Two tables outside the listing say what no client can know:
+``_rejected`` (export rows broken on purpose) and ``_email_template_revisions`` (every revision, listed or not).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from marketo_stream.sandbox.api.entities import objects
-from marketo_stream.sandbox.api.leads import describe
 from marketo_stream.sandbox.bulk.rows import activity_record
 from marketo_stream.sandbox.state import SandboxState
 from marketo_stream.sandbox.timefmt import chicago_day, iso_z
@@ -41,7 +47,6 @@ def table_names() -> list[str]:
         "opportunity",
         "opportunity_membership",
         "company",
-        "named_account",
         "email_template_history",
         "email",
         "form",
@@ -112,6 +117,23 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         return ["marketoGUID"], rows, [{"marketoGUID": g} for g in gone]
 
     def templates() -> Table:
+        """The versions showing at each template listing and now, keyed as Marketo tells them apart (a version's
+        ``updatedAt`` is when it was drafted, or approved once it is)."""
+        found: dict[tuple[int, str], dict[str, Any]] = {}
+        with state.listings_lock:
+            instants = {*state.template_listings, (int(now), "approved"), (int(now), "draft")}
+        for second, status in sorted(instants):
+            for x in a.templates:
+                if x.created > second:
+                    continue
+                approved, draft = records.template_versions(x, second)
+                shown = {"approved": approved, "draft": draft}.get(status, approved or draft)
+                if shown is not None:
+                    record = records.template(x, shown, second, a, iso_z)
+                    found[(x.id, record["updatedAt"])] = record
+        return ["id", "updatedAt"], [found[key] for key in sorted(found)], []
+
+    def revisions() -> Table:
         rows = [
             records.template(x, revision, now, a, iso_z)
             for x in a.templates
@@ -120,16 +142,32 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         ]
         return ["id", "version"], rows, []
 
+    def lead_describe() -> Table:
+        """A lead field as a client learns it from describe2 (its fields, keyed by the API name every lead call
+        takes) joined by name with describe.json (its id)."""
+        rows = [
+            {"name": f.name, "id": f.id, "displayName": f.display, "dataType": f.data_type, "length": f.length,
+             "updateable": f.updateable, "crmManaged": False}
+            for f in world.lead_fields.all
+        ]  # fmt: skip
+        return ["name"], rows, []
+
+    def opportunities() -> Table:
+        named = {role["externalOpportunityId"] for role in roles()[1]}
+        rows = [r for r in lead_db["opportunities"].rows(now) if r.get("externalOpportunityId") in named]
+        return ["marketoGUID"], rows, []
+
     def programs() -> list[Any]:
         return [p for p in a.programs if p.when.exists(now)]
 
     def usage() -> Table:
+        """Every day with calls, and the last seven days with or without (``last7days.json`` lists them all)."""
         today = chicago_day(now)
-        rows = [
-            {"date": day.isoformat(), "total": sum(counts.values()), "users": dict(counts)}
-            for day, counts in sorted(state.limits.usage.items())
-            if day <= today
-        ]
+        days = {day for day in state.limits.usage if day <= today} | {today - timedelta(days=n) for n in range(7)}
+        rows = []
+        for day in sorted(days):
+            counts: dict[str, int] = dict(state.limits.usage.get(day) or {})
+            rows.append({"date": day.isoformat(), "total": sum(counts.values()), "users": dict(counts)})
         return ["date"], rows, []
 
     return {
@@ -150,11 +188,11 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
         "program_membership": program_membership,
         "list": lambda: (["id"], [records.static_list(x, now, a) for x in a.lists_at(now)], []),
         "list_membership": list_membership,
-        "opportunity": lambda: (["marketoGUID"], lead_db["opportunities"].rows(now), []),
+        "opportunity": opportunities,
         "opportunity_membership": roles,
         "company": lambda: (["id"], lead_db["companies"].rows(now), []),
-        "named_account": lambda: (["marketoGUID"], lead_db["namedaccounts"].rows(now), []),
         "email_template_history": templates,
+        "_email_template_revisions": revisions,
         "email": lambda: (["id"], [records.email(x, now, a, iso_z) for x in a.emails if x.when.exists(now)], []),
         "form": lambda: (["id"], [records.simple_asset(x, now, a, iso_z) for x in a.forms if x.when.exists(now)], []),
         f"custom_object_{CUSTOM_OBJECT}": lambda: (
@@ -162,7 +200,7 @@ def _builders(state: SandboxState, now: float) -> dict[str, Callable[[], Table]]
             lead_db[f"customobjects/{CUSTOM_OBJECT}"].rows(now),
             [],
         ),
-        "lead_describe": lambda: (["id"], describe(world.lead_fields.all), []),
+        "lead_describe": lead_describe,
         "api_usage": usage,
         "_rejected": lambda: (["export_id", "line"], list(state.jobs.malformed), []),
     }

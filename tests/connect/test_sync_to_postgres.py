@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.report import Progress
-from marketo_stream.sandbox import Sandbox, SandboxConfig
+from marketo_stream.sandbox import PINNED_START, Sandbox, SandboxConfig
 from marketo_stream.schema.names import MAX_FIELD_NAME, avro_name
 from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sync.runner import SyncRunner
@@ -51,6 +51,7 @@ NEW_FIELD = "partnerCertificationLevelForTheNorthAmericanChannelProgramAfterTheM
 SANDBOX = {
     "seed": 7,
     "scale": "small",
+    "start": PINNED_START,
     "clock_speed": 0.0,
     "status_refresh_seconds": 0.0,
     "job_duration_seconds": 0.0,

@@ -24,7 +24,7 @@ import pytest
 import requests
 from confluent_kafka.admin import AdminClient
 
-from marketo_stream.sandbox import Sandbox, SandboxConfig
+from marketo_stream.sandbox import PINNED_START, Sandbox, SandboxConfig
 from marketo_stream.settings import Settings
 from tests.connect.dbt import dbt_build
 from tests.connect.test_sync_to_postgres import Pipeline, sync_settings, wait_for_sinks
@@ -90,8 +90,8 @@ def models(
     work = tmp_path_factory.mktemp(f"models-{mode}")
     sandbox = Sandbox(
         SandboxConfig(
-            seed=7, scale="tiny", clock_speed=0.0, status_refresh_seconds=0.0, job_duration_seconds=0.0,
-            rate_limit_calls=100_000,
+            seed=7, scale="tiny", start=PINNED_START, clock_speed=0.0, status_refresh_seconds=0.0,
+            job_duration_seconds=0.0, rate_limit_calls=100_000,
         )
     ).start()  # fmt: skip
     pipeline = Pipeline(sandbox, settings_for(sandbox, prefix, work, infra, mode), prefix)
@@ -179,7 +179,7 @@ def expected_sends(url: str) -> dict[str, SendTruth]:
     """Per send (marketoGUID): its email's template and the template revision in force when it was sent."""
     template = template_of_email(url)
     approved: dict[int, list[tuple[datetime, int]]] = {}
-    for revision in truth(url, "email_template_history")["records"]:
+    for revision in truth(url, "_email_template_revisions")["records"]:
         if revision["status"].lower() == "approved":
             approved.setdefault(revision["id"], []).append((utc(revision["updatedAt"]), revision["version"]))
     found = {}

@@ -40,22 +40,9 @@ class Rules:
 
 
 def accepted_rules(sandbox_url: str) -> dict[str, Rules]:
-    with_roles = {r["externalOpportunityId"] for r in truth(sandbox_url, "opportunity_membership")["records"]}
     return {
-        # Marketo lists opportunities only by id; a sync finds them through roles, so one without a role is unknown
-        "opportunity": Rules(keep=lambda r: r.get("externalOpportunityId") in with_roles),
         # membership dates come from Add to List activities, known only within Marketo's retention
         "list_membership": Rules(when_known=frozenset({"created_at"})),
-        # the truth lists the older describe's shape; the table keeps describe2's fields and the ids
-        "lead_describe": Rules(
-            reshape=lambda r: {
-                "name": r["rest"]["name"],
-                "id": r["id"],
-                "displayName": r["displayName"],
-                "dataType": r["dataType"],
-            },
-            only_columns=frozenset({"name", "id", "display_name", "data_type"}),
-        ),
     }
 
 

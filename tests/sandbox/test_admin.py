@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from marketo_stream.sandbox import Sandbox
 from tests.sandbox.client import Api
 
@@ -12,6 +15,13 @@ def test_the_clock_starts_at_the_configured_instant_and_only_moves_when_told(san
     assert api.admin("POST", "clock", {"advance_seconds": 90})["now"] == "2026-11-02T15:01:30Z"
     assert api.admin("POST", "clock", {"set": "2026-11-03T00:00:00Z"})["now"] == "2026-11-03T00:00:00Z"
     assert api.admin("GET", "clock")["now"] == "2026-11-03T00:00:00Z"
+
+
+def test_without_a_start_the_clock_starts_at_the_machines_now(sandbox_factory: Callable[..., Sandbox]) -> None:
+    """A client that bookmarks by its own clock sees what a real instance would show: no month-old now."""
+    before = int(time.time())
+    epoch = Api(sandbox_factory(start="", scale="tiny")).admin("GET", "clock")["epoch"]
+    assert before <= epoch <= time.time()
 
 
 def test_the_clock_refuses_to_go_back(sandbox: Sandbox) -> None:

@@ -10,11 +10,24 @@ from pathlib import Path
 
 import requests
 
+from marketo_stream.sandbox import PINNED_START
+
 
 def test_the_sandbox_command_serves_with_the_printed_credentials_and_the_faults_file(tmp_path: Path) -> None:
     faults = tmp_path / "faults.json"
     faults.write_text(json.dumps({"faults": [{"path": "types\\.json$", "code": "608", "times": 1}]}))
-    command = [sys.executable, "-m", "marketo_stream", "sandbox", "--scale", "tiny", "--clock-speed", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "marketo_stream",
+        "sandbox",
+        "--scale",
+        "tiny",
+        "--start",
+        PINNED_START,
+        "--clock-speed",
+        "0",
+    ]
     server = subprocess.Popen([*command, "--faults", str(faults)], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None

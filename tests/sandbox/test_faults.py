@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 from collections.abc import Callable
 
 from marketo_stream.sandbox import FaultRule, Sandbox
-from tests.sandbox.client import Api, error_code
+from tests.sandbox.client import Api, error_code, run_export
 
 TYPES = "/rest/v1/activities/types.json"
+OCTOBER = {"startAt": "2026-10-01T00:00:00Z", "endAt": "2026-10-31T23:59:59Z"}
 
 
 def test_a_code_fires_after_n_matching_calls_for_m_calls(sandbox: Sandbox) -> None:
@@ -67,3 +71,59 @@ def test_reset_restores_the_start(sandbox: Sandbox) -> None:
     assert api.admin("GET", "faults")["faults"] == []
     assert api.admin("GET", "stats")["calls_today"] == 0
     assert error_code(api.get(TYPES)) == "601", "tokens are forgotten too"
+
+
+def test_a_corrupt_body_has_the_right_size_and_a_wrong_checksum_until_the_rule_is_spent(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    base = "/bulk/v1/leads/export"
+    job, sound = run_export(api, base, {"fields": ["id", "email"], "filter": {"createdAt": OCTOBER}})
+    api.admin("POST", "faults", {"faults": [{"path": r"/file\.json$", "corrupt_body": True, "times": 1}]})
+    corrupt = api.raw("GET", f"{base}/{job['exportId']}/file.json").content
+    assert len(corrupt) == len(sound) == job["fileSize"]
+    assert sum(a != b for a, b in zip(corrupt, sound, strict=True)) == 1
+    assert "sha256:" + hashlib.sha256(corrupt).hexdigest() != job["fileChecksum"]
+    assert api.raw("GET", f"{base}/{job['exportId']}/file.json").content == sound, "the next download is sound"
+
+
+def test_a_corrupt_range_is_corrupt_within_the_range(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    base = "/bulk/v1/leads/export"
+    job, sound = run_export(api, base, {"fields": ["id", "email"], "filter": {"createdAt": OCTOBER}})
+    api.admin("POST", "faults", {"faults": [{"path": r"/file\.json$", "corrupt_body": True, "times": 1}]})
+    tail = api.raw("GET", f"{base}/{job['exportId']}/file.json", headers={"Range": "bytes=100-"})
+    assert tail.status_code == 206
+    assert len(tail.content) == len(sound) - 100 and tail.content != sound[100:]
+
+
+def test_an_expiring_token_answers_602_then_601_and_identity_issues_a_new_one(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    old = api.authenticate()
+    api.admin("POST", "faults", {"faults": [{"path": "types", "expire_token": True, "after": 1, "times": 1}]})
+    assert api.get(TYPES)["success"]
+    assert error_code(api.get(TYPES)) == "602"
+    assert error_code(api.get(TYPES)) == "601"
+    assert api.authenticate() != old
+    assert api.get(TYPES)["success"]
+    counted = [e["counted"] for e in api.admin("GET", "requests", path="types")["requests"]]
+    assert counted == [True, False, False, True], "601 and 602 are not counted"
+
+
+def test_malformed_rows_break_lead_and_custom_object_exports_when_asked(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    """A broken text cell keeps the file's checksum right and reads as one cell too many; keys are never broken."""
+    sandbox = sandbox_factory(scale="tiny", malformed_rows=[[2, "quote"]], malformed_exports=["leads", "customobject"])
+    api = Api(sandbox)
+    body = {"fields": ["id", "email", "firstName"], "filter": {"createdAt": OCTOBER}}
+    job, data = run_export(api, "/bulk/v1/leads/export", body)
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == job["fileChecksum"]
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    assert [len(row) for row in rows[:4]] == [3, 3, 4, 3], "record 2 (line 3) reads one cell too many"
+    broken = api.admin("GET", "truth/_rejected")["records"]
+    assert [(r["export_id"], r["line"], r["kind"]) for r in broken] == [(job["exportId"], 3, "quote")]
+    cars = {"fields": ["marketoGUID", "leadId", "vin"], "filter": {"updatedAt": OCTOBER}}
+    _, cars_file = run_export(api, "/bulk/v1/customobjects/car_c/export", cars)
+    third = cars_file.decode().splitlines()[2]
+    assert third.startswith("car-") and ' said "hi, there" twice"' in third, "the VIN is broken, not the key"
+    run_export(api, "/bulk/v1/activities/export", {"filter": {"createdAt": OCTOBER}})
+    assert len(api.admin("GET", "truth/_rejected")["records"]) == 2, "activity exports are left alone"

@@ -23,7 +23,7 @@ def test_an_added_field_is_described_and_empty_until_leads_change(sandbox: Sandb
     assert describe2[-1]["name"] == "loyaltyTier" and describe2[-1]["dataType"] == "string"
     describe = api.get("/rest/v1/leads/describe.json")["result"]
     assert describe[-1]["rest"]["name"] == "loyaltyTier"
-    assert api.admin("GET", "truth/lead_describe")["records"][-1]["rest"]["name"] == "loyaltyTier"
+    assert api.admin("GET", "truth/lead_describe")["records"][-1]["name"] == "loyaltyTier"
     assert all(r["loyaltyTier"] is None for r in truth_leads(api).values())
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from marketo_stream.sandbox import Sandbox, SandboxConfig
+from marketo_stream.sandbox import PINNED_START, Sandbox, SandboxConfig
 from tests.sandbox.client import Api, error_code
 
 DENIED_PATHS = {
@@ -61,7 +61,18 @@ def test_an_unknown_permission_is_refused_naming_the_known_ones() -> None:
 
 
 def test_the_sandbox_command_serves_a_role_without_the_denied_permissions() -> None:
-    command = [sys.executable, "-m", "marketo_stream", "sandbox", "--scale", "tiny", "--clock-speed", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "marketo_stream",
+        "sandbox",
+        "--scale",
+        "tiny",
+        "--start",
+        PINNED_START,
+        "--clock-speed",
+        "0",
+    ]
     server = subprocess.Popen(
         [*command, "--deny-permission", "opportunities", "--deny-permission", "custom_objects"],
         stdout=subprocess.PIPE,

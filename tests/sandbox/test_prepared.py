@@ -4,13 +4,16 @@ cache and read back by the next sandbox of the same world."""
 
 from __future__ import annotations
 
+import csv
+import io
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from marketo_stream.sandbox import Sandbox
 from marketo_stream.sandbox.bulk import csvfile
-from marketo_stream.sandbox.bulk.requests import parse_request
+from marketo_stream.sandbox.bulk.requests import ACTIVITY_FIELDS, parse_request
 from marketo_stream.sandbox.bulk.rows import prepared_lines, rows
 from marketo_stream.sandbox.prepare import KEEP_ENTRIES
 from marketo_stream.sandbox.timefmt import DAY, iso_z
@@ -39,7 +42,7 @@ def _file(sandbox: Sandbox, body: dict[str, Any], as_of: float, path: Path, *, p
     world = sandbox.state.world
     if prepared:
         chunks = prepared_lines(spec, world, as_of)
-        assert chunks is not None, "a CSV export of the default fields is assembled from prepared lines"
+        assert chunks is not None, "a CSV export of any fields in any order is assembled from prepared lines"
         csvfile.write_lines(path, csvfile.line(spec.headers, ",").encode(), chunks)
     else:
         csvfile.write(path, "CSV", list(spec.headers), rows(spec, world, as_of))
@@ -83,6 +86,40 @@ def test_prepared_activity_files_are_the_derived_files_byte_for_byte(
     assert compared == len(instants) * 7 * len(filters)
     assert all(seen > 0 for seen in rows_seen), rows_seen
     assert rows_seen[0] > 5_000, "the comparison covers a good part of the world"
+
+
+def _columns(data: bytes) -> dict[str, list[str]]:
+    """Each column of a CSV file by its header, as the bytes of its cells."""
+    header, *records = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    return {name: [record[i] for record in records] for i, name in enumerate(header)}
+
+
+def test_any_field_order_is_served_from_prepared_lines_as_the_plain_path_writes_it(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    prepared, deriving = _pair(sandbox_factory, tmp_path / "cache")
+    now = deriving.state.clock.now()
+    window = {"startAt": iso_z(now - 31 * DAY + 1), "endAt": iso_z(now)}
+    every = [*ACTIVITY_FIELDS, "actionResult"]
+    shuffled = random.Random(15).sample(every, len(every))
+    orders = [shuffled, list(reversed(ACTIVITY_FIELDS)), ["attributes", "marketoGUID"], ["actionResult"], ["leadId"]]
+    default = _file(prepared, {"filter": {"createdAt": window}}, now, tmp_path / "default.csv", prepared=True)
+    by_column = _columns(default)
+    assert len(by_column["marketoGUID"]) > 500
+    assert b'"{""' in default, "quoted cells (attributes) are among the rows"
+    for fields in orders:
+        body = {"fields": fields, "filter": {"createdAt": window}}
+        fast = _file(prepared, body, now, tmp_path / "fast.csv", prepared=True)
+        slow = _file(deriving, body, now, tmp_path / "slow.csv", prepared=False)
+        assert fast == slow, fields
+        again = _pair(sandbox_factory, tmp_path / "cache")[0]
+        assert _file(again, body, now, tmp_path / "again.csv", prepared=True) == fast, "the view read from the cache"
+        columns = _columns(fast)
+        assert list(columns) == fields
+        for name in fields:
+            expected = by_column.get(name, ["succeeded"] * len(by_column["marketoGUID"]))
+            assert columns[name] == expected, name
+    assert len(list((tmp_path / "cache").glob("*/view-*"))) == len(orders), "one view per choice of fields, kept"
 
 
 def test_export_jobs_of_a_prepared_sandbox_serve_the_same_files(

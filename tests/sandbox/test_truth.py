@@ -143,7 +143,7 @@ def test_retention_purges_high_volume_activities_after_90_days_and_keeps_new_lea
 
 def test_email_templates_show_approved_and_draft_versions_and_the_history_keeps_each(sandbox: Sandbox) -> None:
     api = Api(sandbox)
-    history = _truth(api, "email_template_history")
+    history = _truth(api, "_email_template_revisions")
     versions: dict[int, list[int]] = defaultdict(list)
     for row in history["records"]:
         versions[row["id"]].append(row["version"])
@@ -157,8 +157,50 @@ def test_email_templates_show_approved_and_draft_versions_and_the_history_keeps_
             r["version"] for r in history["records"] if r["id"] == template["id"] and r["status"] == "Approved"
         )
     api.advance(60 * 86400)
-    later = _truth(api, "email_template_history")
+    later = _truth(api, "_email_template_revisions")
     assert later["count"] > history["count"], "new versions appear as time passes"
+
+
+def _shown(api: Api) -> set[tuple[int, str]]:
+    """(id, updatedAt) of the template versions the asset API lists now, approved and draft."""
+    found = set()
+    for status in ("approved", "draft"):
+        for row in api.get("/rest/asset/v1/emailTemplates.json", status=status, maxReturn=200).get("result", []):
+            found.add((row["id"], row["updatedAt"].removesuffix("+0000")))
+    return found
+
+
+def test_the_template_history_truth_holds_the_versions_showing_at_each_listing(sandbox: Sandbox) -> None:
+    """No client can see a revision drafted and approved between two listings: the truth does not claim it."""
+    api = Api(sandbox)
+    first = _shown(api)
+    api.advance(40 * 86400)
+    unlisted_now = {(r["id"], r["updatedAt"]) for r in _truth(api, "email_template_history")["records"]}
+    api.advance(40 * 86400)
+    second = _shown(api)
+    history = _truth(api, "email_template_history")
+    assert history["key"] == ["id", "updatedAt"]
+    kept = {(r["id"], r["updatedAt"]) for r in history["records"]}
+    assert kept == first | second
+    assert unlisted_now - kept, "what showed only between the listings is not claimed"
+    every = {(r["id"], r["updatedAt"]) for r in _truth(api, "_email_template_revisions")["records"]}
+    assert kept < every
+
+
+def test_the_opportunity_truth_holds_those_some_role_names(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    named = {r["externalOpportunityId"] for r in _truth(api, "opportunity_membership")["records"]}
+    opportunities = _truth(api, "opportunity")["records"]
+    assert opportunities and {r["externalOpportunityId"] for r in opportunities} == named
+    every = api.get("/rest/v1/opportunities.json", filterType="externalOpportunityId",
+                    filterValues=",".join(f"EXT-O-{i:05d}" for i in range(1, 301)))["result"]  # fmt: skip
+    assert {r["externalOpportunityId"] for r in every} - named, "opportunities without a role exist, unclaimed"
+
+
+def test_named_accounts_are_served_but_claimed_by_no_truth_table(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    assert "named_account" not in api.admin("GET", "truth")["tables"]
+    assert api.get("/rest/v1/namedaccounts.json", filterType="name", filterValues="x")["success"] is True
 
 
 def test_emails_name_the_template_they_are_built_on_and_sends_name_emails(sandbox: Sandbox) -> None:

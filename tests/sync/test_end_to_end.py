@@ -123,24 +123,9 @@ def sync(settings: Settings) -> dict[str, Any]:
 
 def differences(sandbox: Sandbox, reader: TopicReader, registry: SchemaRegistryClient, prefix: str) -> list[str]:
     """Every table compared with the truth; returns the differences, described."""
-    roles = truth(sandbox.url, "opportunity_membership")["records"]
-    with_roles = {r["externalOpportunityId"] for r in roles}
     rules: dict[str, dict[str, Any]] = {
-        # Marketo lists opportunities only by their ids; a sync finds them through roles, so one without
-        # any role cannot be found
-        "opportunity": {"keep": lambda r: r.get("externalOpportunityId") in with_roles},
         # membership dates come from Add to List activities, known only within Marketo's retention
         "list_membership": {"when_known": {"created_at"}},
-        # the truth lists the older describe's shape; the table keeps describe2's fields and the ids
-        "lead_describe": {
-            "reshape": lambda r: {
-                "name": r["rest"]["name"],
-                "id": r["id"],
-                "displayName": r["displayName"],
-                "dataType": r["dataType"],
-            },
-            "only_columns": {"name", "id", "display_name", "data_type"},
-        },
     }
     found = []
     for table in truth_tables(sandbox.url):
@@ -213,7 +198,7 @@ def test_every_email_template_version_seen_is_kept(world: World) -> None:
         for r in reader.read(f"{prefix}.email_template_history")
         if r.value
     }
-    everything = {(r["id"], r["version"]) for r in truth(sandbox.url, "email_template_history")["records"]}
+    everything = {(r["id"], r["version"]) for r in truth(sandbox.url, "_email_template_revisions")["records"]}
     assert {(i, v) for i, v, _ in published} <= everything, "only versions that existed"
     shown_now = _templates_shown(sandbox)
     assert shown_now <= {(i, v, s) for i, v, s in published}, "every version Marketo shows now is kept"

@@ -93,6 +93,8 @@ def routes(state: SandboxState) -> Router:
 
     def email_templates(request: Request, match: re.Match[str]) -> Response:
         t, status = now(), (request.get("status") or "").lower()
+        with state.listings_lock:
+            state.template_listings.add((int(t), status))
         found = []
         for x in a.templates:
             if x.created > t or not _matches(x.id, x.name, match, request):

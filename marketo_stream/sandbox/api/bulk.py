@@ -59,7 +59,10 @@ def routes(state: SandboxState) -> Router:
         path = state.jobs.file(request.client_id, kind, object_name, export_id)
         if path is None:
             return Response.text(404, f"Export file for job {export_id} not found")
-        return _serve(path, request.headers.get("range"), content_type(path.suffix))
+        response = _serve(path, request.headers.get("range"), content_type(path.suffix))
+        if any(rule.corrupt_body for rule in request.faults) and response.status in (200, 206):
+            response.replace_byte = _changed_byte(path, *(response.file_range or (0, path.stat().st_size - 1)))
+        return response
 
     def listing(request: Request, match: re.Match[str]) -> Response:
         kind, object_name = _kind(match)
@@ -85,6 +88,19 @@ def routes(state: SandboxState) -> Router:
     router.add("GET", job + r"file\.json", file)
     router.add("GET", _OBJECT + r"\.json", listing)
     return router
+
+
+def _changed_byte(path: Path, first: int, last: int) -> tuple[int, int] | None:
+    """A byte to change in ``first..last`` of the file: the middle one, made another ASCII letter or digit (so the
+    file stays UTF-8 and its size is kept, and only the checksum tells)."""
+    middle = (first + last) // 2
+    with path.open("rb") as file:
+        file.seek(middle)
+        around = file.read(min(4096, last - middle + 1))
+    for at, value in enumerate(around):
+        if chr(value).isalnum() and value < 0x80:
+            return middle + at, ord("7") if value != ord("7") else ord("8")
+    return None
 
 
 def content_type(suffix: str) -> str:

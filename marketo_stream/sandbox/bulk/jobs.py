@@ -274,7 +274,7 @@ class ExportJobs:
                     written = csvfile.write_lines(path, header, prepared)
                 else:
                     written = csvfile.write(path, spec.file_format, list(spec.headers), rows(spec, self._world, as_of))
-                if self._config.malformed_rows and spec.kind == "activities":
+                if self._config.malformed_rows and spec.kind in self._config.malformed_exports:
                     delimiter = csvfile.DELIMITERS[spec.file_format]
                     written, broken = corrupt(written, job.export_id, self._config.malformed_rows, delimiter)
                     with self._malformed_lock:

@@ -1,10 +1,14 @@
 """Export rows broken as Marketo breaks them, before the file's checksum is computed (``malformed_rows``).
 
 Marketo writes attribute values with unescaped quotes, and attributes that are not JSON. The setting
-``malformed_rows`` names ``(record number, kind)`` pairs: in every activity export with that many records, that
-record (1-based, counted after the header) is rewritten, ``quote`` leaving the attributes cell's inner quotes
-undoubled and ``json`` cutting its JSON short. The file is then served with a checksum of what it holds, and each
-broken row is listed (export id, physical line, its text) for ``truth``'s ``_rejected`` table.
+``malformed_rows`` names ``(record number, kind)`` pairs: in every export of the kinds ``malformed_exports`` names
+(activities by default; also ``leads``, ``program_members``, ``customobject``) with that many records, that record
+(1-based, counted after the header) is rewritten. ``quote`` leaves the inner quotes of a cell undoubled: the
+``attributes`` cell, or in a file without one the row's first text cell that is not a key (an email, a VIN),
+whose unescaped quotes then hold a delimiter, so the row reads as one cell too many; ``json`` cuts
+the attributes' JSON short (a file without ``attributes`` keeps such a row whole). The file is then served with a
+checksum of what it holds, and each broken row is listed (export id, physical line, its text) for ``truth``'s
+``_rejected`` table.
 """
 
 from __future__ import annotations
@@ -30,9 +34,7 @@ def corrupt(
     text = written.path.read_text(encoding="utf-8")
     records = _records(text, delimiter)
     header = next(csv.reader(io.StringIO(records[0][1]), delimiter=delimiter))
-    if "attributes" not in header:
-        return written, []
-    at = header.index("attributes")
+    attributes = header.index("attributes") if "attributes" in header else None
     guid_at = header.index("marketoGUID") if "marketoGUID" in header else None
     broken: list[dict[str, Any]] = []
     out: list[str] = [records[0][1]]
@@ -40,9 +42,12 @@ def corrupt(
         kind = wanted.get(number)
         if kind is not None:
             fields = next(csv.reader(io.StringIO(raw), delimiter=delimiter))
-            guid = fields[guid_at] if guid_at is not None else None
-            raw = _broken(fields, at, kind, delimiter)
-            broken.append({"export_id": export_id, "line": line, "kind": kind, "marketoGUID": guid, "raw": raw[:-1]})
+            at = attributes if attributes is not None or kind == "json" else _text_cell(header, fields)
+            if at is not None:
+                guid = fields[guid_at] if guid_at is not None else None
+                raw = _broken(fields, at, kind, delimiter)
+                entry = {"export_id": export_id, "line": line, "kind": kind, "marketoGUID": guid, "raw": raw[:-1]}
+                broken.append(entry)
         out.append(raw)
     data = "".join(out).encode("utf-8")
     Path(written.path).write_bytes(data)
@@ -65,10 +70,25 @@ def _records(text: str, delimiter: str) -> list[tuple[int, str]]:
     return found
 
 
+_KEYS = ("marketoGUID", "id", "leadId", "programId")
+
+
+def _text_cell(header: list[str], fields: list[str]) -> int | None:
+    """The first cell holding text (not a key, null, a number, a time or a boolean), or None."""
+    for at, (name, value) in enumerate(zip(header, fields, strict=False)):
+        if name in _KEYS or value in ("", "null", "true", "false"):
+            continue
+        if not value[:1].isdigit() and value[:1] != "-":
+            return at
+    return None
+
+
 def _broken(fields: list[str], at: int, kind: str, delimiter: str) -> str:
     attributes = fields[at] if fields[at] not in ("", "null") else '{"note":"x"}'
     cells = [csvfile.line([value], delimiter).rstrip("\n") for value in fields]
-    if kind == "quote":
+    if kind == "quote" and not attributes.startswith("{"):
+        cells[at] = '"' + attributes + ' said "hi' + delimiter + ' there" twice"'
+    elif kind == "quote":
         cells[at] = '"' + attributes.replace("}", ',"said":"a "quoted" word"}') + '"'
     elif kind == "json":
         cells[at] = csvfile.line([attributes[:-1] + ',"cut'], delimiter).rstrip("\n")
