@@ -174,7 +174,7 @@ class SyncRunner:
     def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally, *, follow_tail: bool) -> None:
         """Each phase gets its state and hands the new state on; every one commits as it goes."""
         first_run = not state.leads.initial_load_complete
-        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, effects=state.effects)
+        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, effects=state.effects, recent=state.recent)
         leads.deleted_leads()
         if follow_tail and tail_holds(state, inputs, inputs.settings.follow):
             activities = ActivityResult(state.activities, state.recent, state.effects)

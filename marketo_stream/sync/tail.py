@@ -4,21 +4,26 @@ commits them, and a hand-over to Bulk Extract when there is too much to page.
 Why it is safe to mix with Bulk Extract (every ``marketoGUID`` is published once):
 
 - Bulk windows select by ``activityDate`` and hold what was committed when the job ran; paging tokens select by
-  *commit* time. So the tail opens its tokens at the end of the finished bulk windows (``done``) and reads every
-  activity committed after it, the late-committed ones of older dates included. What bulk already published among
-  them (committed between the window's end and its job) is in ``activities.recent``, the GUIDs published within the
-  lookback, and is skipped. Each row the tail publishes joins ``activities.recent`` in the same transaction.
-- After a pass that paged every group to its end, the bulk windows are marked done up to Marketo's now less
-  ``follow.safety_lag_seconds``, and the tail's tokens go with that new end (``TailState``). A later bulk pass
-  plans from there and re-reads its lookback: the rows the tail published are in ``activities.recent`` and skipped.
-  Once bulk has moved the end, the tokens no longer match it and the tail opens new ones at the new end.
+  *commit* time. So the tail opens its tokens a safety lag before the end of the finished bulk windows (``done``)
+  and reads every activity committed after that, the late-committed ones of older dates included. What bulk
+  already published among them is in ``activities.recent`` (the GUIDs published within the lookback) and is
+  skipped; each row the tail publishes joins ``activities.recent`` in the same transaction.
+- After a pass that paged every group to its end, the bulk windows are marked done up to Marketo's now less the
+  safety lag, and the tail's tokens go with that new end (``TailState``). A later bulk pass plans from there and
+  re-reads its lookback: the rows the tail published are in ``activities.recent`` and skipped. Once bulk has moved
+  the end, the tokens no longer match it and the tail opens new ones a safety lag before the new end.
 - Records, tokens, ``done``, ``activities.recent`` and the effects are committed in one Kafka transaction, so a
   stop anywhere resumes from the last page whose rows are committed.
 
-The safety lag: Marketo commits some activities late (an email send once the mail server has sent it; the sandbox
-commits 3 % of web and email activities 1 minute to 6 hours late). The tail never misses them, since it follows
-commit time; the lag only decides how far the bulk windows count as done when Bulk Extract takes over, and the
-lookback re-read (``sync.lookback_hours``, 24 h) catches what commits later still.
+The safety lag (``follow.safety_lag_seconds``, 10 minutes): Marketo commits some activities late (an email send
+once the mail server has sent it; the sandbox commits 3 % of web and email activities 1 minute to 6 hours late). The
+tail itself never misses them, since it follows commit time. The lag covers the seams with Bulk Extract: an
+activity dated before a bulk window's end but committed after its job read the window (the job may even run
+before Marketo's clock reaches the end we planned with: our idea of Marketo's now comes from its last ``Date``
+header) is read by the tail's tokens opened a lag earlier; and the windows the tail marks done stop a lag before
+now, so that Bulk Extract, when it takes over, re-reads the newest span, where late commits gather (its lookback,
+``sync.lookback_hours``, 24 h, catches later ones still). Delete Lead activities read again in an overlap are kept
+in ``activities.recent`` too, by both paths, and published once.
 
 Calls: ``activities.json`` takes at most 10 type ids, so the extracted types are paged in groups of 10 (one call per
 group when nothing is new), plus one call for deleted leads; lead changes arrive as New Lead and Change Data Value
@@ -121,15 +126,18 @@ class TailPass:
         if inputs.now - end > timedelta(hours=self.follow.max_gap_hours):
             return self._result(f"the bulk windows end at {format_instant(end)}, too long ago to page", end)
         state.tail = TailState(state.tail.tokens_for(end), end)
+        lag = timedelta(seconds=self.follow.safety_lag_seconds)
         for group in type_groups(self.types):
-            if not self._page(group_label(group), ACTIVITIES_PATH, {"activityTypeIds": group_label(group)}, end):
+            label = group_label(group)
+            if not self._page(label, ACTIVITIES_PATH, {"activityTypeIds": label}, end - lag):
                 return self._hand_over(end)
-        if not self._page(TailState.DELETED, DELETED_LEADS_PATH, {}, state.deleted_leads.at or end):
+        if not self._page(TailState.DELETED, DELETED_LEADS_PATH, {}, (state.deleted_leads.at or end) - lag):
             return self._hand_over(end)
         state.deleted_leads = CursorState(inputs.now)
         inputs.writer.commit(self.documents())  # the lead phase's commits carry its own state, not the tail's
         if state.effects.leads_to_refresh or state.effects.merged_away:
-            LeadPhase(inputs, state.leads, state.deleted_leads, self.tally, effects=state.effects).apply_effects()
+            leads = LeadPhase(inputs, state.leads, state.deleted_leads, self.tally, effects=state.effects)
+            leads.apply_effects()
         new_end = self._mark_done(end)
         inputs.writer.commit(self.documents())
         return self._result(None, new_end)

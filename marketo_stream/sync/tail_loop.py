@@ -123,7 +123,7 @@ class TailFollower:
         started = self.monotonic()
         session = TailSession.open(self.settings, self.progress)
         try:
-            spent = counted_calls(session.client)
+            spent = 0  # the session's metadata calls count as the first pass's
             while True:
                 result = session.tail_pass()
                 calls = counted_calls(session.client)

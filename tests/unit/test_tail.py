@@ -53,7 +53,7 @@ def guids(sink: MemorySink) -> Counter[str]:
     return Counter(
         str(next(iter(key.values())))
         for table in sink.tables
-        if table.startswith("activity_")
+        if table.startswith("activity_") and table != "activity_type"
         for key, value in sink.records(table)
         if value is not None
     )
