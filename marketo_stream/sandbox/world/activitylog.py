@@ -125,6 +125,12 @@ class ActivityLog:
             for day in days:
                 self._cache.pop(day, None)
 
+    def clear_live(self) -> None:
+        """Forgets the activities added live (``POST /_sandbox/reset``)."""
+        with self._lock:
+            self.live = LiveActivities(self.seed, self.book, self.assets)
+            self._cache.clear()
+
     def every_day(self, first: int, last: int) -> Iterator[tuple[int, list[Activity]]]:
         """``(day, day(day))`` for every day from ``first`` to ``last``, telling each lead's story once rather than
         once per day it touches: how a whole world is prepared. A lead's events all come at or after its creation,
