@@ -120,6 +120,8 @@ class TailPass:
 
     def run(self) -> TailResult:
         inputs, state = self.inputs, self.state
+        if not self.types:
+            return self._result(None, None)  # no activity table published: deletes come with the bulk passes
         end = windows_end(state, inputs)
         if end is None:
             return self._result("no bulk window is done yet", end)

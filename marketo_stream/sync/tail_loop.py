@@ -115,6 +115,9 @@ class TailFollower:
         self.monotonic = monotonic
         self.passes = 0
         self.calls = 0
+        self._handed_over_at_once = False
+        """The last ``follow`` handed over on its first pass: a second such call waits instead (a bulk pass that
+        cannot bring the windows close to now must not be followed by another at once, for ever)."""
 
     def follow(self, seconds: float) -> float:
         """Runs tail passes for up to ``seconds``; returns the pause left before the next bulk pass (0 when the
@@ -124,6 +127,7 @@ class TailFollower:
         session = TailSession.open(self.settings, self.progress)
         try:
             spent = 0  # the session's metadata calls count as the first pass's
+            first = True
             while True:
                 result = session.tail_pass()
                 calls = counted_calls(session.client)
@@ -134,8 +138,10 @@ class TailFollower:
                     result.tombstones, calls - spent,
                 )  # fmt: skip
                 if result.handover is not None:
+                    at_once, self._handed_over_at_once = self._handed_over_at_once, first
                     self.progress.step(f"tail: {result.handover}; Bulk Extract takes over")
-                    return 0.0
+                    return max(deadline - self.monotonic(), 0.0) if at_once and first else 0.0
+                first = self._handed_over_at_once = False
                 wait = pause_after(calls - spent, self.monotonic() - started, self.settings)
                 spent = calls
                 left = deadline - self.monotonic()
