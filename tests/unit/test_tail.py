@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
+from marketo_stream.errors import MarketoStreamError
 from marketo_stream.report import Progress
 from marketo_stream.sandbox import Sandbox
 from marketo_stream.settings import Settings
@@ -133,3 +135,33 @@ def test_the_pause_after_a_pass_keeps_the_tail_within_its_share_of_the_daily_cal
     day = 86_400.0
     passes = day / (5 * 86.4)
     assert passes * 5 <= 10_000 * 0.1, "a day of such passes spends at most the share"
+
+
+def test_a_tail_pass_stopped_midway_resumes_from_its_last_committed_page_publishing_nothing_twice(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(**{**WORLD, "empty_page_probability": 0.0})
+    settings = settings_for(sandbox, tmp_path)
+    settings = settings.model_copy(update={"sync": settings.sync.model_copy(update={"transaction_rows": 100})})
+    sink = MemorySink()
+    bulk_pass(settings, sink)
+    before = len(guids(sink))
+    requests.post(
+        f"{sandbox.url}/_sandbox/activities", json={"per_minute": 30, "minutes": 30, "types": [1, 6]}, timeout=30
+    ).raise_for_status()
+    advance(sandbox, 40 * 60)
+    refuse = {"path": r"/rest/v1/activities\.json", "after": 2, "times": 0, "code": "1003", "message": "refused"}
+    requests.post(f"{sandbox.url}/_sandbox/faults", json={"faults": [refuse]}, timeout=30).raise_for_status()
+
+    with pytest.raises(MarketoStreamError):
+        tail_pass(settings, sink)  # two pages of 300 read, the third refused
+    stopped = len(guids(sink)) - before
+    assert 300 <= stopped < 900, "the pages read before the stop are committed with their token"
+
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=30).raise_for_status()
+    assert tail_pass(settings, sink).handover is None
+    published = guids(sink)
+    assert [guid for guid, times in published.items() if times > 1] == []
+    alone = MemorySink()
+    bulk_pass(settings, alone)
+    assert set(published) == set(guids(alone))
