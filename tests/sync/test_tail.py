@@ -219,3 +219,22 @@ def test_the_tail_spends_no_more_than_its_share_of_the_daily_calls(
     assert 0 < counted <= follower.calls, "the sandbox counts what the tail counts (it may waive a failed call)"
     last_pass = 2 * counted / follower.passes  # a pass spends before it pauses: the last one is over the share
     assert counted <= hourly_share + last_pass
+
+
+def test_the_tail_hands_a_gap_to_bulk_at_once_but_never_twice_in_a_row_without_a_pause(
+    sandbox_factory: Callable[..., Sandbox],
+    settings_for: Callable[..., Settings],
+    prefixes: Callable[[], str],
+) -> None:
+    sandbox = sandbox_factory(**WORLD)
+    settings = settings_for(sandbox, prefixes(), max_gap_hours="1")
+    bulk_pass(settings)
+    control(sandbox, "clock", {"advance_seconds": 2 * 3600})  # the process was away: the bulk windows are old
+    clock = [0.0]
+    follower = TailFollower(settings, Progress(quiet=True), sleep=lambda s: None, monotonic=lambda: clock[0])
+    assert follower.follow(900.0) == 0.0, "a gap goes to Bulk Extract at once"
+    assert follower.follow(900.0) == 900.0, "a bulk pass that did not close the gap is not followed by another at once"
+    bulk_pass(settings, follow_tail=True)  # closes the gap
+    follower.sleep = lambda seconds: clock.__setitem__(0, clock[0] + seconds)
+    passes = follower.passes
+    assert follower.follow(600.0) < 600.0 and follower.passes >= passes + 3, "the tail polls again, paced"
