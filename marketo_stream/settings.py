@@ -263,6 +263,27 @@ class SyncSettings(_Section):
     work_dir: Path = Field(Path(".local/work"), description="Where export files are downloaded")
 
 
+class FollowSettings(_Section):
+    """The streaming tail of ``sync --follow``: between bulk passes, activities and deletes through REST paging
+    tokens (README, "Freshness and API calls")."""
+
+    tail: bool = Field(True, description="Keep activities current through REST paging tokens between bulk passes")
+    tail_call_share: float = Field(
+        0.3, gt=0, le=1, description="Share of the instance's daily API calls the tail may spend (it slows to fit)"
+    )
+    daily_calls: int = Field(50_000, ge=1, description="The instance's daily API call quota, shared by integrations")
+    tail_interval_seconds: float = Field(5.0, ge=0, description="Shortest pause between two tail passes")
+    bulk_threshold_rows: int = Field(
+        30_000, ge=1, description="A tail pass that finds more activities than this hands over to Bulk Extract"
+    )
+    max_gap_hours: float = Field(
+        6.0, gt=0, description="The tail starts only when the bulk windows end this recently; older: Bulk Extract"
+    )
+    safety_lag_seconds: float = Field(
+        600.0, ge=0, description="The tail marks activities done up to this long before Marketo's now (late commits)"
+    )
+
+
 BLOCKABLE_GROUPS = ("activities", "entities", "memberships", "metadata", "custom_objects")
 
 
@@ -325,6 +346,7 @@ class Settings(_Section):
     kafka: KafkaSettings = KafkaSettings()
     schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     sync: SyncSettings = SyncSettings()
+    follow: FollowSettings = FollowSettings()
     block: BlockSettings = BlockSettings()
     hash: HashSettings = HashSettings()
     log: LogSettings = LogSettings()

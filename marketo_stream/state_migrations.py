@@ -25,6 +25,10 @@ History:
    (``{"subjects": {subject: {id: sha256 of the parsing canonical form}}}``), checked against the registry at
    every start. Nothing else changed; a version-3 state has no ids to check, and the run after the upgrade
    keeps the ids it writes with.
+5. A new key, ``activities.tail``: the streaming tail of ``sync --follow`` (``sync/tail.py``): one paging token per
+   group of activity types and one for deleted leads (``tokens``), and the end of the activity windows those tokens
+   were opened at or last extended to (``end``; a bulk pass that moves the end makes the tail open new tokens).
+   Nothing else changed; a version-4 state has no tail, which then starts from the bulk windows' end.
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from typing import Any
 
 from marketo_stream.errors import MarketoStreamError
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 
 ACTIVITIES_KEY = "activities"
 RECENT_KEY = "activities.recent"
+TAIL_KEY = "activities.tail"
 LEADS_KEY = "lead"
 DELETED_LEADS_KEY = "deleted_leads"
 RUN_KEY = "run"
@@ -139,7 +144,17 @@ def _v3_to_v4(key: str, doc: Mapping[str, Any]) -> Documents:
     return {key: {**doc, "v": 4}}
 
 
-MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(key: str, doc: Mapping[str, Any]) -> Documents:
+    """Version 5 only adds a key (``activities.tail``): every other document is the same."""
+    return {key: {**doc, "v": 5}}
+
+
+MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+}
 """``MIGRATIONS[n]`` turns one version-``n`` document into the version-``n + 1`` documents it stands for."""
 
 

@@ -30,6 +30,7 @@ from marketo_stream.state_migrations import (
     RUN_KEY,
     SCHEMAS_KEY,
     STATE_VERSION,
+    TAIL_KEY,
     WINDOWS_PREFIX,
     StateVersionError,
     effects_shard_key,
@@ -53,6 +54,7 @@ __all__ = [
     "RUN_KEY",
     "SCHEMAS_KEY",
     "STATE_VERSION",
+    "TAIL_KEY",
     "WINDOWS_PREFIX",
     "ActivityState",
     "CursorState",
@@ -65,6 +67,7 @@ __all__ = [
     "StateDocuments",
     "StateVersionError",
     "SyncState",
+    "TailState",
     "WindowsDone",
     "effects_documents",
     "entity_key",
@@ -162,6 +165,43 @@ class RecentActivities:
             return cls()
         data = upgrade(data)
         return cls({str(k): int(v) for k, v in data.get("guids", {}).items()})
+
+
+@dataclass
+class TailState:
+    """Where the streaming tail (``sync/tail.py``) resumes: a paging token per group of activity types (label: the
+    type ids joined by commas) and one for deleted leads (``DELETED``), all opened at or beyond ``end``, the end of
+    the activity windows when the tail last committed. A bulk pass that moves that end makes the tokens stale: the
+    tail then opens new ones at the new end (``tokens_for``)."""
+
+    DELETED = "deleted"
+
+    tokens: dict[str, str] = field(default_factory=dict)
+    end: datetime | None = None
+
+    def tokens_for(self, windows_end: datetime | None) -> dict[str, str]:
+        """The tokens still valid when the bulk windows end at ``windows_end`` (none once a bulk pass moved it)."""
+        if self.end is None or windows_end is None or format_instant(self.end) != format_instant(windows_end):
+            return {}
+        return dict(self.tokens)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "tokens": dict(sorted(self.tokens.items())),
+            "end": format_instant(self.end) if self.end else None,
+        }
+
+    def documents(self) -> StateDocuments:
+        return {TAIL_KEY: self.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> TailState:
+        if not data:
+            return cls()
+        data = upgrade(data)
+        end = data.get("end")
+        return cls({str(k): str(v) for k, v in data.get("tokens", {}).items()}, parse_instant(end) if end else None)
 
 
 @dataclass
@@ -415,6 +455,7 @@ class SyncState:
     calls: RecentCalls
     stored: Mapping[str, Mapping[str, Any] | None] = field(repr=False)
     schemas: SchemaIds = field(default_factory=SchemaIds)
+    tail: TailState = field(default_factory=TailState)
 
     @classmethod
     def load(cls, states: Mapping[str, Mapping[str, Any] | None]) -> SyncState:
@@ -429,6 +470,7 @@ class SyncState:
             calls=RecentCalls.from_json(states.get(CALLS_KEY)),
             stored=states,
             schemas=SchemaIds.from_json(states.get(SCHEMAS_KEY)),
+            tail=TailState.from_json(states.get(TAIL_KEY)),
         )
 
     def entity(self, table: str) -> EntityState:

@@ -90,10 +90,10 @@ def sync_command(
             _pass(settings, progress, outputs)
 
 
-def _pass(settings: Settings, progress: Progress, outputs: Outputs) -> None:
+def _pass(settings: Settings, progress: Progress, outputs: Outputs, *, follow_tail: bool = False) -> None:
     """One pass; one that fails still counts in the metrics (and the textfile), then the error goes on."""
     try:
-        _once(settings, progress, outputs)
+        _once(settings, progress, outputs, follow_tail=follow_tail)
     except Exception:
         outputs.metrics.record_failure()
         if settings.metrics.textfile is not None:
@@ -101,11 +101,11 @@ def _pass(settings: Settings, progress: Progress, outputs: Outputs) -> None:
         raise
 
 
-def _once(settings: Settings, progress: Progress, outputs: Outputs) -> None:
+def _once(settings: Settings, progress: Progress, outputs: Outputs, *, follow_tail: bool = False) -> None:
     from marketo_stream.sync.runner import SyncRunner
 
     run_id = logs.current_run_id() or logs.new_run_id()
-    runner = SyncRunner(settings, progress=progress)
+    runner = SyncRunner(settings, progress=progress, follow_tail=follow_tail)
     try:
         summary = runner.run_once()
     finally:
@@ -138,13 +138,16 @@ def _write_atomically(path: Path, text: str) -> None:
 def _follow(settings: Settings, progress: Progress, pause: float, outputs: Outputs) -> None:
     """Passes for ever: a pass that fails for a transient reason is logged and retried after a growing pause;
     any other failure, or a signal, ends the loop with its status."""
+    from marketo_stream.sync.tail_loop import TailFollower
+
+    tail = TailFollower(settings, progress) if settings.follow.tail else None
     failures = 0
     while True:
         with logs.run():  # each pass is a run of its own: its lines, its summary, its failure share one id
             try:
-                _pass(settings, progress, outputs)
+                _pass(settings, progress, outputs, follow_tail=tail is not None)
                 failures = 0
-                wait = pause
+                wait = pause if tail is None else tail.follow(pause)  # the streaming tail until the next bulk pass
             except Exception as exc:
                 status, message = outcome(exc)
                 if status not in TRANSIENT:

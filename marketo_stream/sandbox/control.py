@@ -13,9 +13,11 @@ from marketo_stream.sandbox.clock import ClockError
 from marketo_stream.sandbox.faults import parse_rules
 from marketo_stream.sandbox.http import Request, Response, Router
 from marketo_stream.sandbox.state import SandboxState
-from marketo_stream.sandbox.timefmt import BadTimestamp, iso_z, parse
+from marketo_stream.sandbox.timefmt import DAY, BadTimestamp, iso_z, parse
 from marketo_stream.sandbox.truth import UnknownTable, table_names, truth
+from marketo_stream.sandbox.world.activitylog import GUID_STRIDE
 from marketo_stream.sandbox.world.fields import FieldError
+from marketo_stream.sandbox.world.live import LIVE_GUIDS
 
 
 def routes(state: SandboxState) -> Router:
@@ -91,6 +93,20 @@ def routes(state: SandboxState) -> Router:
         added = [{**dataclasses.asdict(known.by_name[name]), "added_at": iso_z(at)} for name, at in known.added.items()]
         return _ok({"added": added})
 
+    def live_activities(request: Request, _: re.Match[str]) -> Response:
+        """POST ``{"per_minute", "minutes", "types"?, "start"?}`` adds a steady stream of activities (from now by
+        default); GET lists the added ones committed by now, with their commit (when REST can first see them)."""
+        log = state.world.log
+        if request.method == "POST":
+            body = request.json()
+            try:
+                start = parse(str(body["start"])) if body.get("start") else state.clock.now()
+                types = [int(t) for t in body.get("types") or ()] or None
+                log.add_live(start, float(body["per_minute"]), float(body["minutes"]), types)
+            except (KeyError, TypeError, ValueError, BadTimestamp) as exc:
+                return _bad(f"expected per_minute and minutes (and optionally types, start): {exc}")
+        return _ok({"now": iso_z(state.clock.now()), "activities": live_committed(state)})
+
     def reset(request: Request, _: re.Match[str]) -> Response:
         state.reset()
         return _ok({"now": iso_z(state.clock.now())})
@@ -102,8 +118,28 @@ def routes(state: SandboxState) -> Router:
     router.add("POST", r"/_sandbox/reset", reset)
     router.add("GET POST", r"/_sandbox/bulk", bulk)
     router.add("GET POST", r"/_sandbox/lead-fields", lead_fields)
+    router.add("GET POST", r"/_sandbox/activities", live_activities)
     router.add("GET", r"/_sandbox/truth(?:/(?P<table>[a-z0-9_]+))?", truth_table)
     return router
+
+
+def live_committed(state: SandboxState) -> list[dict[str, Any]]:
+    """The added activities committed by now: GUID, type, activity date and commit time (epoch seconds)."""
+    now = state.clock.now()
+    log = state.world.log
+    found = []
+    for day in sorted({event.t // DAY for event in log.live.all_events()}):
+        for activity in log.day(day):
+            if activity.guid % GUID_STRIDE > LIVE_GUIDS and activity.commit <= now:
+                found.append(
+                    {
+                        "guid": str(activity.guid),
+                        "type": activity.type_id,
+                        "date": activity.date,
+                        "commit": activity.commit,
+                    }
+                )
+    return found
 
 
 def _stats(state: SandboxState) -> dict[str, Any]:

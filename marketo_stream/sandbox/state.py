@@ -61,9 +61,10 @@ class SandboxState:
 
     def reset(self) -> None:
         """Back to the state at start: clock, tokens, limits, faults from the config, request log, export jobs,
-        no added lead fields."""
+        no added lead fields or live activities."""
         self.jobs.close()
         self.world.lead_fields.clear_added()
+        self.world.log.clear_live()
         self._build()
 
     def close(self) -> None:

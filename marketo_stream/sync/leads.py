@@ -16,13 +16,20 @@ from typing import Any
 from marketo_stream.activity_effects import Effects
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
-from marketo_stream.intervals import Interval, format_instant
+from marketo_stream.intervals import Interval, format_instant, parse_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, paging_token
 from marketo_stream.planner import plan_windows
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.windows import request_window, window_request
-from marketo_stream.sync_state import CursorState, ExportProgress, LeadState, StateDocuments, effects_documents
+from marketo_stream.sync_state import (
+    CursorState,
+    ExportProgress,
+    LeadState,
+    RecentActivities,
+    StateDocuments,
+    effects_documents,
+)
 from marketo_stream.tables import DELETE_LEAD_TYPE
 
 DELETED_LEADS_RETENTION = timedelta(days=14)
@@ -45,6 +52,9 @@ class LeadPhase:
     tally: Tally
     effects: Effects = field(default_factory=Effects)
     """The run's effects, loaded from state and committed with every step (the same object the activities fill)."""
+    recent: RecentActivities | None = None
+    """The activities published within the lookback (the same object the activity phase and the tail keep): a
+    Delete Lead activity that the overlap of ``deletedleads.json`` reads again is not published again."""
     loaded_ids: set[int] = field(default_factory=set)
     """Ids of the leads this run's initial load published (read back when lead ids are hashed). Not kept across a
     stop: a resumed load knows only the windows it reads itself (see docs/architecture.md, "Resuming")."""
@@ -90,13 +100,29 @@ class LeadPhase:
                     ctx.writer.delete(lead, {"id": int(lead_id)})
                     tally.tombstones[lead.name] += 1
                     deleted += 1
-                if activity is not None and row.get("marketoGUID"):
+                if activity is not None and row.get("marketoGUID") and self._first_time(row):
                     ctx.writer.upsert_row(activity, row)
                     tally.records[activity.name] += 1
             ctx.writer.checkpoint(lambda: effects_documents(self.effects))
         self.deleted_cursor = CursorState(ctx.now)
-        ctx.writer.commit({**self.deleted_cursor.deleted_leads_documents(), **effects_documents(self.effects)})
+        recent = self.recent.documents() if self.recent is not None else {}
+        ctx.writer.commit(
+            {**self.deleted_cursor.deleted_leads_documents(), **effects_documents(self.effects), **recent}
+        )
         ctx.progress.step(f"deleted leads since {format_instant(since)}: {deleted} tombstone(s)")
+
+    def _first_time(self, row: dict[str, Any]) -> bool:
+        """Whether a Delete Lead activity is new to the topic (then kept in ``recent``, committed with it)."""
+        if self.recent is None:
+            return True
+        guid = str(row["marketoGUID"])
+        if guid in self.recent.guids:
+            return False
+        date = row.get("activityDate")
+        self.recent.guids[guid] = (
+            int(parse_instant(str(date)).timestamp()) if date else int(self.inputs.now.timestamp())
+        )
+        return True
 
     # -- initial load --------------------------------------------------------------------------------------
 

@@ -33,11 +33,12 @@ from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink, SinkConfig
 from marketo_stream.sink.protocol import Sink
-from marketo_stream.sync.activities import sync_activities
+from marketo_stream.sync.activities import ActivityResult, sync_activities
 from marketo_stream.sync.catalog import Metadata, fetch_metadata, plan_tables, register_tables
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
+from marketo_stream.sync.tail import tail_holds
 from marketo_stream.sync.writer import Writer
 from marketo_stream.sync_state import CursorState, RecentCalls, StateDocuments, SyncState, effects_documents
 
@@ -88,8 +89,12 @@ class SyncRunner:
         clock: Clock = SYSTEM_CLOCK,
         client: MarketoClient | None = None,
         sink: Sink | None = None,
+        follow_tail: bool = False,
     ) -> None:
+        """``follow_tail``: a pass of ``--follow`` with the streaming tail on leaves activities to the tail while it
+        keeps up (``sync.tail.tail_holds``)."""
         self.settings = settings
+        self.follow_tail = follow_tail
         self.progress = progress or Progress(quiet=True)
         self.clock = clock
         self.client = client or MarketoClient.from_settings(settings.marketo, clock=clock)
@@ -141,7 +146,7 @@ class SyncRunner:
                 kept = state.schemas.merged(self.sink.written_schemas())
                 if kept != state.schemas:  # before any record names a new id
                     writer.commit(kept.documents())
-                self._phases(inputs, state, meta, tally)
+                self._phases(inputs, state, meta, tally, follow_tail=self.follow_tail)
                 writer.commit(self._calls_documents(ended=True))
             progress.step("checking that the registry still holds the schemas this run wrote with")
             self.sink.verify_written()
@@ -166,12 +171,17 @@ class SyncRunner:
             )
 
     @staticmethod
-    def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally) -> None:
+    def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally, *, follow_tail: bool) -> None:
         """Each phase gets its state and hands the new state on; every one commits as it goes."""
         first_run = not state.leads.initial_load_complete
-        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, effects=state.effects)
+        leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, effects=state.effects, recent=state.recent)
         leads.deleted_leads()
-        activities = sync_activities(inputs, state.activities, state.recent, state.effects, tally, first_run=first_run)
+        if follow_tail and tail_holds(state, inputs, inputs.settings.follow):
+            activities = ActivityResult(state.activities, state.recent, state.effects)
+        else:
+            activities = sync_activities(
+                inputs, state.activities, state.recent, state.effects, tally, first_run=first_run
+            )
         leads.effects = activities.effects
         if first_run:
             leads.initial_load()

@@ -16,7 +16,7 @@ from marketo_stream.marketo.errors import RetryableError
 from marketo_stream.sink.errors import KafkaUnavailableError
 
 ENV = {"MARKETO_STREAM_BASE_URL": "http://127.0.0.1:1", "MARKETO_STREAM_CLIENT_ID": "id",
-       "MARKETO_STREAM_CLIENT_SECRET": "secret-value"}  # fmt: skip
+       "MARKETO_STREAM_CLIENT_SECRET": "secret-value", "MARKETO_STREAM_FOLLOW__TAIL": "false"}  # fmt: skip
 
 
 def test_follow_waits_out_outages_and_stops_on_anything_else(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,7 +31,7 @@ def test_follow_waits_out_outages_and_stops_on_anything_else(monkeypatch: pytest
     passes: list[str] = []
     pauses: list[float] = []
 
-    def one_pass(*_: object) -> None:
+    def one_pass(*_: object, **__: object) -> None:
         passes.append("pass")
         failure = next(outcomes)
         if failure is not None:

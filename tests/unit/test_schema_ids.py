@@ -114,7 +114,7 @@ def test_the_kept_ids_round_trip_through_the_state_and_only_accumulate() -> None
 def test_a_state_from_before_the_kept_ids_upgrades_without_them() -> None:
     v3 = {"run": {"v": 3, "at": "2026-01-01T00:00:00Z"}, "lead": {"v": 3, "done": [], "initial_load_complete": True}}
     current = upgrade_states(v3)
-    assert current == {key: {**doc, "v": STATE_VERSION} for key, doc in v3.items()} and STATE_VERSION == 4
+    assert current == {key: {**doc, "v": STATE_VERSION} for key, doc in v3.items()} and STATE_VERSION >= 4
     state = SyncState.load(v3)
     assert state.schemas == SchemaIds() and state.leads.initial_load_complete
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from marketo_stream.sync_state import (
     ACTIVITIES_KEY,
     CALLS_KEY,
     DELETED_LEADS_KEY,
+    TAIL_KEY,
     EntityState,
     RecentCalls,
     SyncState,
+    TailState,
     WindowsDone,
     effects_documents,
     entity_key,
@@ -205,3 +208,24 @@ def test_state_from_before_version_three_holds_no_call_history_and_the_history_r
     docs = calls.documents()
     assert docs[CALLS_KEY]["v"] == STATE_VERSION  # type: ignore[index]
     assert SyncState.load(docs).calls == calls
+
+
+def test_a_version_4_state_upgrades_unchanged_and_starts_the_tail_from_the_bulk_windows() -> None:
+    v4 = {
+        ACTIVITIES_KEY: {"v": 4, "done": {"6": [["2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"]]}, "exports": {}},
+        "activities.recent": {"v": 4, "guids": {"123": 1793000000}},
+    }
+    current = upgrade_states(v4)
+    assert current == {key: {**doc, "v": STATE_VERSION} for key, doc in v4.items()} and STATE_VERSION == 5
+    state = SyncState.load(v4)
+    assert state.tail.tokens == {} and state.tail.end is None, "no tail yet: it opens its tokens at the bulk end"
+    assert state.recent.guids == {"123": 1793000000}
+
+
+def test_the_tail_state_keeps_its_tokens_only_while_the_bulk_windows_end_where_it_left_them() -> None:
+    end = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    tail = TailState({"1,2": "TOKEN", TailState.DELETED: "DELETED"}, end)
+    stored = SyncState.load(tail.documents()).tail
+    assert stored == tail and tail.documents()[TAIL_KEY]["v"] == STATE_VERSION  # type: ignore[index]
+    assert stored.tokens_for(end.replace(microsecond=500)) == tail.tokens, "to the second, as stored"
+    assert stored.tokens_for(datetime(2026, 11, 2, 16, 0, tzinfo=UTC)) == {}, "a bulk pass moved the end"

@@ -22,6 +22,7 @@ from marketo_stream.sandbox.world import catalog, noise
 from marketo_stream.sandbox.world.assets import Assets
 from marketo_stream.sandbox.world.events import Activity, Event
 from marketo_stream.sandbox.world.leads import LeadBook
+from marketo_stream.sandbox.world.live import LIVE_GUIDS, LiveActivities
 from marketo_stream.sandbox.world.rng import rng, unit
 from marketo_stream.sandbox.world.story import SECTIONS, section
 
@@ -76,6 +77,8 @@ class ActivityLog:
         self._lock = threading.RLock()
         self.prepared: PreparedIndex | None = None
         """Every activity derived ahead of time (see ``prepared.py``), when the sandbox was asked to prepare."""
+        self.live = LiveActivities(seed, book, assets)
+        """Activities added while the sandbox runs (``POST /_sandbox/activities``)."""
 
     # -- generation ------------------------------------------------------------------------------------------------
     def day(self, day: int) -> list[Activity]:
@@ -85,7 +88,7 @@ class ActivityLog:
             if cached is not None:
                 self._cache.move_to_end(day)
                 return cached
-        made = self._make_day(day)
+        made = self._with_live(day, self._make_day(day))
         with self._lock:
             self._cache[day] = made
             while len(self._cache) > self._capacity:
@@ -105,6 +108,30 @@ class ActivityLog:
         events += self._noise(day)
         events.sort(key=lambda e: (e.t, e.lead, e.type_id))
         return [Activity(guid, self._commit(guid, e), e) for guid, e in enumerate(events, day * GUID_STRIDE + 1)]
+
+    def _with_live(self, day: int, made: list[Activity]) -> list[Activity]:
+        added = self.live.on_day(day)
+        if not added:
+            return made
+        first = day * GUID_STRIDE + LIVE_GUIDS + 1
+        extra = [Activity(guid, self._commit(guid, e), e) for guid, e in enumerate(added, first)]
+        return sorted(made + extra, key=lambda a: a.event.t)
+
+    def add_live(self, start: float, per_minute: float, minutes: float, types: list[int] | None = None) -> None:
+        """A steady stream of activities from ``start`` (see ``live.py``); not for a prepared world, whose
+        activities were all derived before it served."""
+        if self.prepared is not None:
+            raise ValueError("a prepared sandbox cannot add activities live; start it without prepare_exports")
+        days = self.live.add_stream(start, per_minute, minutes, types)
+        with self._lock:
+            for day in days:
+                self._cache.pop(day, None)
+
+    def clear_live(self) -> None:
+        """Forgets the activities added live (``POST /_sandbox/reset``)."""
+        with self._lock:
+            self.live = LiveActivities(self.seed, self.book, self.assets)
+            self._cache.clear()
 
     def every_day(self, first: int, last: int) -> Iterator[tuple[int, list[Activity]]]:
         """``(day, day(day))`` for every day from ``first`` to ``last``, telling each lead's story once rather than

@@ -1,0 +1,153 @@
+"""Tail passes between the bulk passes of ``sync --follow``, paced to the tail's share of the daily API calls.
+
+``TailFollower.follow(seconds)`` opens one session (Marketo client, transactional producer, tables, state), runs
+tail passes until the pause before the next bulk pass is over, and returns early, with no pause left, when a pass
+says Bulk Extract should take over (a large window). Pacing: a pass that spent ``n`` calls is followed by a pause of
+at least ``n × 86,400 / (follow.daily_calls × follow.tail_call_share)`` seconds from its start, so that over any
+day the tail spends at most its share; and never less than ``follow.tail_interval_seconds``. The calls of opening a
+session (metadata) count as the first pass's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from marketo_stream.bulk.exporter import BulkExporter
+from marketo_stream.marketo.client import MarketoClient
+from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
+from marketo_stream.report import Progress
+from marketo_stream.settings import Settings
+from marketo_stream.sink import KafkaSink
+from marketo_stream.sink.protocol import Sink
+from marketo_stream.sync.catalog import RunTables, fetch_metadata, plan_tables, register_tables
+from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.runner import exporter_config, sink_config
+from marketo_stream.sync.tail import TailResult, run_tail_pass
+from marketo_stream.sync.writer import Writer
+from marketo_stream.sync_state import RecentCalls, StateDocuments, SyncState
+
+log = logging.getLogger("marketo_stream.tail")
+
+DAY_SECONDS = 86_400.0
+IDENTITY = "/identity/oauth/token"
+
+
+def pause_after(calls: int, elapsed: float, settings: Settings) -> float:
+    """Seconds to wait after a pass that spent ``calls`` in ``elapsed`` seconds, to stay within the call share."""
+    follow = settings.follow
+    per_call = DAY_SECONDS / (follow.daily_calls * follow.tail_call_share)
+    return max(follow.tail_interval_seconds - elapsed, calls * per_call - elapsed, 0.0)
+
+
+def counted_calls(client: MarketoClient) -> int:
+    """Calls Marketo counts against the daily quota (identity calls are free)."""
+    return sum(n for path, n in client.call_counts().items() if path != IDENTITY)
+
+
+@dataclass
+class TailSession:
+    """What the tail passes of one ``follow`` call share: one client, one producer, the tables and the state."""
+
+    settings: Settings
+    client: MarketoClient
+    sink: Sink
+    tables: RunTables
+    state: SyncState
+    progress: Progress
+    clock: Clock
+
+    @classmethod
+    def open(
+        cls, settings: Settings, progress: Progress, *, clock: Clock = SYSTEM_CLOCK, sink: Sink | None = None
+    ) -> TailSession:
+        """``sink``: the Kafka sink of ``settings`` unless given (tests give the in-memory one)."""
+        client = MarketoClient.from_settings(settings.marketo, clock=clock)
+        sink = sink or KafkaSink(sink_config(settings))
+        try:
+            meta = fetch_metadata(client)
+            sink.connect()
+            tables = plan_tables(meta, settings, sink)
+            state = SyncState.load(sink.open())
+            client.budget.assume_recent(state.calls.calls, None if state.calls.ended else state.calls.at)
+            sink.verify_schemas(state.schemas.subjects)
+            register_tables(tables, sink)
+        except BaseException:
+            sink.close()
+            client.close()
+            raise
+        return cls(settings, client, sink, tables, state, progress, clock)
+
+    def tail_pass(self) -> TailResult:
+        now = self.client.server_now() or self.clock.now()
+        writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
+        exporter = BulkExporter(self.client, exporter_config(self.settings), clock=self.clock)
+        inputs = RunInputs(self.settings, self.client, exporter, writer, self.tables, self.progress, now)
+        with writer:
+            result = run_tail_pass(inputs, self.state, Tally(writer), self.settings.follow)
+        return result
+
+    def _calls_documents(self) -> StateDocuments:
+        at, calls = self.client.budget.recent_calls()
+        return RecentCalls(at, calls).documents()
+
+    def close(self) -> None:
+        self.sink.close()
+        self.client.close()
+
+
+class TailFollower:
+    """Tail passes for the pause between two bulk passes; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Progress,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.passes = 0
+        self.calls = 0
+        self._handed_over_at_once = False
+        """The last ``follow`` handed over on its first pass: a second such call waits instead (a bulk pass that
+        cannot bring the windows close to now must not be followed by another at once, for ever)."""
+
+    def follow(self, seconds: float) -> float:
+        """Runs tail passes for up to ``seconds``; returns the pause left before the next bulk pass (0 when the
+        tail handed over to Bulk Extract)."""
+        deadline = self.monotonic() + seconds
+        started = self.monotonic()
+        session = TailSession.open(self.settings, self.progress)
+        try:
+            spent = 0  # the session's metadata calls count as the first pass's
+            first = True
+            while True:
+                result = session.tail_pass()
+                calls = counted_calls(session.client)
+                self.passes += 1
+                self.calls += calls - spent
+                log.info(
+                    "tail pass: %d read, %d published, %d tombstones, %d calls", result.read, result.published,
+                    result.tombstones, calls - spent,
+                )  # fmt: skip
+                if result.handover is not None:
+                    at_once, self._handed_over_at_once = self._handed_over_at_once, first
+                    self.progress.step(f"tail: {result.handover}; Bulk Extract takes over")
+                    return max(deadline - self.monotonic(), 0.0) if at_once and first else 0.0
+                first = self._handed_over_at_once = False
+                wait = pause_after(calls - spent, self.monotonic() - started, self.settings)
+                spent = calls
+                left = deadline - self.monotonic()
+                if wait >= left:
+                    return max(left, 0.0)
+                self.sleep(wait)
+                started = self.monotonic()
+        finally:
+            session.close()
