@@ -4,6 +4,11 @@ documented exit statuses.
 Each pass is a run with its own ``run_id`` (on every log line, and in the JSON summary). After each pass its
 summary fills the metrics (``metrics.METRICS.record_run``): served on ``--metrics-port`` (or ``metrics.port``),
 and written to ``metrics.textfile`` when set.
+
+``--follow`` runs its passes with one ``SyncRunner``: one Marketo client (its rate window and token carry over),
+one bulk exporter (what it learned of today's export volume), and one sink, so one transactional producer and
+one registry client for the life of the process; each pass reads the committed state again (one short read of
+the compacted state topic). The loop itself, its pauses and what a failure leads to are ``commands.follow``'s.
 """
 
 from __future__ import annotations
@@ -13,28 +18,26 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from marketo_stream import logs
 from marketo_stream.commands.common import echo, handled_errors, settings_or_exit
 from marketo_stream.commands.config import CONFIG_OPTION
-from marketo_stream.exit_codes import ExitStatus, outcome
+from marketo_stream.commands.follow import FollowLoop
 from marketo_stream.metrics import METRICS, Metrics
 from marketo_stream.redaction import redact
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 
+if TYPE_CHECKING:
+    from marketo_stream.sync.runner import SyncRunner
+
 log = logging.getLogger("marketo_stream.sync")
-
-TRANSIENT = frozenset({ExitStatus.QUOTA, ExitStatus.KAFKA, ExitStatus.MARKETO_UNAVAILABLE})
-"""What ``--follow`` waits out: the world will be back (a broker, Marketo, tomorrow's quota). Everything else
-(configuration, a refusal, fencing, a bug) ends it, as it ends a one-shot run."""
-
-MAX_BACKOFF_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -76,24 +79,45 @@ def sync_command(
 ) -> None:
     """Bring the Kafka topics up to date with Marketo."""
     settings = settings_or_exit(config_path)
-    progress = Progress(sys.stderr, quiet=quiet)
+    progress = Progress(sys.stderr, quiet=quiet, interval_seconds=settings.log.progress_interval_seconds)
     pause = interval if interval is not None else settings.sync.follow_interval_seconds
     outputs = Outputs(as_json=as_json, summary_path=summary_path, metrics=METRICS)
     port = metrics_port if metrics_port is not None else settings.metrics.port
-    with handled_errors():
+    with handled_errors(), progress:
         if port is not None:
             served = outputs.metrics.serve(port, settings.metrics.address)
             log.info("serving metrics on %s:%d/metrics", settings.metrics.address, served)
-        if follow:
-            _follow(settings, progress, pause, outputs)
-        else:
-            _pass(settings, progress, outputs)
+        runner = make_runner(settings, progress)
+        try:
+            if follow:
+                follow_loop(runner, settings, progress, pause, outputs).run()
+            else:
+                _pass(runner, settings, outputs)
+        finally:
+            runner.close()
 
 
-def _pass(settings: Settings, progress: Progress, outputs: Outputs) -> None:
+def make_runner(settings: Settings, progress: Progress) -> SyncRunner:
+    from marketo_stream.sync.runner import SyncRunner
+
+    return SyncRunner(settings, progress=progress)
+
+
+def follow_loop(
+    runner: SyncRunner, settings: Settings, progress: Progress, pause: float, outputs: Outputs
+) -> FollowLoop:
+    """The ``--follow`` loop over one runner (a tail between passes plugs in as the loop's ``wait``)."""
+
+    def marketo_now() -> datetime:
+        return runner.client.server_now() or datetime.now(UTC)
+
+    return FollowLoop(lambda: _pass(runner, settings, outputs), pause, progress, marketo_now)
+
+
+def _pass(runner: SyncRunner, settings: Settings, outputs: Outputs) -> None:
     """One pass; one that fails still counts in the metrics (and the textfile), then the error goes on."""
     try:
-        _once(settings, progress, outputs)
+        _once(runner, settings, outputs)
     except Exception:
         outputs.metrics.record_failure()
         if settings.metrics.textfile is not None:
@@ -101,15 +125,9 @@ def _pass(settings: Settings, progress: Progress, outputs: Outputs) -> None:
         raise
 
 
-def _once(settings: Settings, progress: Progress, outputs: Outputs) -> None:
-    from marketo_stream.sync.runner import SyncRunner
-
+def _once(runner: SyncRunner, settings: Settings, outputs: Outputs) -> None:
     run_id = logs.current_run_id() or logs.new_run_id()
-    runner = SyncRunner(settings, progress=progress)
-    try:
-        summary = runner.run_once()
-    finally:
-        runner.close()
+    summary = runner.run_once()
     publish_summary(summary, run_id, settings, outputs)
 
 
@@ -133,24 +151,3 @@ def _write_atomically(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as file:
         file.write(redact(text))
     os.replace(temporary, path)
-
-
-def _follow(settings: Settings, progress: Progress, pause: float, outputs: Outputs) -> None:
-    """Passes for ever: a pass that fails for a transient reason is logged and retried after a growing pause;
-    any other failure, or a signal, ends the loop with its status."""
-    failures = 0
-    while True:
-        with logs.run():  # each pass is a run of its own: its lines, its summary, its failure share one id
-            try:
-                _pass(settings, progress, outputs)
-                failures = 0
-                wait = pause
-            except Exception as exc:
-                status, message = outcome(exc)
-                if status not in TRANSIENT:
-                    raise
-                failures += 1
-                wait = min(pause * 2 ** (failures - 1), max(pause, MAX_BACKOFF_S))
-                log.error("pass failed (exit status %d would end a one-shot run): %s", status, message)
-        progress.step(f"next pass in {wait:.0f}s")
-        time.sleep(wait)

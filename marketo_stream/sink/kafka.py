@@ -196,6 +196,8 @@ class KafkaSink:
         librdkafka's fatal class), an outage that left a transaction open, or a signal; its successor's
         ``init_transactions`` aborts whatever that one left open."""
         self.connect()
+        if self._producer is not None:  # a new run of a kept sink: its records say so
+            self.run_id = self.config.run_id or uuid.uuid4().hex
         state_topic = self.config.state_topic_name
         self._topics.ensure(TopicSpec(state_topic, True, 1, self.config.replication_factor))
         if self._producer is None or self._failure is not None or self._interrupted:

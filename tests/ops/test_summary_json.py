@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from marketo_stream import logs
 from marketo_stream.cli import main
 from marketo_stream.commands import sync as sync_command
+from marketo_stream.commands.follow import FollowLoop
 from marketo_stream.errors import ConfigError
 from marketo_stream.exit_codes import ExitStatus
 from marketo_stream.metrics import Metrics
@@ -165,7 +166,7 @@ def test_each_pass_of_follow_has_its_own_run_id(monkeypatch: pytest.MonkeyPatch,
             raise ConfigError("enough")
 
     monkeypatch.setattr(sync_command, "_once", one_pass)
-    monkeypatch.setattr(sync_command.time, "sleep", lambda _: None)
+    monkeypatch.setattr(FollowLoop, "sleep", lambda *_: None)
     result = CliRunner().invoke(main, ["sync", "--follow"], env=ENV)
     assert result.exit_code == ExitStatus.CONFIG
     assert len(set(seen)) == 3 and None not in seen
