@@ -163,7 +163,7 @@ class Progress:
         """Why a pause on Marketo's clock happens now, as far as the view knows."""
         with self._lock:
             polling = any(job.state.state in ("queued", "processing") for job in self._jobs.values())
-        return "until the next export job poll" if polling else "for Marketo: its rate window, or a retry"
+        return "Marketo: the next job poll, or a retry" if polling else "Marketo: its rate window, or a retry"
 
     def watch(self, clock: Clock) -> Clock:
         """``clock`` whose longer sleeps show as waiting: every wait on Marketo (a job poll, a rate window, a
@@ -256,11 +256,12 @@ class Progress:
             parts: list[RenderableType] = [head]
             if self._jobs:
                 jobs = Table(box=None, padding=(0, 2), show_edge=False)
-                jobs.add_column("export job")
-                jobs.add_column("id")
-                jobs.add_column("state")
+                jobs.add_column("export job", no_wrap=True)
+                jobs.add_column("job id", no_wrap=True)
+                jobs.add_column("state", no_wrap=True)
                 for job in self._jobs.values():
-                    jobs.add_row(job.label, job.state.export_id or "-", self._job_text(job, now))
+                    short_id = (job.state.export_id or "-")[:8]
+                    jobs.add_row(job.label, short_id, self._job_text(job, now))
                 parts.append(jobs)
             return Group(Text(f"{self._stamp()} marketo-stream sync", style="bold"), *parts)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from marketo_stream.bulk.csvfile import Quarantine, QuarantinedRow
 from marketo_stream.bulk.exporter import BulkExporter, JobState, OnJobState
-from marketo_stream.intervals import utc
+from marketo_stream.intervals import parse_instant, utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
@@ -66,6 +66,16 @@ class Tally:
     """Activity table -> the newest ``activityDate`` it committed."""
     export_jobs: Counter[str] = field(default_factory=Counter)
     export_job_seconds: list[float] = field(default_factory=list)
+
+    def saw_activity(self, table: str, date: Any) -> None:
+        """An activity published outside the bulk exports (a Delete Lead read with the deleted leads): its date
+        counts for the table's newest."""
+        try:
+            at = parse_instant(str(date)) if date else None
+        except ValueError:
+            return
+        if at is not None and (table not in self.newest_by_table or at > self.newest_by_table[table]):
+            self.newest_by_table[table] = at
 
     def job(self, state: JobState) -> None:
         """Counts the export job states the summary reports, and each completed job's latency."""

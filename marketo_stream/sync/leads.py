@@ -93,6 +93,7 @@ class LeadPhase:
                 if activity is not None and row.get("marketoGUID"):
                     ctx.writer.upsert_row(activity, row)
                     tally.records[activity.name] += 1
+                    tally.saw_activity(activity.name, row.get("activityDate"))
             ctx.writer.checkpoint(lambda: effects_documents(self.effects))
         self.deleted_cursor = CursorState(ctx.now)
         ctx.writer.commit({**self.deleted_cursor.deleted_leads_documents(), **effects_documents(self.effects)})
