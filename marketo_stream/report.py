@@ -73,6 +73,9 @@ class Progress:
         self._started = time.monotonic()
         self._lock = threading.RLock()
         self._last_line = self._started
+        self.last_news = time.time()
+        """When the run last told something (Unix time); see :meth:`news_at`."""
+        self._rows_seen = 0
         self._phase = ""
         self._table: str | None = None
         self._windows: tuple[int, int] | None = None
@@ -91,6 +94,7 @@ class Progress:
 
     def step(self, message: str) -> None:
         """A milestone: always its own line."""
+        self.last_news = time.time()
         if self._quiet:
             return
         with self._lock:
@@ -101,6 +105,7 @@ class Progress:
 
     def update(self, message: str) -> None:
         """A running count: shown in the live view; in plain logs it is part of the next status line."""
+        self.last_news = time.time()
         with self._lock:
             self._note = message
 
@@ -121,12 +126,13 @@ class Progress:
                 self._table = previous
 
     def windows(self, done: int, left: int) -> None:
+        self.last_news = time.time()
         with self._lock:
             self._windows = (done, left)
 
     def job(self, state: JobState) -> None:
         """An export job's news (``BulkExporter.run(on_job_state=...)``); finished jobs leave the view."""
-        now = time.monotonic()
+        now, self.last_news = time.monotonic(), time.time()
         with self._lock:
             if state.state in FINISHED_JOB_STATES:
                 self._jobs.pop(state.label, None)
@@ -141,6 +147,7 @@ class Progress:
     def waiting(self, seconds: float, why: str) -> Iterator[None]:
         """A pause of ``seconds`` (for a rate window, a job poll, a quota reset, the next pass): shown with the
         time left while it lasts."""
+        self.last_news = time.time()
         with self._lock:
             previous, self._waiting = self._waiting, _Waiting(why, time.monotonic() + seconds)
         try:
@@ -158,6 +165,14 @@ class Progress:
         """Where the number of export bytes downloaded so far is read (downloads show x/y MB)."""
         with self._lock:
             self._downloads = downloaded
+
+    def news_at(self) -> float:
+        """When the run last had news (Unix time): something told, a wait begun, or more rows committed since the
+        last time this was asked (``marketo_stream_last_progress_timestamp_seconds``)."""
+        rows = self._rows()
+        if rows != self._rows_seen:
+            self._rows_seen, self.last_news = rows, time.time()
+        return self.last_news
 
     def waiting_reason(self) -> str:
         """Why a pause on Marketo's clock happens now, as far as the view knows."""

@@ -83,6 +83,7 @@ def sync_command(
     pause = interval if interval is not None else settings.sync.follow_interval_seconds
     outputs = Outputs(as_json=as_json, summary_path=summary_path, metrics=METRICS)
     port = metrics_port if metrics_port is not None else settings.metrics.port
+    outputs.metrics.follow_progress(progress.news_at)
     with handled_errors(), progress:
         if port is not None:
             served = outputs.metrics.serve(port, settings.metrics.address)
