@@ -433,9 +433,17 @@ class SyncSummary:
             "horizon": _iso(self.horizon),
             "server_time": _iso(self.server_time),
             "newest_by_activity_type": {t: d.isoformat() for t, d in sorted(self.newest_by_activity_type.items())},
+            "freshness_lag_seconds": self.freshness_lag(),
             "rejected_rows": self.rejected_rows,
             "warnings": list(self.warnings),
         }
+
+    def freshness_lag(self) -> dict[str, float]:
+        """Activity table -> Marketo's time (else the run's end) minus its newest committed ``activityDate``."""
+        now = self.server_time or self.finished
+        if now is None:
+            return {}
+        return {t: (now - d).total_seconds() for t, d in sorted(self.newest_by_activity_type.items())}
 
     def _table(self, table: str) -> dict[str, int]:
         return {"records": self.records[table], "tombstones": self.tombstones[table], "bytes": self.bytes[table]}
@@ -457,10 +465,11 @@ def render_summary(data: Mapping[str, Any]) -> str:
     tables: dict[str, dict[str, int]] = data["tables"]
     if tables:
         width = max(len(t) for t in tables)
-        lines.append(f"  {'topic'.ljust(width)}  {'records':>10}  {'tombstones':>10}")
-        for table, figures in tables.items():
-            lines.append(f"  {table.ljust(width)}  {figures['records']:>10,}  {figures['tombstones']:>10,}")
-        lines.append(f"  {'total'.ljust(width)}  {data['records']:>10,}  {data['tombstones']:>10,}")
+        lines.append(f"  {'topic'.ljust(width)}  {'records':>10}  {'tombstones':>10}  {'bytes':>14}")
+        for table, f in tables.items():
+            lines.append(f"  {table.ljust(width)}  {f['records']:>10,}  {f['tombstones']:>10,}  {f['bytes']:>14,}")
+        total_bytes = sum(f["bytes"] for f in tables.values())
+        lines.append(f"  {'total'.ljust(width)}  {data['records']:>10,}  {data['tombstones']:>10,}  {total_bytes:>14,}")
     else:
         lines.append("  nothing new to publish")
     calls = data["api_calls"]
@@ -479,6 +488,15 @@ def render_summary(data: Mapping[str, Any]) -> str:
     if data["export_jobs"]:
         jobs = ", ".join(f"{n} {state}" for state, n in data["export_jobs"].items())
         lines.append(f"  export jobs: {jobs}")
+    if waits := data["export_job_seconds"]:
+        lines.append(
+            f"  export job latency: {len(waits)} completed, {sum(waits) / len(waits):.1f}s on average, "
+            f"{max(waits):.1f}s the longest"
+        )
+    if commits := data["commit_seconds"]:
+        lines.append(
+            f"  Kafka transactions: {len(commits)} committed in {sum(commits):.3f}s, {max(commits):.3f}s the longest"
+        )
     lines.append(f"  activity windows: {data['windows_done']} done this run, {data['windows_left']} left")
     if data["newest_activity"]:
         lines.append(f"  newest activity reached: {data['newest_activity']}")
@@ -486,6 +504,16 @@ def render_summary(data: Mapping[str, Any]) -> str:
         lines.append(f"  history extracted back to: {data['oldest_activity_window']}")
     if data["horizon"]:
         lines.append(f"  history horizon: {data['horizon']}")
+    if data["server_time"]:
+        lines.append(f"  Marketo's time at the end: {data['server_time']}")
+    lags = data["freshness_lag_seconds"]
+    if lags:
+        lines.append("  newest activity by table (freshness lag):")
+        width = max(len(t) for t in lags)
+        lines.extend(
+            f"    {table.ljust(width)}  {data['newest_by_activity_type'][table]}  {lag:>12,.0f}s"
+            for table, lag in lags.items()
+        )
     if data["rejected_rows"]:
         lines.append(f"  rejected rows: {data['rejected_rows']} (in the dead-letter topic <prefix>._rejected)")
     lines.extend(f"  warning: {w}" for w in data["warnings"])
