@@ -75,7 +75,7 @@ class Progress:
         self._last_line = self._started
         self.last_news = time.time()
         """When the run last told something (Unix time); see :meth:`news_at`."""
-        self._rows_seen = 0
+        self._moved = (0, 0)
         self._phase = ""
         self._table: str | None = None
         self._windows: tuple[int, int] | None = None
@@ -167,11 +167,14 @@ class Progress:
             self._downloads = downloaded
 
     def news_at(self) -> float:
-        """When the run last had news (Unix time): something told, a wait begun, or more rows committed since the
-        last time this was asked (``marketo_stream_last_progress_timestamp_seconds``)."""
-        rows = self._rows()
-        if rows != self._rows_seen:
-            self._rows_seen, self.last_news = rows, time.time()
+        """When the run last had news (Unix time; ``marketo_stream_last_progress_timestamp_seconds``): something
+        told, more rows committed or export bytes downloaded since the last time this was asked, or now while a
+        planned wait (a job poll, a quota reset, the pause between passes) has not overrun its end."""
+        with self._lock:
+            moved = (self._rows(), self._downloads())
+            waiting = self._waiting is not None and time.monotonic() <= self._waiting.until + 1.0
+        if moved != self._moved or waiting:
+            self._moved, self.last_news = moved, time.time()
         return self.last_news
 
     def waiting_reason(self) -> str:

@@ -78,3 +78,18 @@ def test_quiet_progress_prints_nothing_and_starts_nothing() -> None:
         progress.step("anything")
         time.sleep(0.2)
     assert out.getvalue() == ""
+
+
+def test_news_is_what_was_told_rows_or_bytes_that_moved_and_planned_waits_until_they_overrun() -> None:
+    progress, rows = Progress(io.StringIO(), interactive=False), [0]
+    progress.count_rows_with(lambda: rows[0])
+    progress.last_news = 0.0  # long ago
+    assert progress.news_at() == 0.0, "nothing moved"
+    rows[0] = 5_000
+    assert progress.news_at() > 0.0, "rows committed since the last look"
+    progress.last_news = 0.0
+    with progress.waiting(3600, "Marketo's daily quota resets at midnight US Central"):
+        assert progress.news_at() > 0.0, "a planned wait is news until its end"
+    with progress.waiting(-5, "a wait that should have ended"):
+        progress.last_news = 0.0
+        assert progress.news_at() == 0.0, "a wait that overran its end is no news: something hangs"
