@@ -58,6 +58,9 @@ class _Waiting:
 
 
 class Progress:
+    """What the run is doing now, told by the phases and shown on stderr (see the module docstring). Thread-safe:
+    the status thread, the live view's refresh and the metrics server read it while the run tells it."""
+
     def __init__(
         self,
         stream: TextIO | None = None,
@@ -97,11 +100,12 @@ class Progress:
         self.last_news = time.time()
         if self._quiet:
             return
+        live = self._live
+        if live is not None:  # not under our lock: the live view's refresh takes its own lock, then ours
+            live.console.print(f"{self._stamp()} {message}", markup=False, highlight=False)
+            return
         with self._lock:
-            if self._live is not None:
-                self._live.console.print(f"{self._stamp()} {message}", markup=False, highlight=False)
-            else:
-                self._write(f"{self._stamp()} {message}")
+            self._write(f"{self._stamp()} {message}")
 
     def update(self, message: str) -> None:
         """A running count: shown in the live view; in plain logs it is part of the next status line."""
