@@ -145,7 +145,7 @@ def test_follow_survives_a_broker_stopped_between_passes_with_one_producer(
 ) -> None:
     sandbox = sandbox_factory(scale="tiny", rate_limit_calls=100_000)
     env = follow_env(sandbox, prefix, tmp_path / "work", own_broker.bootstrap_servers, registry_url)
-    pause = 8
+    pause = 12  # the broker stops well within it (a few seconds); the failed pass then waits twice as long
     process = sync_process(env, "--follow", "--interval", str(pause), "--json", "-q", "--log-level", "info")
     stopped = False
     try:
