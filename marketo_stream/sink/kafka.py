@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
@@ -565,11 +564,9 @@ class Batch:
         if self._counted is not None and self._counted[0] == len(sent):
             return self._counted[1]
         produced = Counter(map(itemgetter(0), sent))
-        sizes: Counter[str] = Counter()
-        for topic, group in groupby(sent, itemgetter(0)):
-            records = list(group)
-            keys = sum(map(len, map(itemgetter(1), records)))
-            sizes[topic] += keys + sum(map(len, filter(None, map(itemgetter(2), records))))
+        sizes = dict.fromkeys(produced, 0)
+        for topic, key, value, _ in sent:  # once per commit, ~0.1 µs a record (activity topics come interleaved)
+            sizes[topic] += len(key) + len(value) if value is not None else len(key)
         counts = {
             topic: {
                 "records": total - self._tombstones[topic],

@@ -129,6 +129,9 @@ def test_the_metrics_endpoint_serves_every_metric_with_the_figures_of_the_summar
     assert isinstance(tables, dict) and tables
     records = served["marketo_stream_records_total"]
     assert records == {(("topic", f"{prefix}.{t}"),): float(f["records"]) for t, f in tables.items()}
+    published = served["marketo_stream_published_bytes_total"]
+    assert published == {(("topic", f"{prefix}.{t}"),): float(f["bytes"]) for t, f in tables.items() if f["bytes"]}
+    assert all(f["bytes"] > 0 for f in tables.values() if f["records"]), "every record has its serialized bytes"
     calls: dict[str, float] = {}
     for labels, value in served["marketo_stream_api_calls_total"].items():
         endpoint = dict(labels)["endpoint"]
