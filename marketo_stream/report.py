@@ -92,6 +92,7 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._live: Any = None
+        self._log_stream: TextIO | None = None
 
     # -- what the run tells ----------------------------------------------------------------------------------
 
@@ -202,9 +203,18 @@ class Progress:
             from rich.console import Console
             from rich.live import Live
 
-            console = Console(file=self._stream, stderr=self._stream is sys.stderr)
-            self._live = Live(get_renderable=self.renderable, console=console, refresh_per_second=2, transient=True)
+            on_stderr = self._stream is sys.stderr
+            console = Console(file=self._stream, stderr=on_stderr)
+            self._live = Live(
+                get_renderable=self.renderable,
+                console=console,
+                refresh_per_second=2,
+                transient=True,
+                redirect_stderr=on_stderr,
+            )
             self._live.start()
+            if on_stderr:  # log lines too go through the view's proxy, above the view
+                self._log_stream = logs.write_to(sys.stderr)
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name="progress", daemon=True)
@@ -214,6 +224,9 @@ class Progress:
         live, self._live = self._live, None
         if live is not None:
             live.stop()
+            if self._log_stream is not None:
+                logs.write_to(self._log_stream)
+                self._log_stream = None
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()

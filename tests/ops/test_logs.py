@@ -181,3 +181,16 @@ def test_a_syncs_export_lines_name_the_table_they_are_about(
     (custom,) = [label for label in tables if label.startswith("custom_object_")]
     assert tables[custom] == custom
     assert all(line["run_id"] == "run-7" and line["export_id"] for line in created)
+
+
+def test_log_lines_can_be_sent_where_the_live_view_wants_them() -> None:
+    logs.configure_logging("info", "text")
+    proxy = io.StringIO()
+    previous = logs.write_to(proxy)
+    try:
+        logging.getLogger("marketo_stream.sync").info("above the view")
+    finally:
+        assert previous is not None
+        logs.write_to(previous)
+        logs.configure_logging("warning", "text")
+    assert proxy.getvalue().startswith("INFO marketo_stream.sync: above the view")
