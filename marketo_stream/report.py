@@ -291,9 +291,9 @@ class Progress:
             parts: list[RenderableType] = [head]
             if self._jobs:
                 jobs = Table(box=None, padding=(0, 2), show_edge=False)
-                jobs.add_column("export job", no_wrap=True)
-                jobs.add_column("job id", no_wrap=True)
-                jobs.add_column("state", no_wrap=True)
+                jobs.add_column("export job", no_wrap=True, overflow="ellipsis")  # a narrow terminal cuts this
+                jobs.add_column("job id", no_wrap=True, min_width=8)
+                jobs.add_column("state", no_wrap=True, min_width=34)
                 for job in self._jobs.values():
                     short_id = (job.state.export_id or "-")[:8]
                     jobs.add_row(job.label, short_id, self._job_text(job, now))

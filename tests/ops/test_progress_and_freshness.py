@@ -9,7 +9,9 @@ exactly, and compares with the sandbox's truth."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -124,3 +126,52 @@ def test_freshness_lag_is_marketos_time_minus_the_newest_activity_of_each_table(
     assert all(lag > 0 for lag in lags.values())
     assert summary.horizon is not None and summary.oldest_activity_window is not None
     assert summary.oldest_activity_window >= summary.horizon == datetime(2026, 9, 1, tzinfo=UTC)
+
+
+@pytest.mark.kafka
+def test_on_a_terminal_the_live_view_shows_each_export_job_and_its_state(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, prefix: str, bootstrap_servers: str, registry_url: str
+) -> None:
+    sandbox = sandbox_factory(
+        scale="tiny", rate_limit_calls=100_000, clock_speed=1.0, job_duration_seconds=JOB_S, status_refresh_seconds=0
+    )
+    now = parse_instant(requests.get(f"{sandbox.url}/_sandbox/clock", timeout=30).json()["now"])
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MARKETO_STREAM_") and k != "COLUMNS"},
+        "MARKETO_STREAM_BASE_URL": sandbox.url,
+        "MARKETO_STREAM_CLIENT_ID": sandbox.client_id,
+        "MARKETO_STREAM_CLIENT_SECRET": sandbox.client_secret,
+        "MARKETO_STREAM_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "MARKETO_STREAM_SCHEMA_REGISTRY_URL": registry_url,
+        "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
+        "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0.5",
+        "MARKETO_STREAM_SYNC__WORK_DIR": str(tmp_path / "work"),
+        "MARKETO_STREAM_SYNC__START_DATE": (now.replace(microsecond=0) - _days(7)).isoformat(),
+        "TERM": "xterm",
+    }
+    terminal, stderr = pty.openpty()  # stderr is a terminal of 80 columns, as a person's would be
+    process = subprocess.Popen(
+        [sys.executable, "-m", "marketo_stream", "sync", "--json"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    os.close(stderr)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    assert process.wait(timeout=120) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
+
+    assert "export job" in text and "rows committed" in text
+    assert re.search(r"activities:\S* +[0-9a-f]{8} +(queued behind \d+ job\(s\)|processing) for \d+s", text), text
+    assert "sync complete" in text, "milestones print above the view"
+    assert json.loads(process.stdout.read())["outcome"] == "completed"  # type: ignore[union-attr]
