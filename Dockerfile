@@ -32,7 +32,7 @@ WORKDIR /var/lib/marketo-stream
 EXPOSE 9464
 
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["marketo-stream", "health", "--url", "http://127.0.0.1:9464/metrics"]
+    CMD ["marketo-stream", "health", "--url", "http://127.0.0.1:9464/metrics", "--max-age", "900"]
 
 ENTRYPOINT ["marketo-stream"]
 CMD ["sync", "--follow", "--metrics-port", "9464", "--log-format", "json"]

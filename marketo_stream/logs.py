@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TextIO
 
 from marketo_stream.redaction import RedactingFilter, redact
 
@@ -104,6 +104,15 @@ class _TextFormatter(logging.Formatter):
         if not hasattr(record, "context_suffix"):
             record.context_suffix = ""
         return redact(super().format(record))
+
+
+def write_to(stream: TextIO) -> TextIO | None:
+    """Send our handler's lines to ``stream`` from now on (the live progress view passes its stderr proxy, so that
+    log lines print above the view instead of through it); returns the stream it wrote to (None: no handler)."""
+    handler = next((h for h in logging.getLogger().handlers if h.get_name() == _HANDLER_NAME), None)
+    if not isinstance(handler, logging.StreamHandler):
+        return None
+    return handler.setStream(stream)
 
 
 def formatter(log_format: LogFormat) -> logging.Formatter:

@@ -6,6 +6,15 @@ disagree with the summary a person reads or with ``--summary-json``. The price i
 of each pass, not during it; ``sync --follow`` serves them over HTTP (``serve``), a one-shot run writes them to
 a file for node_exporter's textfile collector (``write_textfile``).
 
+One gauge is live instead, read from the progress view when scraped (``follow_progress``):
+``last_progress_timestamp_seconds``, when the run last had news (a milestone, an export job's poll, rows
+committed, a wait begun). A first sync can take hours, and a liveness check that looked only at the end of the
+last pass would restart it in the middle; news stops when the process hangs, while a pass that waits on Marketo
+still has some every poll.
+
+The freshness lag is kept per activity table across passes: a table with no new activity in a pass keeps its
+newest date and its lag grows with Marketo's clock (a one-shot run's textfile shows the tables that run saw).
+
 The README's metrics table is generated from :func:`describe` (a test keeps them the same).
 """
 
@@ -14,6 +23,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -112,11 +122,17 @@ class Metrics:
             "rejected_rows", "Export rows that could not be published and went to the dead-letter topic"
         )
         self.runs = counter("runs", "Sync passes by outcome (completed, stopped, failed)", "outcome")
+        self.last_progress = gauge(
+            "last_progress_timestamp_seconds",
+            "When the sync last had news (a milestone, an export job's poll, rows committed, a wait begun; Unix "
+            "time): live during a pass",
+        )
         self.last_run = gauge("last_run_timestamp_seconds", "When the last pass ended (Unix time)")
         self.last_success = gauge("last_success_timestamp_seconds", "When the last successful pass ended (Unix time)")
         self.last_duration = gauge("last_run_duration_seconds", "How long the last pass took, in seconds")
         self.info = gauge("build_info", "Always 1; the version of marketo-stream", "version")
         self.info.labels(version=__version__).set(1)
+        self._newest: dict[str, datetime] = {}
 
     def _declared(self, name: str, kind: str, labels: tuple[str, ...], help_text: str) -> str:
         exposed = f"{PREFIX}{name}_total" if kind == "counter" else f"{PREFIX}{name}"
@@ -155,9 +171,12 @@ class Metrics:
             self.export_job_seconds.observe(seconds)
         for seconds in summary.commit_seconds:
             self.commit_seconds.observe(seconds)
+        for table, newest in summary.newest_by_activity_type.items():
+            known = self._newest.get(table)
+            self._newest[table] = newest if known is None else max(known, newest)
         now = summary.server_time or summary.finished
         if now is not None:
-            for table, newest in summary.newest_by_activity_type.items():
+            for table, newest in self._newest.items():
                 self.freshness_lag.labels(table=table).set((now - newest).total_seconds())
         if summary.oldest_activity_window is not None:
             self.backfill_oldest.set(summary.oldest_activity_window.timestamp())
@@ -172,6 +191,10 @@ class Metrics:
         self.last_duration.set((finished - summary.started).total_seconds())
         if summary.outcome == "completed":
             self.last_success.set(finished.timestamp())
+
+    def follow_progress(self, news: Callable[[], float]) -> None:
+        """``last_progress_timestamp_seconds`` reads ``news()`` (Unix time of the run's latest news) when scraped."""
+        self.last_progress.set_function(news)
 
     def record_failure(self) -> None:
         """A pass that ended in an error (no summary): counted, and the time of the last pass moves on."""
@@ -228,12 +251,15 @@ def markdown_table() -> str:
 
 
 def stale(exposition: str, now: float, max_age_seconds: float) -> str | None:
-    """Why a process whose ``/metrics`` say this is not healthy (no pass ended for too long), or ``None``."""
+    """Why a process whose ``/metrics`` say this is not healthy, or ``None``: no pass ended and the running pass had
+    no news (``last_progress_timestamp_seconds``) for longer than ``max_age_seconds``."""
+    latest = {f"{PREFIX}last_run_timestamp_seconds": 0.0, f"{PREFIX}last_progress_timestamp_seconds": 0.0}
     for family in text_string_to_metric_families(exposition):
-        if family.name == f"{PREFIX}last_run_timestamp_seconds":
-            last = max((s.value for s in family.samples), default=0.0)
-            if last and now - last > max_age_seconds:
-                return f"no sync pass ended in the last {max_age_seconds:g}s (the last ended {now - last:.0f}s ago)"
+        if family.name in latest:
+            latest[family.name] = max((s.value for s in family.samples), default=0.0)
+    last = max(latest.values())
+    if last and now - last > max_age_seconds:
+        return f"no sync news in the last {max_age_seconds:g}s (the last {now - last:.0f}s ago)"
     return None
 
 

@@ -327,6 +327,9 @@ class LogSettings(_Section):
     format: Literal["text", "json"] = Field(
         "text", description="text (one readable line) or json (one object per line, with run_id, table, export_id)"
     )
+    progress_interval_seconds: float = Field(
+        30.0, gt=0, description="Off a terminal, a progress line at least this often while a sync runs or waits"
+    )
 
 
 class MetricsSettings(_Section):

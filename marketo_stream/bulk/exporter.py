@@ -18,6 +18,8 @@ Why it is shaped like this:
   than ``status_refresh_seconds``.
 
 Log lines about one job carry its ``export_id`` (and the request's label as ``export``): see :func:`logs.bind`.
+What each job is doing is also told to ``on_job_state`` as a :class:`JobState` (the progress view shows it, the
+run summary counts it): the exporter knows nothing of either.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from marketo_stream import logs
 from marketo_stream.bulk.csvfile import ExportRows, Quarantine
@@ -50,6 +53,31 @@ from marketo_stream.marketo.errors import (
 log = logging.getLogger("marketo_stream.bulk")
 
 OnExportId = Callable[[ExportRequest, str], None]
+
+JOB_STATES = ("created", "queued", "processing", "completed", "downloading", "downloaded", "failed", "cancelled",
+              "timed_out")  # fmt: skip
+"""What ``on_job_state`` hears: Marketo's states, and ours around the file (``downloading``, ``downloaded``: verified
+and handed over) and a job given up on (``timed_out``: cancelled by us after ``job_timeout_seconds``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """One export job as it is now: told at creation, at every status poll, around the download and at its end."""
+
+    label: str
+    """The request's label (e.g. ``activities:<window>``)."""
+    export_id: str | None
+    state: str
+    """One of :data:`JOB_STATES`."""
+    ahead: int = 0
+    """``queued``: jobs that hold queue slots before this one (ours queued earlier and other integrations')."""
+    file_size: int | None = None
+    """``completed``, ``downloading``, ``downloaded``: the file's size in bytes, as Marketo gives it."""
+    seconds: float | None = None
+    """``completed``: from creating the job to its completion, by Marketo's own timestamps when it gives them."""
+
+
+OnJobState = Callable[[JobState], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,23 +155,33 @@ class BulkExporter:
         *,
         known_exports: Mapping[str, str] | None = None,
         on_export_id: OnExportId | None = None,
+        on_job_state: OnJobState | None = None,
     ) -> Iterator[CompletedExport]:
         """Yield every request's verified file (split requests yield their parts), in completion order."""
         labels = [r.label for r in requests]
         if len(set(labels)) != len(labels):
             raise ValueError("export labels must be unique within a run")
-        run = _Run(self, known_exports or {}, on_export_id or (lambda request, export_id: None))
+        run = _Run(
+            self, known_exports or {}, on_export_id or (lambda request, export_id: None), on_job_state or _unheard
+        )
         yield from run.drive(requests)
 
 
+def _unheard(state: JobState) -> None:
+    """Nobody listens."""
+
+
 class _Run:
-    def __init__(self, exporter: BulkExporter, known: Mapping[str, str], on_export_id: OnExportId) -> None:
+    def __init__(
+        self, exporter: BulkExporter, known: Mapping[str, str], on_export_id: OnExportId, on_job_state: OnJobState
+    ) -> None:
         self.repo = exporter.repository
         self.config = exporter.config
         self.clock = exporter.clock
         self.quota = exporter.quota
         self.known = known
         self.on_export_id = on_export_id
+        self.on_job_state = on_job_state
         self.pending: deque[_Task] = deque()
         self.active: list[_Task] = []
         self.ready: deque[_Task] = deque()
@@ -173,6 +211,16 @@ class _Run:
                 self._sleep_until_due()
 
     # -- state changes -------------------------------------------------------------------------------
+
+    def _tell(self, task: _Task, state: str, **figures: Any) -> None:
+        self.on_job_state(JobState(task.request.label, task.export_id, state, **figures))
+
+    def _ahead(self, task: _Task) -> int:
+        """Jobs before this one in Marketo's queue, as far as we can know: other integrations' and ours queued
+        earlier."""
+        since = task.in_flight_since or 0.0
+        ours = sum(1 for t in self.active if t is not task and (t.in_flight_since or 0.0) <= since)
+        return len(self.foreign) + ours
 
     def _resume(self, task: _Task) -> None:
         if task.export_id is None:
@@ -208,13 +256,26 @@ class _Run:
                 return
             task.next_poll = now + self.config.poll_seconds
             self.active.append(task)
+            if job.status is ExportStatus.QUEUED:
+                self._tell(task, "queued", ahead=self._ahead(task))
+            else:
+                self._tell(task, "processing")
         elif job.status is ExportStatus.COMPLETED:
             self.quota.record(job, task.request)
             self.ready.append(task)
+            self._tell(task, "completed", file_size=job.file_size, seconds=self._latency(task, job, now))
         elif job.status is ExportStatus.CREATED:
             self.pending.appendleft(task)
         else:
-            self._failed(task, f"job {job.status.value}: {job.error_msg or 'no reason given'}")
+            state = "cancelled" if job.status is ExportStatus.CANCELLED else "failed"
+            self._failed(task, f"job {job.status.value}: {job.error_msg or 'no reason given'}", state)
+
+    @staticmethod
+    def _latency(task: _Task, job: ExportJob, now: float) -> float | None:
+        """Creation to completion: Marketo's own timestamps, else our clock since the job was first in flight."""
+        if job.created_at is not None and job.finished_at is not None:
+            return max(0.0, (job.finished_at - job.created_at).total_seconds())
+        return None if task.in_flight_since is None else now - task.in_flight_since
 
     def _time_out(self, task: _Task) -> None:
         assert task.export_id is not None
@@ -222,9 +283,10 @@ class _Run:
             self.repo.cancel(task.request, task.export_id)
         except MarketoRequestError as exc:
             log.warning("export %s: cancelling job %s failed: %s", task.request.label, task.export_id, exc)
-        self._failed(task, f"still queued or processing after {self.config.job_timeout_seconds:g}s")
+        self._failed(task, f"still queued or processing after {self.config.job_timeout_seconds:g}s", "timed_out")
 
-    def _failed(self, task: _Task, reason: str) -> None:
+    def _failed(self, task: _Task, reason: str, state: str = "failed") -> None:
+        self._tell(task, state)
         task.failures += 1
         log.warning("export %s (job %s): %s", task.request.label, task.export_id, reason)
         failed_id = task.export_id
@@ -285,6 +347,7 @@ class _Run:
         with task.logged():
             log.info("export %s: created job %s", task.request.label, job.export_id)
         self.on_export_id(task.request, job.export_id)
+        self._tell(task, "created")
 
     def _back_off(self, exc: ExportQueueFull) -> None:
         self.queue_waits += 1
@@ -318,6 +381,7 @@ class _Run:
         export_id, job, request = task.export_id, task.job, task.request
         part = self.config.work_dir / f"{export_id}.part"
         final = self.config.work_dir / f"{export_id}.csv"
+        self._tell(task, "downloading", file_size=job.file_size)
         try:
             path = fetch_verified(
                 lambda dest: self.repo.download(request, export_id, dest),
@@ -337,6 +401,7 @@ class _Run:
             self.pending.appendleft(task)
             return None
         log.info("export %s: job %s verified, %s records", request.label, export_id, job.number_of_records)
+        self._tell(task, "downloaded", file_size=path.stat().st_size)
         return CompletedExport(request, export_id, path, job.number_of_records or 0, path.stat().st_size)
 
     def _sleep_until_due(self) -> None:

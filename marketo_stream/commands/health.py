@@ -1,8 +1,10 @@
 """``marketo-stream health``: a liveness probe for ``sync --follow`` (Docker HEALTHCHECK, Kubernetes exec probe).
 
 It asks the process's own metrics endpoint: an answer means the process is up; with ``--max-age`` it also
-checks that a pass ended recently (``marketo_stream_last_run_timestamp_seconds``), so a loop that hangs is
-restarted. Exit status 0 healthy, 1 not (Docker's convention for health checks).
+checks that the sync had news recently: a pass ended (``marketo_stream_last_run_timestamp_seconds``) or the running
+pass moved on (``marketo_stream_last_progress_timestamp_seconds``: a milestone, an export job's poll, rows
+committed, a wait begun), so a loop that hangs is restarted and a first sync of several hours is not.
+Exit status 0 healthy, 1 not (Docker's convention for health checks).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from marketo_stream.metrics import stale
     "--max-age",
     type=click.FloatRange(min=1),
     default=None,
-    help="Unhealthy when no pass ended for this many seconds (leave it above the longest pass plus the pause).",
+    help="Unhealthy when the sync had no news (a pass ended, or the running one moved on) for this many seconds; "
+    "keep it above the pause between passes and Marketo's job poll interval.",
 )
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True)
 def health_command(url: str, max_age: float | None, timeout_s: float) -> None:

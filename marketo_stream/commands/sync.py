@@ -4,6 +4,11 @@ documented exit statuses.
 Each pass is a run with its own ``run_id`` (on every log line, and in the JSON summary). After each pass its
 summary fills the metrics (``metrics.METRICS.record_run``): served on ``--metrics-port`` (or ``metrics.port``),
 and written to ``metrics.textfile`` when set.
+
+``--follow`` runs its passes with one ``SyncRunner``: one Marketo client (its rate window and token carry over),
+one bulk exporter (what it learned of today's export volume), and one sink, so one transactional producer and
+one registry client for the life of the process; each pass reads the committed state again (one short read of
+the compacted state topic). The loop itself, its pauses and what a failure leads to are ``commands.follow``'s.
 """
 
 from __future__ import annotations
@@ -13,28 +18,27 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from marketo_stream import logs
 from marketo_stream.commands.common import echo, handled_errors, settings_or_exit
 from marketo_stream.commands.config import CONFIG_OPTION
+from marketo_stream.commands.follow import TRANSIENT, FollowLoop, Wait
 from marketo_stream.exit_codes import ExitStatus, outcome
 from marketo_stream.metrics import METRICS, Metrics
 from marketo_stream.redaction import redact
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 
+if TYPE_CHECKING:
+    from marketo_stream.sync.runner import SyncRunner
+
 log = logging.getLogger("marketo_stream.sync")
-
-TRANSIENT = frozenset({ExitStatus.QUOTA, ExitStatus.KAFKA, ExitStatus.MARKETO_UNAVAILABLE})
-"""What ``--follow`` waits out: the world will be back (a broker, Marketo, tomorrow's quota). Everything else
-(configuration, a refusal, fencing, a bug) ends it, as it ends a one-shot run."""
-
-MAX_BACKOFF_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -76,24 +80,71 @@ def sync_command(
 ) -> None:
     """Bring the Kafka topics up to date with Marketo."""
     settings = settings_or_exit(config_path)
-    progress = Progress(sys.stderr, quiet=quiet)
+    progress = Progress(sys.stderr, quiet=quiet, interval_seconds=settings.log.progress_interval_seconds)
     pause = interval if interval is not None else settings.sync.follow_interval_seconds
     outputs = Outputs(as_json=as_json, summary_path=summary_path, metrics=METRICS)
     port = metrics_port if metrics_port is not None else settings.metrics.port
-    with handled_errors():
+    outputs.metrics.follow_progress(progress.news_at)
+    with handled_errors(), progress:
         if port is not None:
             served = outputs.metrics.serve(port, settings.metrics.address)
             log.info("serving metrics on %s:%d/metrics", settings.metrics.address, served)
-        if follow:
-            _follow(settings, progress, pause, outputs)
-        else:
-            _pass(settings, progress, outputs)
+        runner = make_runner(settings, progress, follow_tail=follow and settings.follow.tail)
+        try:
+            if follow:
+                follow_loop(runner, settings, progress, pause, outputs).run()
+            else:
+                _pass(runner, settings, outputs)
+        finally:
+            runner.close()
 
 
-def _pass(settings: Settings, progress: Progress, outputs: Outputs, *, follow_tail: bool = False) -> None:
+def make_runner(settings: Settings, progress: Progress, *, follow_tail: bool = False) -> SyncRunner:
+    from marketo_stream.sync.runner import SyncRunner
+
+    return SyncRunner(settings, progress=progress, follow_tail=follow_tail)
+
+
+def follow_loop(
+    runner: SyncRunner, settings: Settings, progress: Progress, pause: float, outputs: Outputs
+) -> FollowLoop:
+    """The ``--follow`` loop over one runner (a tail between passes plugs in as the loop's ``wait``)."""
+
+    def marketo_now() -> datetime:
+        return runner.client.server_now() or datetime.now(UTC)
+
+    loop = FollowLoop(lambda: _pass(runner, settings, outputs), pause, progress, marketo_now)
+    if runner.follow_tail:
+        loop.wait = tail_wait(runner, settings, progress, loop)
+    return loop
+
+
+def tail_wait(runner: SyncRunner, settings: Settings, progress: Progress, loop: FollowLoop) -> Wait:
+    """The pause between bulk passes spent streaming recent activities (``sync.tail_loop``), on the runner's own
+    Marketo client and sink: still one producer and one registry client. A tail that fails for a reason the world
+    will get over (or a spent quota) leaves the rest of the pause to an ordinary sleep and the next bulk pass."""
+    from marketo_stream.sync.tail_loop import TailFollower
+
+    tail = TailFollower(settings, progress, client=runner.client, sink=runner.sink)
+
+    def wait(seconds: float, why: str) -> None:
+        try:
+            left = tail.follow(seconds)
+        except Exception as exc:
+            status, message = outcome(exc)
+            if status not in TRANSIENT and status != ExitStatus.QUOTA:
+                raise
+            log.error("tail stopped (exit status %d would end a one-shot run): %s", status, message)
+            left = seconds
+        loop.sleep(left, why)
+
+    return wait
+
+
+def _pass(runner: SyncRunner, settings: Settings, outputs: Outputs) -> None:
     """One pass; one that fails still counts in the metrics (and the textfile), then the error goes on."""
     try:
-        _once(settings, progress, outputs, follow_tail=follow_tail)
+        _once(runner, settings, outputs)
     except Exception:
         outputs.metrics.record_failure()
         if settings.metrics.textfile is not None:
@@ -101,15 +152,9 @@ def _pass(settings: Settings, progress: Progress, outputs: Outputs, *, follow_ta
         raise
 
 
-def _once(settings: Settings, progress: Progress, outputs: Outputs, *, follow_tail: bool = False) -> None:
-    from marketo_stream.sync.runner import SyncRunner
-
+def _once(runner: SyncRunner, settings: Settings, outputs: Outputs) -> None:
     run_id = logs.current_run_id() or logs.new_run_id()
-    runner = SyncRunner(settings, progress=progress, follow_tail=follow_tail)
-    try:
-        summary = runner.run_once()
-    finally:
-        runner.close()
+    summary = runner.run_once()
     publish_summary(summary, run_id, settings, outputs)
 
 
@@ -133,27 +178,3 @@ def _write_atomically(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as file:
         file.write(redact(text))
     os.replace(temporary, path)
-
-
-def _follow(settings: Settings, progress: Progress, pause: float, outputs: Outputs) -> None:
-    """Passes for ever: a pass that fails for a transient reason is logged and retried after a growing pause;
-    any other failure, or a signal, ends the loop with its status."""
-    from marketo_stream.sync.tail_loop import TailFollower
-
-    tail = TailFollower(settings, progress) if settings.follow.tail else None
-    failures = 0
-    while True:
-        with logs.run():  # each pass is a run of its own: its lines, its summary, its failure share one id
-            try:
-                _pass(settings, progress, outputs, follow_tail=tail is not None)
-                failures = 0
-                wait = pause if tail is None else tail.follow(pause)  # the streaming tail until the next bulk pass
-            except Exception as exc:
-                status, message = outcome(exc)
-                if status not in TRANSIENT:
-                    raise
-                failures += 1
-                wait = min(pause * 2 ** (failures - 1), max(pause, MAX_BACKOFF_S))
-                log.error("pass failed (exit status %d would end a one-shot run): %s", status, message)
-        progress.step(f"next pass in {wait:.0f}s")
-        time.sleep(wait)

@@ -273,6 +273,12 @@ class MarketoClient:
             at, seen = self._server_time
             return at + timedelta(seconds=self.clock.monotonic() - seen)
 
+    def server_date(self) -> datetime | None:
+        """The ``Date`` of Marketo's latest answer as Marketo gave it (to the second, not carried forward): the
+        server time the run summary reports freshness against."""
+        with self._lock:
+            return None if self._server_time is None else self._server_time[0]
+
     def _identity_send(self, method: str, path: str, params: dict[str, str]) -> requests.Response:
         def attempt() -> requests.Response:
             response = self._send(method, self.base_url + path, endpoint_of(method, path), None, params=params)

@@ -26,7 +26,10 @@ class SinkBatch(Protocol):
     def put_state(self, key: str, state: Mapping[str, Any] | None) -> None: ...
 
     @property
-    def counts(self) -> dict[str, dict[str, int]]: ...
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per topic: ``records`` and ``tombstones`` produced in this transaction, and ``bytes`` (key and value as
+        serialized) where the sink serializes."""
+        ...
 
 
 class Sink(Protocol):

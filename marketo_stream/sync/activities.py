@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from marketo_stream.activity_effects import EFFECT_TYPES, LIST_TYPES, Effects
@@ -22,7 +22,7 @@ from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.planner import plan_windows, window_size
 from marketo_stream.schema import ValueConversionError, ValuesConverter
-from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.context import RunInputs, Tally, watch_jobs
 from marketo_stream.sync.published import PublishedTable
 from marketo_stream.sync.windows import request_window, window_request
 from marketo_stream.sync_state import ActivityState, ExportProgress, RecentActivities, StateDocuments, effects_documents
@@ -71,7 +71,8 @@ def sync_activities(
         collect_fresh=True,
         collect_history=first_run,
     )
-    phase.run()
+    with inputs.progress.table("activities"):  # one export carries every activity table
+        phase.run()
     return ActivityResult(phase.state, phase.recent, phase.effects)
 
 
@@ -142,6 +143,8 @@ class ActivityPhase:
             return
         priority, backfill = self.plan()
         self.tally.windows_left = len(priority) + len(backfill)
+        self.tally.oldest_activity_window = self.state.done_for(self.type_ids).earliest_start()
+        self.inputs.progress.windows(self.tally.windows_done, self.tally.windows_left)
         self.inputs.progress.step(
             f"activities: {len(priority)} priority window(s), then {len(backfill)} backfill window(s), "
             f"{len(self.type_ids)} activity types"
@@ -153,7 +156,12 @@ class ActivityPhase:
         if not requests:
             return
         known = {label: p.export_id for label, p in self.state.exports.items() if p.export_id is not None}
-        completed = self.inputs.exporter.run(requests, known_exports=known, on_export_id=self._on_export_id)
+        completed = self.inputs.exporter.run(
+            requests,
+            known_exports=known,
+            on_export_id=self._on_export_id,
+            on_job_state=watch_jobs(self.inputs, self.tally),
+        )
         for export in completed:
             self._publish(export, collect=collect)
 
@@ -181,7 +189,6 @@ class ActivityPhase:
         recent_from = int((window.end - self.lookback).timestamp())
         recent_text = format_instant(datetime.fromtimestamp(recent_from, UTC))
         recent_rows: dict[str, int] = {}
-        newest_text, newest_at = "", None  # the newest activity published: as ``…Z`` text, or parsed (other forms)
         skipped = 0
         writer, seen, effects, states = inputs.writer, self.recent.guids, self.effects, self.documents
         reject = tally.rejecter("activity", export.export_id)
@@ -241,15 +248,15 @@ class ActivityPhase:
                         if full and writer.checkpoint(states):
                             inputs.progress.update(f"activities {window}: {index + 1:,} rows")
                 if not fixed:
-                    if at is not None and (newest_at is None or at > newest_at):
-                        newest_at = at
-                elif date > newest_text:
+                    if at is not None and (route.newest_at is None or at > route.newest_at):
+                        route.newest_at = at
+                elif date > route.newest_text:
                     try:
                         datetime.fromisoformat(date)  # only a valid instant counts
                     except ValueError:
                         pass
                     else:
-                        newest_text = date
+                        route.newest_text = date
         finally:
             for route in routes.values():
                 if route.table is not None and route.published:
@@ -261,10 +268,15 @@ class ActivityPhase:
             f"({export.file_size / 1_000_000:.2f} MB)"
         )
         export.path.unlink(missing_ok=True)
-        latest = max((at for at in (_epoch(newest_text or None), newest_at) if at is not None), default=None)
-        newest = None if latest is None else datetime.fromtimestamp(latest, tz=window.start.tzinfo)
-        if newest and (tally.newest_activity is None or newest > tally.newest_activity):
-            tally.newest_activity = newest
+        for route in routes.values():
+            newest = route.newest(window.start.tzinfo)
+            if newest is None:
+                continue
+            if tally.newest_activity is None or newest > tally.newest_activity:
+                tally.newest_activity = newest
+            if route.table is not None and route.published:
+                known = tally.newest_by_table.get(route.table.name)
+                tally.newest_by_table[route.table.name] = newest if known is None else max(known, newest)
 
     def _route(self, type_text: str, rows: ExportRows) -> _Route:
         type_id = _int(type_text)
@@ -294,6 +306,7 @@ class ActivityPhase:
         self.windows_done += 1
         tally.windows_done += 1
         tally.windows_left = max(0, (tally.windows_left or 0) - 1)
+        self.inputs.progress.windows(tally.windows_done, tally.windows_left)
         oldest = done_all.earliest_start()
         if oldest is not None:
             tally.oldest_activity_window = oldest
@@ -303,12 +316,19 @@ class ActivityPhase:
 @dataclass(slots=True)
 class _Route:
     """Where rows of one activity type go: its id, its table (None: not published) and that table's converter for
-    the file, and how many of its rows were published."""
+    the file, how many of its rows were published, and the newest of their dates (as ``…Z`` text, or parsed when
+    in another form)."""
 
     type_id: int
     table: PublishedTable | None
     convert: ValuesConverter | None
     published: int = 0
+    newest_text: str = ""
+    newest_at: int | None = None
+
+    def newest(self, zone: tzinfo | None) -> datetime | None:
+        latest = max((at for at in (_epoch(self.newest_text or None), self.newest_at) if at is not None), default=None)
+        return None if latest is None else datetime.fromtimestamp(latest, tz=zone)
 
 
 class _Columns:

@@ -15,14 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from marketo_stream.bulk.csvfile import Quarantine, QuarantinedRow
-from marketo_stream.bulk.exporter import BulkExporter
-from marketo_stream.intervals import utc
+from marketo_stream.bulk.exporter import BulkExporter, JobState, OnJobState
+from marketo_stream.intervals import parse_instant, utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sync.catalog import RunTables
 from marketo_stream.sync.rejected import csv_line, rejected_record, row_text
 from marketo_stream.sync.writer import Writer
+
+COUNTED_JOB_STATES = frozenset({"created", "completed", "failed", "cancelled", "timed_out"})
+"""The export job states the summary (and ``marketo_stream_export_jobs_total``) counts."""
 
 ACTIVITY_RETENTION = timedelta(days=760)
 """Marketo keeps most activities 25 months; older history cannot be extracted."""
@@ -59,6 +62,27 @@ class Tally:
     windows_left: int | None = None
     newest_activity: datetime | None = None
     oldest_activity_window: datetime | None = None
+    newest_by_table: dict[str, datetime] = field(default_factory=dict)
+    """Activity table -> the newest ``activityDate`` it committed."""
+    export_jobs: Counter[str] = field(default_factory=Counter)
+    export_job_seconds: list[float] = field(default_factory=list)
+
+    def saw_activity(self, table: str, date: Any) -> None:
+        """An activity published outside the bulk exports (a Delete Lead read with the deleted leads): its date
+        counts for the table's newest."""
+        try:
+            at = parse_instant(str(date)) if date else None
+        except ValueError:
+            return
+        if at is not None and (table not in self.newest_by_table or at > self.newest_by_table[table]):
+            self.newest_by_table[table] = at
+
+    def job(self, state: JobState) -> None:
+        """Counts the export job states the summary reports, and each completed job's latency."""
+        if state.state in COUNTED_JOB_STATES:
+            self.export_jobs[state.state] += 1
+        if state.state == "completed" and state.seconds is not None:
+            self.export_job_seconds.append(state.seconds)
 
     def rejecter(self, table: str, export_id: str | None) -> Quarantine:
         """The callback taking an export file's malformed rows to the dead-letter topic, never dropped silently."""
@@ -90,3 +114,18 @@ class Tally:
             summary.newest_activity = self.newest_activity
         if self.oldest_activity_window is not None:
             summary.oldest_activity_window = self.oldest_activity_window
+        for table, newest in self.newest_by_table.items():
+            known = summary.newest_by_activity_type.get(table)
+            summary.newest_by_activity_type[table] = newest if known is None else max(known, newest)
+        summary.export_jobs.update(self.export_jobs)
+        summary.export_job_seconds.extend(self.export_job_seconds)
+
+
+def watch_jobs(inputs: RunInputs, tally: Tally) -> OnJobState:
+    """The ``on_job_state`` of a phase's exports: the tally counts them, the progress view shows them."""
+
+    def told(state: JobState) -> None:
+        tally.job(state)
+        inputs.progress.job(state)
+
+    return told

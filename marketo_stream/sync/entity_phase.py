@@ -46,4 +46,5 @@ def sync_entities(
     for reader in Reader:
         mine = [spec for spec in specs if spec.reader is reader]
         if mine:
-            READERS[reader](phase, mine)
+            with inputs.progress.table(",".join(spec.name for spec in mine)):  # a per-table reader names each one
+                READERS[reader](phase, mine)

@@ -14,6 +14,7 @@ from typing import Any
 
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
 from marketo_stream.planner import plan_windows
+from marketo_stream.sync.context import watch_jobs
 from marketo_stream.sync.entities import EntityListing
 from marketo_stream.sync.entity_run import EntityPhase, Listed
 from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
@@ -34,7 +35,8 @@ def per_table(read: Callable[[EntityPhase, TableSpec], None]) -> ReaderFunction:
 
     def reader(phase: EntityPhase, specs: list[TableSpec]) -> None:
         for spec in specs:
-            read(phase, spec)
+            with phase.inputs.progress.table(spec.name):
+                read(phase, spec)
 
     return reader
 
@@ -355,7 +357,7 @@ def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
         )
         for window in plan.all()
     ]
-    for export in inputs.exporter.run(requests):
+    for export in inputs.exporter.run(requests, on_job_state=watch_jobs(inputs, phase.tally)):
         rows = export.rows(phase.tally.rejecter(spec.name, export.export_id))
         for values in rows:
             listing.put(rows.row(values))

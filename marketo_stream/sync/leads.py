@@ -20,7 +20,7 @@ from marketo_stream.intervals import Interval, format_instant, parse_instant
 from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, paging_token
 from marketo_stream.planner import plan_windows
 from marketo_stream.schema import ValueConversionError
-from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.context import RunInputs, Tally, watch_jobs
 from marketo_stream.sync.windows import request_window, window_request
 from marketo_stream.sync_state import (
     CursorState,
@@ -103,6 +103,7 @@ class LeadPhase:
                 if activity is not None and row.get("marketoGUID") and self._first_time(row):
                     ctx.writer.upsert_row(activity, row)
                     tally.records[activity.name] += 1
+                    tally.saw_activity(activity.name, row.get("activityDate"))
             ctx.writer.checkpoint(lambda: effects_documents(self.effects))
         self.deleted_cursor = CursorState(ctx.now)
         recent = self.recent.documents() if self.recent is not None else {}
@@ -149,7 +150,8 @@ class LeadPhase:
                 progress.export_id, progress.rows_committed = export_id, 0
             ctx.writer.commit(self.documents())
 
-        for export in ctx.exporter.run(requests, known_exports=known, on_export_id=on_export_id):
+        watch = watch_jobs(ctx, self.tally)
+        for export in ctx.exporter.run(requests, known_exports=known, on_export_id=on_export_id, on_job_state=watch):
             self.publish_export(export)
         state.initial_load_complete = True
         # the load read every lead: none named by the first run's activities is read again (nor, if this run stops

@@ -19,6 +19,7 @@ asked again: one that lost the ids while the run went on ends it with exit 5, no
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from marketo_stream.errors import ConfigError
 from marketo_stream.intervals import format_instant, utc
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
+from marketo_stream.marketo.errors import MarketoError
 from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink, SinkConfig
@@ -45,6 +47,7 @@ from marketo_stream.sync_state import CursorState, RecentCalls, StateDocuments, 
 log = logging.getLogger("marketo_stream.sync")
 
 DAY_MS = 86_400_000
+MB = 1_000_000
 
 
 def sink_config(settings: Settings) -> SinkConfig:
@@ -97,9 +100,11 @@ class SyncRunner:
         self.follow_tail = follow_tail
         self.progress = progress or Progress(quiet=True)
         self.clock = clock
-        self.client = client or MarketoClient.from_settings(settings.marketo, clock=clock)
+        watched = self.progress.watch(clock)  # every wait on Marketo shows in the progress
+        self.client = client or MarketoClient.from_settings(settings.marketo, clock=watched)
         self.sink: Sink = sink or KafkaSink(sink_config(settings))
-        self.exporter = BulkExporter(self.client, exporter_config(settings), clock=clock)
+        self.exporter = BulkExporter(self.client, exporter_config(settings), clock=watched)
+        self.progress.count_downloads_with(lambda: self.client.downloaded_bytes)
 
     def run_once(self, *, now: datetime | None = None) -> SyncSummary:
         """One pass; raises typed errors (quota, Marketo, Kafka), leaving committed state consistent."""
@@ -116,6 +121,9 @@ class SyncRunner:
             calls = self.client.call_counts()
             summary.api_calls = {k: n - calls_before.get(k, 0) for k, n in calls.items() if n > calls_before.get(k, 0)}
             summary.bulk_bytes = self.client.downloaded_bytes - bytes_before
+            summary.server_time = self.client.server_date()
+            summary.export_mb_today = self.exporter.quota.used_today() / MB
+            summary.export_mb_budget = float(self.settings.marketo.export_daily_mb)
             summary.warnings.extend(
                 f"topic {m.topic} has {m.config}={m.actual}, expected {m.expected}" for m in self.sink.policy_mismatches
             )
@@ -139,7 +147,9 @@ class SyncRunner:
         register_tables(tables, self.sink)
         now = now or self.client.server_now() or self.clock.now()
         writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
+        progress.count_rows_with(lambda: writer.committed_records)
         inputs = RunInputs(self.settings, self.client, self.exporter, writer, tables, progress, now)
+        summary.horizon = inputs.horizon
         tally = Tally(inputs.writer)
         try:
             with writer:
@@ -150,9 +160,28 @@ class SyncRunner:
                 writer.commit(self._calls_documents(ended=True))
             progress.step("checking that the registry still holds the schemas this run wrote with")
             self.sink.verify_written()
+            self._read_usage(summary)
         finally:
             tally.add_to(summary)
+            self._add_commits(summary, writer)
         progress.step("sync complete")
+
+    def _read_usage(self, summary: SyncSummary) -> None:
+        """Today's calls by every integration (one call to stats/usage), for the quota figures; a Marketo that does
+        not answer it leaves them unknown rather than failing a finished run."""
+        try:
+            summary.calls_today = self.client.usage_today()
+        except MarketoError as exc:
+            log.warning("today's API usage could not be read: %s", exc)
+        summary.calls_budget = self.settings.marketo.daily_call_budget
+
+    def _add_commits(self, summary: SyncSummary, writer: Writer) -> None:
+        """The writer's commit times, and its bytes per topic as bytes per table."""
+        summary.commit_seconds.extend(writer.commit_seconds)
+        head = f"{self.sink.config.topic_prefix}."
+        for topic, size in writer.committed_bytes.items():
+            if topic.startswith(head) and size:
+                summary.bytes[topic.removeprefix(head)] += size
 
     def _calls_documents(self, *, ended: bool = False) -> StateDocuments:
         """Our calls in Marketo's rate window, with every commit: the next process counts them (``assume_recent``)."""
@@ -174,8 +203,14 @@ class SyncRunner:
     def _phases(inputs: RunInputs, state: SyncState, meta: Metadata, tally: Tally, *, follow_tail: bool) -> None:
         """Each phase gets its state and hands the new state on; every one commits as it goes."""
         first_run = not state.leads.initial_load_complete
+        progress = inputs.progress
+        lead = inputs.tables.lead
+        lead_work = (lambda: progress.table(lead.name)) if lead is not None else nullcontext
+        progress.phase("deleted leads")
         leads = LeadPhase(inputs, state.leads, state.deleted_leads, tally, effects=state.effects, recent=state.recent)
-        leads.deleted_leads()
+        with lead_work():
+            leads.deleted_leads()
+        progress.phase("activities")
         if follow_tail and tail_holds(state, inputs, inputs.settings.follow):
             activities = ActivityResult(state.activities, state.recent, state.effects)
         else:
@@ -183,10 +218,13 @@ class SyncRunner:
                 inputs, state.activities, state.recent, state.effects, tally, first_run=first_run
             )
         leads.effects = activities.effects
-        if first_run:
-            leads.initial_load()
-        else:
-            leads.apply_effects()
+        progress.phase("leads: initial load" if first_run else "leads named by activities")
+        with lead_work():
+            if first_run:
+                leads.initial_load()
+            else:
+                leads.apply_effects()
+        progress.phase("entities")
         sync_entities(
             inputs,
             state,

@@ -59,12 +59,24 @@ class TailSession:
     progress: Progress
     clock: Clock
 
+    owned: bool = True
+    """The session made its client and sink (and closes them); else they are the bulk passes' (``--follow``)."""
+
     @classmethod
     def open(
-        cls, settings: Settings, progress: Progress, *, clock: Clock = SYSTEM_CLOCK, sink: Sink | None = None
+        cls,
+        settings: Settings,
+        progress: Progress,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        sink: Sink | None = None,
+        client: MarketoClient | None = None,
     ) -> TailSession:
-        """``sink``: the Kafka sink of ``settings`` unless given (tests give the in-memory one)."""
-        client = MarketoClient.from_settings(settings.marketo, clock=clock)
+        """``sink``, ``client``: those of the bulk passes when given, so that one process keeps one transactional
+        producer and one registry client (a second producer with the same transactional id would fence the
+        first); made here otherwise (tests give the in-memory sink)."""
+        owned = client is None
+        client = client or MarketoClient.from_settings(settings.marketo, clock=clock)
         sink = sink or KafkaSink(sink_config(settings))
         try:
             meta = fetch_metadata(client)
@@ -75,10 +87,11 @@ class TailSession:
             sink.verify_schemas(state.schemas.subjects)
             register_tables(tables, sink)
         except BaseException:
-            sink.close()
-            client.close()
+            if owned:
+                sink.close()
+                client.close()
             raise
-        return cls(settings, client, sink, tables, state, progress, clock)
+        return cls(settings, client, sink, tables, state, progress, clock, owned)
 
     def tail_pass(self) -> TailResult:
         now = self.client.server_now() or self.clock.now()
@@ -94,8 +107,9 @@ class TailSession:
         return RecentCalls(at, calls).documents()
 
     def close(self) -> None:
-        self.sink.close()
-        self.client.close()
+        if self.owned:
+            self.sink.close()
+            self.client.close()
 
 
 class TailFollower:
@@ -108,7 +122,12 @@ class TailFollower:
         *,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        client: MarketoClient | None = None,
+        sink: Sink | None = None,
     ) -> None:
+        """``client``, ``sink``: the bulk passes' to share (see ``TailSession.open``); made per ``follow`` if not."""
+        self.client = client
+        self.sink = sink
         self.settings = settings
         self.progress = progress
         self.sleep = sleep
@@ -124,9 +143,9 @@ class TailFollower:
         tail handed over to Bulk Extract)."""
         deadline = self.monotonic() + seconds
         started = self.monotonic()
-        session = TailSession.open(self.settings, self.progress)
-        try:
-            spent = 0  # the session's metadata calls count as the first pass's
+        spent = counted_calls(self.client) if self.client is not None else 0
+        session = TailSession.open(self.settings, self.progress, sink=self.sink, client=self.client)
+        try:  # the session's metadata calls count as the first pass's
             first = True
             while True:
                 result = session.tail_pass()

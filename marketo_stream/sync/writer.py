@@ -4,10 +4,15 @@ Callers publish rows, update their progress, and call ``checkpoint`` with a func
 documents describing what has been written so far; when the open transaction holds ``rows_per_transaction``
 records, those states are added and it commits. A crash between checkpoints loses only uncommitted work,
 which the state, read back on restart, says to redo.
+
+The writer also keeps what its commits cost, for the run summary (and so the metrics): how long each commit
+took, and the records and serialized bytes committed per topic.
 """
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -29,6 +34,12 @@ class Writer:
         self._open: AbstractContextManager[SinkBatch] | None = None
         self._batch: SinkBatch | None = None
         self._pending = 0
+        self.commit_seconds: list[float] = []
+        """How long each commit took (the sink's commit call, records already produced)."""
+        self.committed_bytes: Counter[str] = Counter()
+        """Serialized bytes (key and value) committed, per topic, when the sink reports them."""
+        self.committed_records = 0
+        """Records and tombstones committed so far, state records left out."""
 
     def _current(self) -> SinkBatch:
         if self._batch is None:
@@ -95,9 +106,23 @@ class Writer:
         self._close(None, None, None)
 
     def _close(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        opened, self._open, self._batch, self._pending = self._open, None, None, 0
-        if opened is not None:
+        opened, batch = self._open, self._batch
+        self._open, self._batch, self._pending = None, None, 0
+        if opened is None:
+            return
+        if kind is not None or batch is None:
             opened.__exit__(kind, exc, tb)
+            return
+        counts = batch.counts
+        started = time.monotonic()
+        opened.__exit__(None, None, None)
+        self.commit_seconds.append(time.monotonic() - started)
+        state_topic = self._sink.config.state_topic_name
+        for topic, figures in counts.items():
+            if topic == state_topic:
+                continue
+            self.committed_records += figures.get("records", 0) + figures.get("tombstones", 0)
+            self.committed_bytes[topic] += figures.get("bytes", 0)
 
     def __enter__(self) -> Writer:
         return self

@@ -125,7 +125,7 @@ def test_the_kubernetes_manifests_validate_against_the_bundled_schemas(kind: str
 
 def test_the_validation_would_catch_a_mistake(offline: None) -> None:
     deployment = json.loads(json.dumps(_manifests()["Deployment"]))
-    deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["prot"] = "metrics"
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["prot"] = "metrics"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, kubernetes_validate.latest_version(), strict=True)
 
@@ -154,7 +154,10 @@ def test_the_manifests_fit_together_and_with_the_cli() -> None:
     args = container["args"]
     _parses_as_a_command(args)
     assert args[:4] == ["sync", "--follow", "--metrics-port", "9464"]
-    assert container["livenessProbe"]["httpGet"]["port"] == "metrics"
+    assert container["readinessProbe"]["httpGet"]["port"] == "metrics"
+    probe = container["livenessProbe"]["exec"]["command"]
+    _parses_as_a_command(probe[1:])
+    assert probe[:2] == ["marketo-stream", "health"] and probe[probe.index("--url") + 1].endswith(":9464/metrics")
     assert {"name": "metrics", "containerPort": 9464, "protocol": "TCP"} in container["ports"]
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
 

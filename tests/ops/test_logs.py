@@ -6,7 +6,7 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from marketo_stream import logs
 from marketo_stream.cli import main
 from marketo_stream.redaction import remember_secret
+from marketo_stream.sandbox import Sandbox
 from tests.bulk.helpers import Started, activity_window, make_exporter
 
 ENV = {"MARKETO_STREAM_BASE_URL": "http://127.0.0.1:1", "MARKETO_STREAM_CLIENT_ID": "id",
@@ -155,3 +156,41 @@ def test_the_exporters_lines_name_the_export_job(started: Started, tmp_path: Pat
     about_the_job = [line for line in lines if completed.export_id in line["message"]]
     assert about_the_job and all(line.get("export_id") == completed.export_id for line in about_the_job)
     assert all(line["run_id"] == "run-x" for line in lines)
+
+
+def test_a_syncs_export_lines_name_the_table_they_are_about(
+    captured: io.StringIO, sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    from marketo_stream.sink.memory import MemorySink
+    from marketo_stream.sync.runner import SyncRunner
+    from tests.unit.test_run_in_memory import settings_for
+
+    _use(captured, "json")
+    sandbox = sandbox_factory(scale="tiny", rate_limit_calls=100_000)
+    runner = SyncRunner(settings_for(sandbox, tmp_path), sink=MemorySink())
+    with logs.run("run-7"):
+        try:
+            runner.run_once()
+        finally:
+            runner.close()
+
+    created = [line for line in _json_lines(captured) if "created job" in line["message"]]
+    tables = {line["export"].split(":", 1)[0]: line.get("table") for line in created}
+    assert tables["activities"] == "activities", "one export carries every activity table"
+    assert tables["leads"] == "lead"
+    (custom,) = [label for label in tables if label.startswith("custom_object_")]
+    assert tables[custom] == custom
+    assert all(line["run_id"] == "run-7" and line["export_id"] for line in created)
+
+
+def test_log_lines_can_be_sent_where_the_live_view_wants_them() -> None:
+    logs.configure_logging("info", "text")
+    proxy = io.StringIO()
+    previous = logs.write_to(proxy)
+    try:
+        logging.getLogger("marketo_stream.sync").info("above the view")
+    finally:
+        assert previous is not None
+        logs.write_to(previous)
+        logs.configure_logging("warning", "text")
+    assert proxy.getvalue().startswith("INFO marketo_stream.sync: above the view")

@@ -4,8 +4,9 @@ match it; served over HTTP, written for the textfile collector, documented in th
 from __future__ import annotations
 
 import re
+import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -13,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from marketo_stream.cli import main
 from marketo_stream.metrics import PREFIX, Metrics, describe, markdown_table
-from tests.ops.summaries import full_summary
+from marketo_stream.report import SyncSummary
+from tests.ops.summaries import STARTED, full_summary
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -93,7 +95,7 @@ def test_served_metrics_answer_and_the_health_probe_reads_them() -> None:
     summary.started, summary.finished = datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 1, 0, 1, tzinfo=UTC)
     metrics.record_run(summary, "mkto")  # a pass that ended long ago
     stale = CliRunner().invoke(main, ["health", "--url", url, "--max-age", "600"])
-    assert stale.exit_code == 1 and "no sync pass ended" in stale.output
+    assert stale.exit_code == 1 and "no sync news" in stale.output
     gone = CliRunner().invoke(main, ["health", "--url", "http://127.0.0.1:1/metrics", "--timeout", "1"])
     assert gone.exit_code == 1 and "did not answer" in gone.output
 
@@ -103,3 +105,30 @@ def test_the_readme_table_is_the_modules() -> None:
     found = re.search(r"<!-- metrics-table:begin -->\n(.*?)\n<!-- metrics-table:end -->", text, re.DOTALL)
     assert found, "the README marks its metrics table with metrics-table:begin/end"
     assert found[1] == markdown_table(), "regenerate it: python -m marketo_stream.metrics"
+
+
+def test_a_long_pass_with_news_is_healthy_and_one_without_is_not() -> None:
+    metrics, news = Metrics(), [time.time()]
+    metrics.follow_progress(lambda: news[0])
+    port = metrics.serve(0, "127.0.0.1")
+    url = f"http://127.0.0.1:{port}/metrics"
+    summary = full_summary()
+    summary.started, summary.finished = datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 1, 0, 1, tzinfo=UTC)
+    metrics.record_run(summary, "mkto")  # the last pass ended long ago, and the running one has news
+    assert CliRunner().invoke(main, ["health", "--url", url, "--max-age", "600"]).exit_code == 0
+    news[0] = time.time() - 3600  # the running pass has had none for an hour: hung
+    hung = CliRunner().invoke(main, ["health", "--url", url, "--max-age", "600"])
+    assert hung.exit_code == 1 and "no sync news" in hung.output
+
+
+def test_the_freshness_lag_of_a_table_without_new_activity_grows_with_marketos_clock() -> None:
+    metrics, first = Metrics(), full_summary()
+    metrics.record_run(first, "mkto")
+    later = SyncSummary(started=STARTED + timedelta(hours=1), finished=STARTED + timedelta(hours=1, minutes=1))
+    later.server_time = STARTED + timedelta(hours=1, minutes=1)
+    later.newest_by_activity_type = {"activity_fill_out_form": STARTED + timedelta(minutes=50)}
+    metrics.record_run(later, "mkto")
+    got = _samples(metrics)
+    assert got[("marketo_stream_freshness_lag_seconds", (("table", "activity_fill_out_form"),))] == 11 * 60
+    webpage = got[("marketo_stream_freshness_lag_seconds", (("table", "activity_visit_webpage"),))]
+    assert webpage == 3 * 3600 + 60, "no new visit in the second pass: its lag grew by the time between them"

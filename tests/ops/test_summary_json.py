@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from marketo_stream import logs
 from marketo_stream.cli import main
 from marketo_stream.commands import sync as sync_command
+from marketo_stream.commands.follow import FollowLoop
 from marketo_stream.errors import ConfigError
 from marketo_stream.exit_codes import ExitStatus
 from marketo_stream.metrics import Metrics
@@ -30,17 +31,33 @@ def _number(text: str) -> int:
 
 def figures_of_the_text(text: str) -> dict[str, Any]:
     """What a person reads in the summary, parsed back into the JSON's shape."""
-    found: dict[str, Any] = {"tables": {}, "by_endpoint": {}, "warnings": [], "api_errors": []}
+    found: dict[str, Any] = {"tables": {}, "by_endpoint": {}, "warnings": [], "api_errors": [], "newest": {}}
     for line in text.splitlines()[1:]:
-        row = re.fullmatch(r"  (\S+)\s+([\d,]+)\s+([\d,]+)", line)
-        if line.split()[:3] == ["topic", "records", "tombstones"]:
+        row = re.fullmatch(r"  (\S+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)", line)
+        if line.split()[:4] == ["topic", "records", "tombstones", "bytes"]:
             continue
         if m := re.fullmatch(r"  took ([\d.]+)s", line):
             found["seconds"] = float(m[1])
         elif row and row[1] == "total":
-            found["records"], found["tombstones"] = _number(row[2]), _number(row[3])
+            found["records"], found["tombstones"], found["bytes"] = _number(row[2]), _number(row[3]), _number(row[4])
         elif row:
-            found["tables"][row[1]] = {"records": _number(row[2]), "tombstones": _number(row[3])}
+            found["tables"][row[1]] = {
+                "records": _number(row[2]),
+                "tombstones": _number(row[3]),
+                "bytes": _number(row[4]),
+            }
+        elif m := re.fullmatch(
+            r"  export job latency: (\d+) completed, ([\d.]+)s on average, ([\d.]+)s the longest", line
+        ):
+            found["jobs_done"], found["job_mean"], found["job_max"] = int(m[1]), float(m[2]), float(m[3])
+        elif m := re.fullmatch(r"  Kafka transactions: (\d+) committed in ([\d.]+)s, ([\d.]+)s the longest", line):
+            found["commits"], found["commit_total"], found["commit_max"] = int(m[1]), float(m[2]), float(m[3])
+        elif m := re.fullmatch(r"  Marketo's time at the end: (\S+)", line):
+            found["server_time"] = m[1]
+        elif line == "  newest activity by table (freshness lag):":
+            continue
+        elif m := re.fullmatch(r"    (activity_\S+)\s+(\S+)\s+([\d,]+)s", line):
+            found["newest"][m[1]] = {"at": m[2], "lag": _number(m[3])}
         elif m := re.fullmatch(r"  Marketo API calls: ([\d,]+)", line):
             found["api_calls"] = _number(m[1])
         elif m := re.fullmatch(r"\s+([\d,]+)  (\S+) answered (\S+)", line):
@@ -73,8 +90,21 @@ def figures_of_the_text(text: str) -> dict[str, Any]:
 
 
 def same_figures_in_the_json(data: dict[str, Any]) -> dict[str, Any]:
+    waits, commits = data["export_job_seconds"], data["commit_seconds"]
     return {
-        "tables": {t: {"records": v["records"], "tombstones": v["tombstones"]} for t, v in data["tables"].items()},
+        "tables": data["tables"],
+        "bytes": sum(v["bytes"] for v in data["tables"].values()),
+        "jobs_done": len(waits),
+        "job_mean": round(sum(waits) / len(waits), 1),
+        "job_max": round(max(waits), 1),
+        "commits": len(commits),
+        "commit_total": round(sum(commits), 3),
+        "commit_max": round(max(commits), 3),
+        "server_time": data["server_time"],
+        "newest": {
+            t: {"at": at, "lag": round(data["freshness_lag_seconds"][t])}
+            for t, at in data["newest_by_activity_type"].items()
+        },
         "by_endpoint": data["api_calls"]["by_endpoint"],
         "warnings": data["warnings"],
         "api_errors": data["api_errors"],
@@ -165,7 +195,7 @@ def test_each_pass_of_follow_has_its_own_run_id(monkeypatch: pytest.MonkeyPatch,
             raise ConfigError("enough")
 
     monkeypatch.setattr(sync_command, "_once", one_pass)
-    monkeypatch.setattr(sync_command.time, "sleep", lambda _: None)
+    monkeypatch.setattr(FollowLoop, "sleep", lambda *_: None)
     result = CliRunner().invoke(main, ["sync", "--follow"], env=ENV)
     assert result.exit_code == ExitStatus.CONFIG
     assert len(set(seen)) == 3 and None not in seen
