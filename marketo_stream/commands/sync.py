@@ -114,7 +114,7 @@ def follow_loop(
         return runner.client.server_now() or datetime.now(UTC)
 
     loop = FollowLoop(lambda: _pass(runner, settings, outputs), pause, progress, marketo_now)
-    if runner.follow_tail:
+    if settings.follow.tail:  # the runner was made with follow_tail then
         loop.wait = tail_wait(runner, settings, progress, loop)
     return loop
 

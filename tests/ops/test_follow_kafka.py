@@ -87,6 +87,9 @@ def follow_env(sandbox: Sandbox, prefix: str, work: Path, bootstrap: str, regist
         "MARKETO_STREAM_SCHEMA_REGISTRY_URL": registry_url,
         "MARKETO_STREAM_SYNC__START_DATE": "2026-09-01T00:00:00Z",
         "MARKETO_STREAM_KAFKA__CONNECT_TIMEOUT_SECONDS": "5",
+        # the pause between passes is a plain sleep here: these tests are of the loop and its passes; the streaming
+        # tail that can spend the pause instead has its own tests (tests/sync/test_tail.py)
+        "MARKETO_STREAM_FOLLOW__TAIL": "false",
     }
 
 

@@ -21,8 +21,13 @@ from marketo_stream.metrics import Metrics
 from marketo_stream.report import SyncSummary
 from tests.ops.summaries import STARTED, full_summary
 
-ENV = {"MARKETO_STREAM_BASE_URL": "http://127.0.0.1:1", "MARKETO_STREAM_CLIENT_ID": "id",
-       "MARKETO_STREAM_CLIENT_SECRET": "secret-value", "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": "mkto"}  # fmt: skip
+ENV = {
+    "MARKETO_STREAM_BASE_URL": "http://127.0.0.1:1",
+    "MARKETO_STREAM_CLIENT_ID": "id",
+    "MARKETO_STREAM_CLIENT_SECRET": "secret-value",
+    "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": "mkto",
+    "MARKETO_STREAM_FOLLOW__TAIL": "false",
+}  # fmt: skip  (the pause is a sleep: no tail between passes)
 
 
 def _number(text: str) -> int:
@@ -197,7 +202,7 @@ def test_each_pass_of_follow_has_its_own_run_id(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(sync_command, "_once", one_pass)
     monkeypatch.setattr(FollowLoop, "sleep", lambda *_: None)
     result = CliRunner().invoke(main, ["sync", "--follow"], env=ENV)
-    assert result.exit_code == ExitStatus.CONFIG
+    assert result.exit_code == ExitStatus.CONFIG, result.output
     assert len(set(seen)) == 3 and None not in seen
 
 
