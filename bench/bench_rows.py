@@ -28,22 +28,25 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
+from marketo_stream.activity_effects import EFFECT_TYPES, Effects
 from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import BulkExporter, CompletedExport, ExporterConfig
 from marketo_stream.intervals import Interval
 from marketo_stream.marketo.client import MarketoClient
-from marketo_stream.report import Progress, SyncSummary
+from marketo_stream.report import Progress
 from marketo_stream.schema import activity_table, lead_table
 from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sink import KafkaSink
 from marketo_stream.sink.codec import RecordEncoder, record_encoder
 from marketo_stream.sync.activities import ActivityPhase, export_request
 from marketo_stream.sync.catalog import RunTables
-from marketo_stream.sync.context import RunContext
+from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.published import PublishedTable, publish
+from marketo_stream.sync.rejected import REJECTED_SCHEMA
 from marketo_stream.sync.runner import sink_config
 from marketo_stream.sync.writer import Writer
+from marketo_stream.sync_state import ActivityState, CursorState, LeadState, RecentActivities
 from marketo_stream.tables import LEAD_TABLE
 from marketo_stream.tables import activity_table as activity_spec
 
@@ -267,15 +270,14 @@ class Run:
         lead_fields = [{"name": name, "dataType": kind} for name, kind in LEAD_FIELDS]
         tables.lead = publish(LEAD_TABLE, lead_table(lead_fields), self.settings)
         self.tables = tables
-        for table in self.published():
-            self.sink.prepare(table.sink_schema())
-        self.writer = Writer(self.sink, {t.name: t for t in self.published()}, self.settings.sync.transaction_rows)
+        self.sink.prepare_all([*(table.sink_schema() for table in self.published()), REJECTED_SCHEMA])
+        self.writer = Writer(self.sink, self.settings.sync.transaction_rows)
         client = MarketoClient.from_settings(self.settings.marketo)
         exporter = BulkExporter(client, ExporterConfig(work_dir=work))
         now = WINDOW.end + timedelta(days=1)
         progress = Progress(quiet=True)
-        self.ctx = RunContext(self.settings, client, exporter, self.writer, tables, {}, SyncSummary(now), progress, now)
-        self.ctx.persist_effects = False  # as on a first run, which is what loads files this large
+        self.inputs = RunInputs(self.settings, client, exporter, self.writer, tables, progress, now)
+        self.tally = Tally(self.writer)
 
     def published(self) -> list[PublishedTable]:
         found = [t for t in self.tables.activity_by_type.values() if t is not None]
@@ -289,14 +291,14 @@ class Run:
             future.exception(30)
 
 
-def completed(path: Path, label: str, kind: str) -> CompletedExport:
+def completed(path: Path, label: str, kind: str, rows: int) -> CompletedExport:
     if kind == "activities":
         request = export_request(WINDOW, [t for t, *_ in TYPES], label)
     else:
         request = LeadPhase._request(WINDOW, (), label)
     copy = path.with_name(f"{label}.csv")
     copy.write_bytes(path.read_bytes())  # the phase deletes the file it published
-    return CompletedExport(request, label, copy, -1, copy.stat().st_size)
+    return CompletedExport(request, label, copy, rows, copy.stat().st_size)
 
 
 Route = Callable[[ExportRows, list[Any]], PublishedTable | None]
@@ -365,19 +367,27 @@ def main() -> None:
             print(" activities")
             type_at = ACTIVITY_HEADER.index("activityTypeId")
             count = stages(run, activities, lambda _, row: by_type.get(int(row[type_at])))
-            phase = ActivityPhase(run.ctx, collect_fresh=True, collect_history=True)
-            export = completed(activities, "activities-whole", "activities")
-            seconds = cpu(lambda: phase._publish(export, collect=True))
+            phase = ActivityPhase(
+                run.inputs,
+                ActivityState(),
+                RecentActivities(),
+                Effects(),
+                run.tally,
+                collect_fresh=True,
+                collect_history=True,
+            )
+            export = completed(activities, "activities-whole", "activities", count)
+            seconds = cpu(lambda: phase._publish(export, collect=EFFECT_TYPES))
             report("whole path (ActivityPhase: file -> produce, committed)", seconds, count)
             print(" leads")
             lead = run.tables.lead
             count = stages(run, leads, lambda _, row: lead)
-            lead_phase = LeadPhase(run.ctx)
-            export = completed(leads, "leads-whole", "leads")
+            lead_phase = LeadPhase(run.inputs, LeadState(), CursorState(), run.tally)
+            export = completed(leads, "leads-whole", "leads", count)
             seconds = cpu(lambda: lead_phase.publish_export(export))
             report("whole path (LeadPhase: file -> produce, committed)", seconds, count)
-            records = sum(run.ctx.summary.records.values())
-            print(f" committed {records:,} records, rejected {run.ctx.summary.rejected_rows}")
+            records = sum(run.tally.records.values())
+            print(f" committed {records:,} records, rejected {run.tally.rejected_rows}")
         finally:
             run.close()
 
