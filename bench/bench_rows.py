@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from marketo_stream.activity_effects import EFFECT_TYPES, Effects
+from marketo_stream.activity_effects import EFFECT_TYPES
 from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import BulkExporter, CompletedExport, ExporterConfig
 from marketo_stream.intervals import Interval
@@ -44,9 +45,10 @@ from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.published import PublishedTable, publish
 from marketo_stream.sync.rejected import REJECTED_SCHEMA
+from marketo_stream.sync.row_workers import RowWorkers
 from marketo_stream.sync.runner import sink_config
 from marketo_stream.sync.writer import Writer
-from marketo_stream.sync_state import ActivityState, CursorState, LeadState, RecentActivities
+from marketo_stream.sync_state import CursorState, LeadState, SyncState
 from marketo_stream.tables import LEAD_TABLE
 from marketo_stream.tables import activity_table as activity_spec
 
@@ -222,7 +224,8 @@ def write_leads(path: Path, rows: int) -> None:
 # -- the run -----------------------------------------------------------------------------------------------------
 
 
-def settings_for(prefix: str, work: Path) -> Settings:
+def settings_for(prefix: str, work: Path, **sync: str) -> Settings:
+    """The bench's settings; ``sync``: further ``sync.*`` settings, as text."""
     env = {
         "MARKETO_STREAM_BASE_URL": "http://127.0.0.1:9",
         "MARKETO_STREAM_CLIENT_ID": "bench",
@@ -231,6 +234,7 @@ def settings_for(prefix: str, work: Path) -> Settings:
         "MARKETO_STREAM_KAFKA__SCHEMA_REGISTRY_URL": REGISTRY,
         "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
         "MARKETO_STREAM_SYNC__WORK_DIR": str(work),
+        **{f"MARKETO_STREAM_SYNC__{name.upper()}": value for name, value in sync.items()},
     }
     return load_settings(None, env)
 
@@ -256,9 +260,9 @@ def report(label: str, seconds: float, rows: int) -> None:
 class Run:
     """One sink and run context over the bench tables, on topics under a unique prefix."""
 
-    def __init__(self, work: Path) -> None:
-        self.prefix = f"bench-rows-{uuid.uuid4().hex[:8]}"
-        self.settings = settings_for(self.prefix, work)
+    def __init__(self, work: Path, prefix: str = "bench-rows", **sync: str) -> None:
+        self.prefix = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self.settings = settings_for(self.prefix, work, **sync)
         self.sink = KafkaSink(sink_config(self.settings))
         self.sink.open()
         tables = RunTables()
@@ -279,6 +283,32 @@ class Run:
         self.inputs = RunInputs(self.settings, client, exporter, self.writer, tables, progress, now)
         self.tally = Tally(self.writer)
 
+    def restart(self) -> SyncState:
+        """As the next process would start: a new sink with the same transactional id (fencing this one's), the
+        tables prepared again, the committed state read back."""
+        self.sink.close()
+        self.sink = KafkaSink(sink_config(self.settings))
+        state = SyncState.load(self.sink.open())
+        self.sink.prepare_all([*(table.sink_schema() for table in self.published()), REJECTED_SCHEMA])
+        self.writer = Writer(self.sink, self.settings.sync.transaction_rows)
+        self.inputs = replace(self.inputs, writer=self.writer)
+        self.tally = Tally(self.writer)
+        return state
+
+    def activity_phase(self, rows: RowWorkers | None = None, state: SyncState | None = None) -> ActivityPhase:
+        """A first run's activity phase (every effect collected), from ``state`` (none: a first run's)."""
+        state = state or SyncState.load({})
+        return ActivityPhase(
+            self.inputs,
+            state.activities,
+            state.recent,
+            state.effects,
+            self.tally,
+            collect_fresh=True,
+            collect_history=True,
+            rows=rows,
+        )
+
     def published(self) -> list[PublishedTable]:
         found = [t for t in self.tables.activity_by_type.values() if t is not None]
         return found + ([self.tables.lead] if self.tables.lead else [])
@@ -287,7 +317,8 @@ class Run:
         self.sink.close()
         topics = [self.sink.config.topic(t.spec.topic_suffix) for t in self.published()]
         admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-        for future in admin.delete_topics([*topics, self.sink.config.state_topic_name]).values():
+        rejected = self.sink.config.topic(REJECTED_SCHEMA.topic_suffix)
+        for future in admin.delete_topics([*topics, rejected, self.sink.config.state_topic_name]).values():
             future.exception(30)
 
 
@@ -367,15 +398,7 @@ def main() -> None:
             print(" activities")
             type_at = ACTIVITY_HEADER.index("activityTypeId")
             count = stages(run, activities, lambda _, row: by_type.get(int(row[type_at])))
-            phase = ActivityPhase(
-                run.inputs,
-                ActivityState(),
-                RecentActivities(),
-                Effects(),
-                run.tally,
-                collect_fresh=True,
-                collect_history=True,
-            )
+            phase = run.activity_phase()
             export = completed(activities, "activities-whole", "activities", count)
             seconds = cpu(lambda: phase._publish(export, collect=EFFECT_TYPES))
             report("whole path (ActivityPhase: file -> produce, committed)", seconds, count)
