@@ -44,7 +44,7 @@ from marketo_stream.bulk.csvfile import (
     record_spans,
 )
 from marketo_stream.bulk.exporter import CompletedExport
-from marketo_stream.errors import MarketoStreamError
+from marketo_stream.errors import RowWorkerError
 from marketo_stream.schema import ValueConversionError, ValuesConverter
 from marketo_stream.sink import RecordEncoding, RecordEncodingError
 from marketo_stream.sink.codec import TimedRecordEncoder
@@ -64,11 +64,6 @@ STANDARD_COLUMNS = ("marketoGUID", "activityDate", "activityTypeId")
 EFFECT_COLUMNS = ("leadId", "primaryAttributeValueId", "attributes")
 Publish = Callable[[Sequence[Any]], bool]
 """Publishes one row as a source gives it; True when the transaction is full (``Writer.upsert_values``)."""
-
-
-class RowWorkerError(MarketoStreamError):
-    """A row worker process ended before handing back its rows (killed, out of memory): the open transaction is
-    aborted, nothing of it is visible, and the next run resumes after the rows committed."""
 
 
 def default_workers() -> int:

@@ -19,9 +19,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 from bench.bench_rows import Run, completed, write_activities
 from marketo_stream.activity_effects import EFFECT_TYPES
+from marketo_stream.errors import RowWorkerError
 from marketo_stream.sink.fields import TABLE_HEADER
 from marketo_stream.sync import row_workers
-from marketo_stream.sync.row_workers import RowWorkerError, RowWorkers
+from marketo_stream.sync.row_workers import RowWorkers
 from marketo_stream.sync.writer import Writer
 from marketo_stream.sync_state import SyncState
 from tests.infra import Infra
