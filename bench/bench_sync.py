@@ -231,7 +231,8 @@ def _child() -> None:
         f"sync process CPU {usage.ru_utime + usage.ru_stime:.1f}s "
         f"(user {usage.ru_utime:.1f}s, system {usage.ru_stime:.1f}s; librdkafka's threads included)"
     )
-    print(f"sync peak RSS (VmHWM): {rss:,.0f} MB")
+    workers_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest ended child, KB
+    print(f"sync peak RSS (VmHWM): {rss:,.0f} MB; the largest row worker's: {workers_rss:,.0f} MB")
     print(f"API calls: {sum(calls.values()):,} ({_top(calls)})")
     print(f"bulk downloaded: {summary.bulk_bytes / 1e6:,.1f} MB")
     before = _before()
