@@ -6,7 +6,8 @@
     ├── marketo.errors.MarketoError        the Marketo API said no (carries code, message, requestId)
     ├── bulk errors                         export jobs that failed, vanished or did not verify
     ├── sink.errors.SinkError               Kafka or the Schema Registry refused (fenced, incompatible schema)
-    └── ConfigError                         bad configuration; the message names the setting and the fix
+    ├── ConfigError                         bad configuration; the message names the setting and the fix
+    └── RowWorkerError                      a row worker process died (killed, out of memory)
 
 Each subpackage declares its own subtree in its ``errors`` module; ``exit_codes.outcome`` maps every one of
 them to an exit status and a message, in one place.
@@ -21,6 +22,12 @@ class MarketoStreamError(Exception):
 
 class ConfigError(MarketoStreamError):
     """A setting is missing or wrong; the message names the setting and how to fix it."""
+
+
+class RowWorkerError(MarketoStreamError):
+    """A row worker process (``sync.row_workers``) ended before handing back its rows: killed by a signal or the
+    out-of-memory killer. The open transaction is aborted, nothing of it is visible, and the next run resumes
+    after the rows committed."""
 
 
 class Terminated(BaseException):

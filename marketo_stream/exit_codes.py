@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 from marketo_stream.bulk.errors import BulkError, ExportFailed, ExportVerificationError, MalformedRowError
-from marketo_stream.errors import ConfigError, MarketoStreamError, Terminated
+from marketo_stream.errors import ConfigError, MarketoStreamError, RowWorkerError, Terminated
 from marketo_stream.marketo.errors import (
     AuthError,
     BadCredentials,
@@ -80,6 +80,11 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
         return ExitStatus.INTERRUPTED, f"interrupted. {RERUN}"
     if isinstance(exc, Terminated):
         return ExitStatus.TERMINATED, f"terminated by a signal. {RERUN}"
+    if isinstance(exc, RowWorkerError):
+        return ExitStatus.TERMINATED, (
+            f"A row worker was ended by a signal. {RERUN} If the out-of-memory killer ended it, set "
+            "sync.row_workers lower (1 reads rows in the sync process)."
+        )
     if isinstance(exc, ConfigError):
         return ExitStatus.CONFIG, "Fix the setting named above (`marketo-stream config validate` checks them all)."
     if isinstance(exc, QuotaError):

@@ -259,6 +259,12 @@ class SyncSettings(_Section):
     max_window_days: int = Field(31, ge=1, le=31, description="Largest bulk export window")
     target_rows_per_export: int = Field(500_000, ge=1000, description="Adaptive window sizing aims at this")
     transaction_rows: int = Field(20_000, ge=1, description="Records per Kafka transaction")
+    row_workers: int | None = Field(
+        None,
+        ge=1,
+        description="Processes reading, converting and encoding bulk activity rows (default: one per core; 1: all "
+        "in the sync process). The sync process alone produces and commits",
+    )
     follow_interval_seconds: float = Field(900.0, gt=0, description="Pause between runs with --follow")
     work_dir: Path = Field(Path(".local/work"), description="Where export files are downloaded")
 

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from marketo_stream.errors import ConfigError
-from marketo_stream.schema import AvroTable
+from marketo_stream.schema import AvroTable, ValuesConverter, positional_converter
 
 Row = dict[str, Any]
 
@@ -93,6 +93,17 @@ def hashers(policy: ColumnPolicy) -> dict[str, Callable[[Any], str]]:
         raise ConfigError("hash.secret: columns are configured to be hashed but no secret is set")
     secret = policy.secret or b""
     return {name: partial(hmac_hex, secret) for name in policy.hashed}
+
+
+def bulk_converter(
+    value_schema: Mapping[str, Any], policy: ColumnPolicy, header: tuple[str, ...], json_columns: tuple[str, ...]
+) -> ValuesConverter:
+    """Rows of a bulk file with ``header`` (lists in header order) → the published values of a table whose schema
+    before the policy is ``value_schema``: blocked fields left out, hashed ones hashed. A function of plain data,
+    so a row worker process builds the very converter the sync process would."""
+    return positional_converter(
+        value_schema, header, json_columns=json_columns, omit=policy.blocked, finish=hashers(policy)
+    )
 
 
 def row_transform(policy: ColumnPolicy) -> Callable[[Row], Row]:

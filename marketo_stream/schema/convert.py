@@ -42,8 +42,12 @@ class ValueConversionError(MarketoStreamError, ValueError):
     """A Marketo value does not fit its Avro column; names the column and the value."""
 
     def __init__(self, column: str, marketo_name: str, value: Any, reason: str) -> None:
-        self.column, self.marketo_name, self.value = column, marketo_name, value
+        self.column, self.marketo_name, self.value, self.reason = column, marketo_name, value, reason
         super().__init__(f"column {column!r} (Marketo {marketo_name!r}): cannot convert {value!r}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole: a row worker process hands it to the sync process, which rejects the row with it."""
+        return (type(self), (self.column, self.marketo_name, self.value, self.reason))
 
 
 def to_long(value: Any) -> int | None:

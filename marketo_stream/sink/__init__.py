@@ -41,6 +41,7 @@ table or the config); an existing event topic with the 30 days once set by defau
 when one is chosen, is altered to it at prepare (logged); see ``topics``.
 """
 
+from marketo_stream.sink.codec import RecordEncoding
 from marketo_stream.sink.config import DELETE_MODES, PRODUCER_TUNING, DeleteMode, SinkConfig, TableSchema
 from marketo_stream.sink.errors import (
     IncompatibleSchemaError,
@@ -74,6 +75,7 @@ __all__ = [
     "KafkaSink",
     "KeySchemaChangedError",
     "ProducerFencedError",
+    "RecordEncoding",
     "RecordEncodingError",
     "SchemaRegistrationError",
     "SinkConfig",

@@ -15,11 +15,13 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import fastavro
 
 from marketo_stream.sink.avro_writer import keyed_record_writer, record_writer, varint
+from marketo_stream.sink.timestamps import PRODUCE_TIME, event_millis
 
 MAGIC = 0
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
@@ -28,6 +30,7 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 Encoder = Callable[[Mapping[str, Any]], bytes]
 ValuesEncoder = Callable[[Sequence[Any]], bytes]
 RecordEncoder = Callable[[Sequence[Any]], tuple[bytes, bytes]]
+TimedRecordEncoder = Callable[[Sequence[Any]], tuple[bytes, bytes, int]]
 
 
 def header(schema_id: int) -> bytes:
@@ -212,3 +215,40 @@ def decoder(schema: Mapping[str, Any]) -> Callable[[bytes], Any]:
     """Decodes a framed payload written with ``schema`` (tests and tools; not on the hot path)."""
     parsed = fastavro.parse_schema(dict(schema))
     return lambda payload: fastavro.schemaless_reader(io.BytesIO(payload[5:]), parsed)
+
+
+@dataclass(frozen=True)
+class RecordEncoding:
+    """How a prepared table's records are encoded, as plain data: the schema ids are known once the table is
+    registered, so another process (the row workers) can encode its records to the very bytes the sink would.
+    ``value_schema`` holds the table's own fields; the sink appends its fields' bytes when it produces."""
+
+    table: str
+    key_id: int
+    key_schema: Mapping[str, Any]
+    value_id: int
+    value_schema: Mapping[str, Any]
+    timestamp_at: int | None
+    """The position of the event-time field among the values (``timestamp_position``), None: produce time."""
+
+    def encoder(self) -> TimedRecordEncoder:
+        """Values in the order of ``value_schema``'s fields → (framed key, framed value of the table's own fields,
+        record timestamp). Raises ``TypeError``/``ValueError``/``KeyError``/``AttributeError`` on a value the
+        schema does not take, as ``Batch.upsert_values`` does before it wraps them in ``RecordEncodingError``."""
+        encode = record_encoder(self.key_id, self.key_schema, self.value_id, self.value_schema)
+        if encode is None:
+            raise KeyError(f"the key fields of {self.table} are not among its value fields")
+        at = self.timestamp_at
+        if at is None:
+
+            def untimed(values: Sequence[Any]) -> tuple[bytes, bytes, int]:
+                return (*encode(values), PRODUCE_TIME)
+
+            return untimed
+
+        def timed(values: Sequence[Any]) -> tuple[bytes, bytes, int]:
+            key, value = encode(values)
+            timestamp = values[at]
+            return key, value, timestamp if timestamp.__class__ is int else event_millis(timestamp)
+
+        return timed

@@ -36,6 +36,7 @@ from marketo_stream.sink.clients import ErrorWatch, with_watch
 from marketo_stream.sink.codec import (
     Encoder,
     RecordEncoder,
+    RecordEncoding,
     decoder,
     key_encoder,
     record_encoder,
@@ -107,6 +108,8 @@ class PreparedTable:
     timestamp_field: str | None = None
     timestamp_at: int | None = None
     """The position of ``timestamp_field`` among those values: records carry its value as their timestamp."""
+    encoding: RecordEncoding | None = None
+    """``encode_record`` as plain data, for encoding in another process (``KafkaSink.record_encodings``)."""
 
 
 def _keyless(table: str) -> RecordEncoder:
@@ -246,8 +249,14 @@ class KafkaSink:
             record_encoder(key_id, table.key_schema, value_id, own) or _keyless(table.name),
             field,
             timestamp_at,
+            RecordEncoding(table.name, key_id, dict(table.key_schema), value_id, own, timestamp_at),
         )
         return prepared, spec
+
+    def record_encodings(self) -> dict[str, RecordEncoding] | None:
+        """Every prepared table's ``RecordEncoding``: records encoded elsewhere with them are produced with
+        ``Batch.upsert_encoded``."""
+        return {name: table.encoding for name, table in self._tables.items() if table.encoding is not None}
 
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None:
         """The latest registered value schema of a table (to keep column names stable when regenerating)."""
@@ -537,6 +546,12 @@ class Batch:
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise RecordEncodingError(table, f"{type(exc).__name__}: {exc}") from exc
         self._send(prepared.topic, key_bytes, value_bytes, timestamp)
+
+    def upsert_encoded(self, table: str, key: bytes, value: bytes, timestamp: int) -> None:
+        """A record encoded elsewhere with the table's ``RecordEncoding``: ``value`` holds the bytes of the
+        table's own fields, the sink's fields follow."""
+        prepared = self._tables.get(table) or self._table(table)
+        self._send(prepared.topic, key, value + self._tail, timestamp)
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         """Deletes ``key`` as the delete mode says: a tombstone (``tombstone``), a record of the key with

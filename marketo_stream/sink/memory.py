@@ -52,6 +52,9 @@ class MemoryBatch:
             raise KeyError(f"the key fields of {table} are not among its value fields: publish it with upsert()")
         self.records.append(Committed(table, {name: value[name] for name in key_names}, value))
 
+    def upsert_encoded(self, table: str, key: bytes, value: bytes, timestamp: int) -> None:
+        raise TypeError("the memory sink keeps values, not encoded records (record_encodings is None)")
+
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         self.sink.schema(table)
         self._tombstones[self.sink.config.topic(table)] += 1
@@ -104,6 +107,10 @@ class MemorySink:
 
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None:
         return self._published.get(topic_suffix)
+
+    def record_encodings(self) -> None:
+        """Values are kept, not bytes: rows are converted in this process."""
+        return None
 
     def verify_schemas(self, kept: Mapping[str, Mapping[int, str]]) -> None:
         """No registry, no ids: records in memory are kept as values."""

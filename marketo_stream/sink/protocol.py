@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from marketo_stream.sink.codec import RecordEncoding
 from marketo_stream.sink.config import SinkConfig, TableSchema
 from marketo_stream.sink.topics import TopicPolicyMismatch
 
@@ -20,6 +21,10 @@ class SinkBatch(Protocol):
     def upsert(self, table: str, key: Mapping[str, Any], value: Mapping[str, Any]) -> None: ...
 
     def upsert_values(self, table: str, values: Sequence[Any]) -> None: ...
+
+    def upsert_encoded(self, table: str, key: bytes, value: bytes, timestamp: int) -> None:
+        """A record encoded elsewhere with the table's ``RecordEncoding`` (``Sink.record_encodings``)."""
+        ...
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None: ...
 
@@ -44,6 +49,11 @@ class Sink(Protocol):
     def prepare_all(self, tables: Iterable[TableSchema]) -> None: ...
 
     def published_value_schema(self, topic_suffix: str) -> Mapping[str, Any] | None: ...
+
+    def record_encodings(self) -> Mapping[str, RecordEncoding] | None:
+        """How each prepared table's records are encoded, as plain data another process can use; None when
+        the sink keeps values, not bytes."""
+        ...
 
     def verify_schemas(self, kept: Mapping[str, Mapping[int, str]]) -> None:
         """Raises ``SchemaDriftError`` unless every kept schema id (subject to ``{id: fingerprint}``) still means

@@ -16,14 +16,15 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from marketo_stream.activity_effects import EFFECT_TYPES, LIST_TYPES, Effects
-from marketo_stream.bulk.csvfile import ExportRows, QuarantinedRow
+from marketo_stream.bulk.csvfile import QuarantinedRow
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.planner import plan_windows, window_size
-from marketo_stream.schema import ValueConversionError, ValuesConverter
+from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunInputs, Tally, watch_jobs
 from marketo_stream.sync.published import PublishedTable
+from marketo_stream.sync.row_workers import InProcessRows, ParallelRows, Publish, RowWorkers, default_workers
 from marketo_stream.sync.windows import request_window, window_request
 from marketo_stream.sync_state import ActivityState, ExportProgress, RecentActivities, StateDocuments, effects_documents
 
@@ -62,18 +63,25 @@ def sync_activities(
     """Activities of the priority windows, then history; on a first run the history's effects are collected too
     (they date list memberships). The effects are committed with the activities that produced them, on a first run
     too: the windows done are not read again, so a run resumed after a stop finds their effects only in state."""
-    phase = ActivityPhase(
-        inputs,
-        state,
-        recent,
-        effects,
-        tally,
-        collect_fresh=True,
-        collect_history=first_run,
-    )
-    with inputs.progress.table("activities"):  # one export carries every activity table
+    with row_source(inputs) as rows, inputs.progress.table("activities"):  # one export carries every activity table
+        phase = ActivityPhase(
+            inputs,
+            state,
+            recent,
+            effects,
+            tally,
+            collect_fresh=True,
+            collect_history=first_run,
+            rows=rows,
+        )
         phase.run()
     return ActivityResult(phase.state, phase.recent, phase.effects)
+
+
+def row_source(inputs: RunInputs) -> RowWorkers:
+    """Where bulk rows are read, converted and encoded: worker processes (``sync.row_workers``), or here."""
+    workers = inputs.settings.sync.row_workers or default_workers()
+    return RowWorkers(inputs.writer, inputs.tables.activity_by_type, workers)
 
 
 class ActivityPhase:
@@ -87,6 +95,7 @@ class ActivityPhase:
         *,
         collect_fresh: bool,
         collect_history: bool,
+        rows: RowWorkers | None = None,
     ) -> None:
         """``collect_*``: whether activities of the priority (fresh) and backfill (history) windows feed effects;
         history only on a first run, and only its list changes, which date list memberships (the rest is stale,
@@ -101,6 +110,8 @@ class ActivityPhase:
         self.type_ids = inputs.tables.extracted_type_ids()
         self.lookback = timedelta(hours=inputs.settings.sync.lookback_hours)
         self.windows_done = 0
+        self.rows = rows or RowWorkers(inputs.writer, inputs.tables.activity_by_type, 1)
+        """Where the rows of an export file are read, converted and encoded (``row_workers``)."""
 
     def documents(self) -> StateDocuments:
         """The activity state, as a checkpoint inside a window commits it. The effects are committed when a window
@@ -195,7 +206,8 @@ class ActivityPhase:
 
         def rejected(row: QuarantinedRow) -> None:
             """To the dead-letter topic once: a row a run already rejected within the lookback (whose window a
-            later run reads again) is kept with the published ones in ``recent`` and not rejected twice."""
+            later run reads again) is kept with the published ones in ``recent`` and not rejected twice, and one
+            before the rows a stopped run committed was committed with them."""
             guid, at = None, None
             if row.fields is not None:
                 try:
@@ -206,13 +218,15 @@ class ActivityPhase:
                     at = _epoch(None if date == "null" else date)
             if guid and guid in seen:
                 return
-            reject(row)
+            if index + 1 >= skip:
+                reject(row)
             if guid and at is not None and at >= recent_from:
                 recent_rows[guid] = at
 
-        rows = export.rows(rejected)
+        rows = self.rows.rows(export, rejected, collect)
         columns = _Columns(rows.header)
         routes: dict[str, _Route] = {}
+        index = -1  # the last row read
         try:
             for index, values in enumerate(rows):
                 guid, date, type_text = columns.standard(values)
@@ -237,10 +251,10 @@ class ActivityPhase:
                 if guid in seen:
                     skipped += 1
                     continue
-                table, convert = route.table, route.convert
-                if table is not None and convert is not None:
+                table, publish = route.table, route.publish
+                if table is not None and publish is not None:
                     try:
-                        full = writer.upsert_values(table, convert(values))
+                        full = publish(values)
                     except ValueConversionError as exc:
                         tally.reject(table.name, rows.row(values), exc)
                     else:
@@ -278,11 +292,10 @@ class ActivityPhase:
                 known = tally.newest_by_table.get(route.table.name)
                 tally.newest_by_table[route.table.name] = newest if known is None else max(known, newest)
 
-    def _route(self, type_text: str, rows: ExportRows) -> _Route:
+    def _route(self, type_text: str, rows: InProcessRows | ParallelRows) -> _Route:
         type_id = _int(type_text)
         table = self.inputs.tables.activity_by_type.get(type_id)
-        convert = None if table is None else table.values_converter(rows.header, rows.json_columns)
-        return _Route(type_id, table, convert)
+        return _Route(type_id, table, None if table is None else rows.publisher(table))
 
     def _finish(
         self, label: str, window: Interval, types: tuple[int, ...], recent_rows: dict[str, int], rows: int
@@ -315,13 +328,13 @@ class ActivityPhase:
 
 @dataclass(slots=True)
 class _Route:
-    """Where rows of one activity type go: its id, its table (None: not published) and that table's converter for
-    the file, how many of its rows were published, and the newest of their dates (as ``…Z`` text, or parsed when
-    in another form)."""
+    """Where rows of one activity type go: its id, its table (None: not published) and what publishes a row of the
+    file to that table, how many of its rows were published, and the newest of their dates (as ``…Z`` text, or
+    parsed when in another form)."""
 
     type_id: int
     table: PublishedTable | None
-    convert: ValuesConverter | None
+    publish: Publish | None
     published: int = 0
     newest_text: str = ""
     newest_at: int | None = None

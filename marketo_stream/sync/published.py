@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marketo_stream.schema import AvroTable, RowConverter, ValuesConverter, positional_converter
+from marketo_stream.schema import AvroTable, RowConverter, ValuesConverter
 from marketo_stream.settings import Settings
 from marketo_stream.sink import TableSchema
 from marketo_stream.tables import TableSpec
-from marketo_stream.transform import apply_to_table, hashers, policy_for, row_transform
+from marketo_stream.transform import ColumnPolicy, apply_to_table, bulk_converter, hashers, policy_for, row_transform
 
 Row = dict[str, Any]
 
@@ -33,6 +33,8 @@ class PublishedTable:
     values_converter: Callable[[tuple[str, ...], tuple[str, ...]], ValuesConverter]
     """(a bulk file's header, its JSON columns) → a converter from that file's rows (lists in header order) to
     Avro-ready values in the order of ``avro``'s value fields, column policies applied; built once per header."""
+    policy: ColumnPolicy
+    """The column policies applied: with ``source`` they rebuild ``values_converter`` elsewhere (``bulk_converter``)."""
 
     @functools.cached_property
     def name(self) -> str:
@@ -94,15 +96,13 @@ def publish(spec: TableSpec, table: AvroTable, settings: Settings) -> PublishedT
             return key
         return transform(key)
 
-    hash_values = hashers(policy)
+    hashers(policy)  # hashed columns without a secret are refused now, not at the first row
 
     @functools.cache
     def values_converter(header: tuple[str, ...], json_columns: tuple[str, ...]) -> ValuesConverter:
-        return positional_converter(
-            table.value_schema, header, json_columns=json_columns, omit=policy.blocked, finish=hash_values
-        )
+        return bulk_converter(table.value_schema, policy, header, json_columns)
 
-    return PublishedTable(spec, published, table, convert, key_of, hash_key, values_converter)
+    return PublishedTable(spec, published, table, convert, key_of, hash_key, values_converter, policy)
 
 
 def is_blocked(spec: TableSpec, settings: Settings) -> bool:

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
+from marketo_stream.sink import RecordEncoding
 from marketo_stream.sink.protocol import Sink, SinkBatch
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.sync.rejected import REJECTED_TABLE
@@ -65,6 +66,17 @@ class Writer:
         ``checkpoint`` anything to do, so a loop over a million rows calls it only then."""
         batch = self._batch or self._current()
         batch.upsert_values(table.name, values)
+        self._pending += 1
+        return self._pending >= self._limit
+
+    def record_encodings(self) -> Mapping[str, RecordEncoding] | None:
+        """How the sink encodes each table's records, for encoding them in another process (None: it cannot)."""
+        return self._sink.record_encodings()
+
+    def upsert_encoded(self, table: PublishedTable, key: bytes, value: bytes, timestamp: int) -> bool:
+        """``upsert_values`` for a record encoded elsewhere with the table's ``RecordEncoding``."""
+        batch = self._batch or self._current()
+        batch.upsert_encoded(table.name, key, value, timestamp)
         self._pending += 1
         return self._pending >= self._limit
 
