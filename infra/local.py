@@ -22,6 +22,7 @@ Environment (all optional):
     MARKETO_STREAM_REGISTRY_PORT       registry HTTP port         (18081)
     MARKETO_STREAM_REGISTRY_MGMT_PORT  registry management port   (19000)
     MARKETO_STREAM_REGISTRY_STORAGE    kafkasql: schemas kept in the broker (the default); memory: empty at each start
+    MARKETO_STREAM_REGISTRY_KAFKA_CLIENT  a file of Kafka client settings: the registry keeps its schemas in that broker
     MARKETO_STREAM_POSTGRES_PORT       PostgreSQL                 (15432)
     MARKETO_STREAM_CONNECT_PORT        Kafka Connect REST API     (18083)
     MARKETO_STREAM_SECURE_KAFKA_PORT   secured broker, SASL_SSL   (19094)
