@@ -138,6 +138,10 @@ class ActivityPhase:
     # -- running -----------------------------------------------------------------------------------------------
 
     def run(self) -> None:
+        with self.inputs.client.charged_to("activities"):
+            self._run()
+
+    def _run(self) -> None:
         if not self.type_ids:
             return
         priority, backfill = self.plan()

@@ -34,7 +34,18 @@ def per_table(read: Callable[[EntityPhase, TableSpec], None]) -> ReaderFunction:
 
     def reader(phase: EntityPhase, specs: list[TableSpec]) -> None:
         for spec in specs:
-            read(phase, spec)
+            with phase.inputs.client.charged_to(spec.name):
+                read(phase, spec)
+
+    return reader
+
+
+def together(read: ReaderFunction) -> ReaderFunction:
+    """A reader whose calls serve every table declaring it at once: charged to them together (``a+b``)."""
+
+    def reader(phase: EntityPhase, specs: list[TableSpec]) -> None:
+        with phase.inputs.client.charged_to("+".join(spec.name for spec in specs)):
+            read(phase, specs)
 
     return reader
 
@@ -377,7 +388,7 @@ def read_snapshot(phase: EntityPhase, spec: TableSpec) -> None:
 READERS: dict[Reader, ReaderFunction] = {
     Reader.DESCRIBED: per_table(read_described),
     Reader.LISTING: per_table(read_listings),
-    Reader.PARENT_DETAIL: read_parent_details,
+    Reader.PARENT_DETAIL: together(read_parent_details),
     Reader.PARENT_MEMBERS: per_table(read_parent_members),
     Reader.ACTIVITY_MEMBERS: per_table(read_activity_members),
     Reader.VERSIONS: per_table(read_versions),

@@ -61,6 +61,10 @@ class LeadPhase:
     # -- deletes -------------------------------------------------------------------------------------------
 
     def deleted_leads(self) -> None:
+        with self.inputs.client.charged_to("lead"):
+            self._deleted_leads()
+
+    def _deleted_leads(self) -> None:
         ctx, tally = self.inputs, self.tally
         lead = ctx.tables.lead
         if lead is None:
@@ -101,6 +105,10 @@ class LeadPhase:
     # -- initial load --------------------------------------------------------------------------------------
 
     def initial_load(self) -> None:
+        with self.inputs.client.charged_to("lead"):
+            self._initial_load()
+
+    def _initial_load(self) -> None:
         ctx = self.inputs
         lead = ctx.tables.lead
         if lead is None or self.state.initial_load_complete:
@@ -172,6 +180,10 @@ class LeadPhase:
     # -- changes named by activities -------------------------------------------------------------------------
 
     def apply_effects(self) -> None:
+        with self.inputs.client.charged_to("lead"):
+            self._apply_effects()
+
+    def _apply_effects(self) -> None:
         ctx, tally = self.inputs, self.tally
         lead = ctx.tables.lead
         effects = self.effects

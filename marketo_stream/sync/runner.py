@@ -101,6 +101,7 @@ class SyncRunner:
         started = datetime.now(UTC)
         summary = SyncSummary(started=started)
         calls_before, bytes_before = self.client.call_counts(), self.client.downloaded_bytes
+        usage_before = self.client.usage_by_table()
         try:
             self._run(summary, now)
         except BaseException:
@@ -111,6 +112,11 @@ class SyncRunner:
             calls = self.client.call_counts()
             summary.api_calls = {k: n - calls_before.get(k, 0) for k, n in calls.items() if n > calls_before.get(k, 0)}
             summary.bulk_bytes = self.client.downloaded_bytes - bytes_before
+            summary.calls_by_table = {
+                table: {"calls": spent.calls, "export_jobs": spent.export_jobs, "bulk_bytes": spent.bulk_bytes}
+                for table, usage in self.client.usage_by_table().items()
+                if (spent := usage.minus(usage_before.get(table))).calls
+            }
             summary.warnings.extend(
                 f"topic {m.topic} has {m.config}={m.actual}, expected {m.expected}" for m in self.sink.policy_mismatches
             )
