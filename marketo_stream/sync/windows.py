@@ -1,18 +1,32 @@
-"""Bulk Extract requests over a date window, built in one place for activities, leads and custom objects.
+"""Bulk Extract requests over a date window, built in one place for activities, leads and custom objects, and the
+cheap bounds that tell which windows are known to be empty before any job is paid for.
 
 Our windows are half-open ``[start, end)``; Marketo's date filters are inclusive at both ends with a precision of
 one second, so a window is asked for as ``[start, end - 1 s]`` (``bulk.request.date_span``) and read back from a
 request by adding the second again.
+
+Bounds, each a few REST calls against the minutes and the calls of an export job:
+- activities: one paging token and the first page of ``activities.json`` per group of ≤ 10 types
+  (``marketo.activity_pages.first_activities``) tell where the history starts, and, on later runs, whether
+  anything was committed since the newest finished window;
+- leads: Marketo logs a New Lead activity for every lead and keeps it for ever, so the first New Lead row
+  bounds every ``createdAt`` (``earliest_lead_created``: a paging token and one ``activities.json`` call);
+- custom objects hang off leads, so none was updated before the earliest lead was created.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from marketo_stream.activity_effects import NEW_LEAD
 from marketo_stream.bulk.request import ExportKind, ExportRequest, date_span
-from marketo_stream.intervals import Interval
+from marketo_stream.intervals import Interval, IntervalSet
+from marketo_stream.marketo.activity_pages import first_activities
+from marketo_stream.marketo.client import MarketoClient
+from marketo_stream.planner import data_floor, known_empty, unprobed_history
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -44,3 +58,69 @@ def request_window(request: ExportRequest) -> Interval:
         raise ValueError(f"export {request.label} has no date window")
     _, start, end = found
     return Interval(start, end + ONE_SECOND)
+
+
+@dataclass(frozen=True)
+class ActivityBounds:
+    """What the probes found: spans to mark done without an export, and how to plan the rest."""
+
+    empty: tuple[Interval, ...] = ()
+    """Known to hold no activity not already published: done without an export job."""
+    quiet: bool = False
+    """Nothing was committed since the newest finished window: no window to re-read for late commits either."""
+    rows_per_day: float | None = None
+    """The density the probe saw (sizes the first run's windows)."""
+
+
+def activity_bounds(
+    client: MarketoClient,
+    done: IntervalSet,
+    type_ids: Collection[int],
+    *,
+    now: datetime,
+    horizon: datetime,
+    published: Collection[str],
+) -> ActivityBounds:
+    """Probes history once, on the run that finds nothing done at the horizon (where does the data start?), and
+    on later runs the span since the newest finished window (was anything new committed? ``published``: GUIDs
+    already published within the lookback, which do not count)."""
+    if not type_ids:
+        return ActivityBounds()
+    now = now.replace(microsecond=0)
+    if unprobed_history(done, horizon=horizon, now=now):
+        found = first_activities(client, horizon, type_ids, now=now)
+        floor = data_floor(found.earliest, now=now, horizon=horizon)
+        empty = known_empty(done, horizon=horizon, floor=floor)
+        return ActivityBounds(empty=(empty,) if empty else (), rows_per_day=found.rows_per_day)
+    latest = done.latest_end()
+    if latest is None or latest >= now or done.missing(Interval(horizon, latest)):
+        return ActivityBounds()  # history still being filled: the plan reads the newest span anyway
+    found = first_activities(client, latest, type_ids, now=now, known=published)
+    if found.earliest is not None:
+        return ActivityBounds()
+    return ActivityBounds(empty=(Interval(latest, now),), quiet=True)
+
+
+def earliest_lead_created(client: MarketoClient, *, since: datetime, now: datetime) -> datetime | None:
+    """When the first lead created since ``since`` was created: Marketo logs a New Lead activity for every lead it
+    creates and keeps those for ever, so the first New Lead row from ``since`` bounds every lead's ``createdAt``
+    (a paging token and one ``activities.json`` call). None when there is none."""
+    return first_activities(client, since, (NEW_LEAD,), now=now).earliest
+
+
+def bounded_windows(
+    done: IntervalSet, *, client: MarketoClient, now: datetime, horizon: datetime
+) -> tuple[IntervalSet, Interval | None]:
+    """``done`` with the span below the earliest lead marked done (for leads by ``createdAt`` and custom objects
+    by ``updatedAt``); the span, so the caller keeps it in state. Probed only while nothing is done at the
+    horizon, so a later run spends no call on it."""
+    if not unprobed_history(done, horizon=horizon, now=now):
+        return done, None
+    earliest = earliest_lead_created(client, since=horizon, now=now)
+    if earliest is None:
+        return done, None
+    floor = data_floor(earliest, now=now, horizon=horizon)
+    empty = known_empty(done, horizon=horizon, floor=floor)
+    if empty is None:
+        return done, None
+    return IntervalSet([*done, empty]), empty
