@@ -17,8 +17,10 @@ from marketo_stream.intervals import Interval, IntervalSet, utc
 
 MAX_BULK_WINDOW = timedelta(days=31)
 """Marketo refuses a bulk ``createdAt``/``updatedAt`` filter longer than this."""
-DATA_START_MARGIN = timedelta(days=1)
-"""Below a bound on where data starts, this much is still extracted: rows committed late, clocks that disagree."""
+DATA_START_MARGIN = timedelta(hours=6)
+"""Below a bound on where data starts, this much is still extracted: the bound is the earliest row among the first
+committed, and a row Marketo commits late (a Send Email is logged once the mail is sent) can be dated up to hours
+before the rows committed with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +49,11 @@ def data_floor(
     earliest: datetime | None, *, now: datetime, horizon: datetime, margin: timedelta = DATA_START_MARGIN
 ) -> datetime:
     """Where extraction must start, given the earliest row a cheap bound found (None: no row at all, so nothing
-    before ``now`` holds data): the start of that row's day less ``margin``, within ``[horizon, now]``."""
+    before ``now`` holds data): that row's time less ``margin``, in whole seconds, within ``[horizon, now]``."""
     now = utc(now).replace(microsecond=0)
     if earliest is None:
         return now
-    day = utc(earliest).replace(hour=0, minute=0, second=0, microsecond=0)
-    return min(max(day - margin, utc(horizon)), now)
+    return min(max(utc(earliest).replace(microsecond=0) - margin, utc(horizon)), now)
 
 
 def known_empty(done: IntervalSet, *, horizon: datetime, floor: datetime) -> Interval | None:

@@ -93,8 +93,10 @@ def activity_bounds(
         empty = known_empty(done, horizon=horizon, floor=floor)
         return ActivityBounds(empty=(empty,) if empty else (), rows_per_day=found.rows_per_day)
     latest = done.latest_end()
-    if latest is None or latest >= now or done.missing(Interval(horizon, latest)):
+    if latest is None or done.missing(Interval(horizon, min(latest, now))):
         return ActivityBounds()  # history still being filled: the plan reads the newest span anyway
+    if latest >= now:
+        return ActivityBounds(quiet=True)  # read up to now already
     found = first_activities(client, latest, type_ids, now=now, known=published)
     if found.earliest is not None:
         return ActivityBounds()
@@ -124,3 +126,38 @@ def bounded_windows(
     if empty is None:
         return done, None
     return IntervalSet([*done, empty]), empty
+
+
+PROGRAM_MEMBER_EXPORT_FIELDS = frozenset(
+    "acquiredBy attendanceLikelihood createdAt isExhausted leadId membershipDate nurtureCadence program programId "
+    "reachedSuccess reachedSuccessDate registrationLikelihood statusName statusReason trackName updatedAt "
+    "waitlistPriority".split()
+)
+"""The standard program member fields Bulk Extract exports (any other name is refused with 1003)."""
+PARENTS_PER_MEMBER_EXPORT = 10
+"""A program member export takes at most 10 ``programIds``."""
+CALLS_PER_JOB = 6
+"""What one export job costs in calls: create, enqueue, about three status polls at Marketo's job latency, the file."""
+
+
+def member_requests(label: str, parent_ids: Iterable[int], fields: Iterable[str]) -> list[ExportRequest]:
+    """Program member exports of ``parent_ids``, ten a job, asking only for the exportable ``fields`` (no export MB
+    for columns the table does not keep)."""
+    ids = sorted(parent_ids)
+    wanted = tuple(f for f in fields if f in PROGRAM_MEMBER_EXPORT_FIELDS)
+    return [
+        ExportRequest(
+            kind="program_members",
+            fields=wanted,
+            filter={"programIds": chunk},
+            label=f"{label}:{chunk[0]}..{chunk[-1]}",
+        )
+        for chunk in (ids[i : i + PARENTS_PER_MEMBER_EXPORT] for i in range(0, len(ids), PARENTS_PER_MEMBER_EXPORT))
+    ]
+
+
+def export_pays(pages_by_parent: Mapping[int, int]) -> bool:
+    """Whether exporting these parents' members costs fewer calls than paging them (``pages_by_parent``: the pages
+    each parent's listing is expected to take, at least one)."""
+    jobs = -(-len(pages_by_parent) // PARENTS_PER_MEMBER_EXPORT)
+    return jobs * CALLS_PER_JOB < sum(max(1, pages) for pages in pages_by_parent.values())
