@@ -128,11 +128,11 @@ def bounded_windows(
     return IntervalSet([*done, empty]), empty
 
 
-PROGRAM_MEMBER_EXPORT_FIELDS = frozenset(
-    "acquiredBy attendanceLikelihood createdAt isExhausted leadId membershipDate nurtureCadence program programId "
-    "reachedSuccess reachedSuccessDate registrationLikelihood statusName statusReason trackName updatedAt "
-    "waitlistPriority".split()
-)
+PROGRAM_MEMBER_EXPORT_FIELDS = frozenset([
+    "acquiredBy", "attendanceLikelihood", "createdAt", "isExhausted", "leadId", "membershipDate", "nurtureCadence",
+    "program", "programId", "reachedSuccess", "reachedSuccessDate", "registrationLikelihood", "statusName",
+    "statusReason", "trackName", "updatedAt", "waitlistPriority",
+])  # fmt: skip
 """The standard program member fields Bulk Extract exports (any other name is refused with 1003)."""
 PARENTS_PER_MEMBER_EXPORT = 10
 """A program member export takes at most 10 ``programIds``."""
