@@ -135,7 +135,16 @@ def read_described(phase: EntityPhase, spec: TableSpec) -> None:
 
 
 def read_listings(phase: EntityPhase, spec: TableSpec) -> None:
+    if phase.listing(spec) is None and not _feeds_a_child(phase, spec):
+        phase.listed[spec.name] = Listed()  # blocked, and no table reads on from it: not a call spent
+        return
     complete_listing(phase, spec, phase.rows(pages_of(phase, spec)))
+
+
+def _feeds_a_child(phase: EntityPhase, spec: TableSpec) -> bool:
+    """Whether a published table is read from this one's rows (a blocked parent is still listed for its children)."""
+    published = phase.inputs.tables.published
+    return any(other.parent == spec.name and other.name in published for other in phase.specs())
 
 
 def read_parent_details(phase: EntityPhase, specs: list[TableSpec]) -> None:

@@ -158,3 +158,21 @@ def test_the_summary_tells_each_tables_calls_jobs_and_export_bytes(
     assert "Marketo cost per table" in rendered
     assert all(table in rendered for table in by_table)
     assert summary.as_json()["calls_by_table"] == by_table
+
+
+def test_blocked_tables_cost_no_calls(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    """A blocked custom object is not described and a blocked table no other reads from is not listed."""
+    sandbox = sandbox_factory(**TINY)
+    settings = settings_for(sandbox, tmp_path)
+    settings = settings.model_copy(
+        update={"block": settings.block.model_copy(update={"groups": ["custom_objects"], "tables": ["form"]})}
+    )
+    before = last_seq(sandbox)
+
+    summary = run(settings, MemorySink())
+
+    assert requests_since(sandbox, before, r"/rest/asset/v1/forms\.json") == []
+    assert requests_since(sandbox, before, r"/rest/v1/customobjects/[^/]+/describe\.json") == []
+    assert requests_since(sandbox, before, r"/bulk/v1/customobjects/") == []
+    assert not any(table.startswith("custom_object") or table == "form" for table in summary.calls_by_table)
+    assert requests_since(sandbox, before, r"/rest/asset/v1/programs\.json"), "the other tables are still read"
