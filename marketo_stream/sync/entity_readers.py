@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from itertools import count
+from itertools import chain, count
 from typing import Any
 
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
@@ -307,14 +307,25 @@ def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
         params = {"filterType": "id", "filterValues": ids, "fields": fields}
         return phase.inputs.client.get(endpoint(spec), params).result
 
-    # the batches past the end are not known in advance: up to ``workers`` calls beyond it are spent
-    for _, found in fetch_ahead(count(1, MAX_BATCH), batch_from, workers=phase.workers):
+    # a first pass does not know where the ids end: up to ``workers`` calls beyond the end are spent, and it stops
+    # after ``COMPANY_ID_GAP_BATCHES`` empty batches. A later pass fetches the ids it knew and one batch past them
+    # ahead, then one batch at a time, stopping at the first empty batch past the highest id it knew.
+    known = max((int(key["id"]) for key in listing.known_keys()), default=0) if listing.state.complete else 0
+    gap = 1 if known else COMPANY_ID_GAP_BATCHES
+    batches_read: Iterator[tuple[int, list[dict[str, Any]]]]
+    if known:
+        planned = range(1, (-(-known // MAX_BATCH) + 1) * MAX_BATCH + 1, MAX_BATCH)
+        ahead = fetch_ahead(planned, batch_from, workers=phase.workers)
+        batches_read = chain(ahead, ((start, batch_from(start)) for start in count(planned.stop, MAX_BATCH)))
+    else:
+        batches_read = fetch_ahead(count(1, MAX_BATCH), batch_from, workers=phase.workers)
+    for start, found in batches_read:
         for row in found:
             key = listing.put(row)
             if key is not None:
                 highest = max(highest, int(key["id"]))
         empty_run = 0 if found else empty_run + 1
-        if empty_run >= COMPANY_ID_GAP_BATCHES:
+        if empty_run >= gap and start > known:
             break
     gone = listing.finish()
     phase.inputs.progress.step(f"{spec.name}: ids up to {highest} read, {listing.published} published, {gone} deleted")
