@@ -109,4 +109,8 @@ def plan_windows(
     covered = IntervalSet([*done, *fresh])
     gaps = covered.missing(Interval(horizon, now))
     backfill = tuple(chunk for gap in reversed(gaps) for chunk in gap.split_newest_first(window))
+    if len(priority) == 1 and len(backfill) == 1 and backfill[0].end == priority[0].start:
+        whole = Interval(backfill[0].start, priority[0].end)
+        if whole.length <= window:  # a short history is one job, not a priority job and then a backfill job
+            return WindowPlan(priority=(whole,), backfill=())
     return WindowPlan(priority=priority, backfill=backfill)

@@ -113,3 +113,10 @@ def test_a_member_export_pays_only_where_it_takes_fewer_calls_than_paging() -> N
     assert export_pays({program: 1 for program in range(10)}), "ten programs: one job is six calls"
     assert export_pays({1: 20}), "one program of 20 pages"
     assert not export_pays({}), "nothing to read"
+
+
+def test_a_history_shorter_than_a_window_is_one_window() -> None:
+    horizon = NOW - 760 * DAY
+    done = IntervalSet([Interval(horizon, NOW - 20 * DAY)])
+    plan = plan_windows(done, now=NOW, horizon=horizon, refresh_from_latest=False)
+    assert plan.priority == (Interval(NOW - 20 * DAY, NOW),) and plan.backfill == ()
