@@ -23,7 +23,7 @@ from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.windows import bounded_windows, request_window, window_request
 from marketo_stream.sync_state import CursorState, ExportProgress, LeadState, StateDocuments, effects_documents
-from marketo_stream.tables import DELETE_LEAD_TYPE
+from marketo_stream.tables import DELETE_LEAD_TYPE, LEAD_TABLE
 
 DELETED_LEADS_RETENTION = timedelta(days=14)
 CURSOR_OVERLAP = timedelta(hours=1)
@@ -61,7 +61,7 @@ class LeadPhase:
     # -- deletes -------------------------------------------------------------------------------------------
 
     def deleted_leads(self) -> None:
-        with self.inputs.client.charged_to("lead"):
+        with self.inputs.client.charged_to(LEAD_TABLE.name):
             self._deleted_leads()
 
     def _deleted_leads(self) -> None:
@@ -105,7 +105,7 @@ class LeadPhase:
     # -- initial load --------------------------------------------------------------------------------------
 
     def initial_load(self) -> None:
-        with self.inputs.client.charged_to("lead"):
+        with self.inputs.client.charged_to(LEAD_TABLE.name):
             self._initial_load()
 
     def _initial_load(self) -> None:
@@ -183,7 +183,7 @@ class LeadPhase:
     # -- changes named by activities -------------------------------------------------------------------------
 
     def apply_effects(self) -> None:
-        with self.inputs.client.charged_to("lead"):
+        with self.inputs.client.charged_to(LEAD_TABLE.name):
             self._apply_effects()
 
     def _apply_effects(self) -> None:
