@@ -104,6 +104,7 @@ class SyncCost:
     """The export jobs it created (``numberOfRecords``, ``fileSize``), from Marketo's job lists."""
     waited: float = 0.0
     worked: float = 0.0
+
     @property
     def calls(self) -> int:
         return sum(figures["calls"] for figures in self.by_table.values())
