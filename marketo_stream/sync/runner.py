@@ -125,9 +125,8 @@ class SyncRunner:
     def _run(self, summary: SyncSummary, now: datetime | None) -> None:
         progress = self.progress
         progress.step("reading Marketo metadata")
-        meta = fetch_metadata(
-            self.client, self.settings
-        )  # Marketo's credentials and permissions are checked before Kafka
+        # Marketo's credentials and permissions are checked before Kafka
+        meta = fetch_metadata(self.client, self.settings)
         self._check_start_date(now or self.client.server_now() or self.clock.now())
         progress.step(f"connecting to Kafka ({self.settings.kafka.bootstrap_servers}) and the Schema Registry")
         self.sink.connect()
