@@ -9,16 +9,16 @@ Bounds, each a few REST calls against the minutes and the calls of an export job
 - activities: one paging token and the first page of ``activities.json`` per group of ≤ 10 types
   (``marketo.activity_pages.first_activities``) tell where the history starts, and, on later runs, whether
   anything was committed since the newest finished window;
-- leads: Marketo logs a New Lead activity for every lead and keeps it for ever, so the first New Lead row
-  bounds every ``createdAt`` (``earliest_lead_created``: a paging token and one ``activities.json`` call);
-- custom objects hang off leads, so none was updated before the earliest lead was created.
+- leads: Marketo logs a New Lead activity for every lead and keeps it for ever, so the instance's first New Lead
+  row bounds every ``createdAt`` (``earliest_lead_created``: a paging token and one ``activities.json`` call);
+- custom objects hang off leads, so none was updated before the instance's first lead was created.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marketo_stream.activity_effects import NEW_LEAD
@@ -58,6 +58,10 @@ def request_window(request: ExportRequest) -> Interval:
         raise ValueError(f"export {request.label} has no date window")
     _, start, end = found
     return Interval(start, end + ONE_SECOND)
+
+
+BEFORE_ANY_LEAD = datetime(2006, 1, 1, tzinfo=UTC)
+"""Before Marketo existed: a New Lead walk from here finds the instance's first lead."""
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,12 @@ def activity_bounds(
     return ActivityBounds(empty=(Interval(latest, now),), quiet=True)
 
 
-def earliest_lead_created(client: MarketoClient, *, since: datetime, now: datetime) -> datetime | None:
-    """When the first lead created since ``since`` was created: Marketo logs a New Lead activity for every lead it
-    creates and keeps those for ever, so the first New Lead row from ``since`` bounds every lead's ``createdAt``
-    (a paging token and one ``activities.json`` call). None when there is none."""
-    return first_activities(client, since, (NEW_LEAD,), now=now).earliest
+def earliest_lead_created(client: MarketoClient, *, now: datetime) -> datetime | None:
+    """When the instance's first lead was created: Marketo logs a New Lead activity for every lead it creates and
+    keeps those for ever, so the first New Lead row from before Marketo existed bounds every lead's ``createdAt``,
+    also those older than the horizon, whose custom objects may have changed since (a paging token and one
+    ``activities.json`` call). None when there is none."""
+    return first_activities(client, BEFORE_ANY_LEAD, (NEW_LEAD,), now=now).earliest
 
 
 def bounded_windows(
@@ -118,7 +123,7 @@ def bounded_windows(
     horizon, so a later run spends no call on it."""
     if not unprobed_history(done, horizon=horizon, now=now):
         return done, None
-    earliest = earliest_lead_created(client, since=horizon, now=now)
+    earliest = earliest_lead_created(client, now=now)
     if earliest is None:
         return done, None
     floor = data_floor(earliest, now=now, horizon=horizon)
