@@ -53,7 +53,7 @@ OUR_CALLS = 95
 QUIET_SECONDS = {"tiny": 3600, "small": 3600, "demo": 600, "bench": 900}
 """How far the clock moves before the incremental sync: an hour, or less where the world makes more than 100
 activities an hour (the bench world makes about 230)."""
-BEFORE = {"bench": 0, "demo": 622, "small": 541, "tiny": 519}
+BEFORE = {"bench": 0, "demo": 539, "small": 454, "tiny": 437}
 """First-sync calls of main's code before this work (``BENCH_CALLS_SCALE=<scale> make bench BENCH=bench_calls``)."""
 TARGET_QUIET_CALLS = 50
 TARGET_FLOOR_RATIO = 1.25
