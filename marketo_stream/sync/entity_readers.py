@@ -20,7 +20,7 @@ from marketo_stream.sync.entity_run import EntityPhase, Listed
 from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
 from marketo_stream.sync.published import PublishedTable, Row
 from marketo_stream.sync.windows import (
-    bounded_windows,
+    before_first_lead,
     export_pays,
     member_requests,
     request_window,
@@ -404,7 +404,7 @@ def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
         return
     windows = phase.state.windows(spec.name)
     done = windows.done
-    _, empty = bounded_windows(done, client=inputs.client, now=inputs.now, horizon=inputs.horizon)
+    empty = before_first_lead(done, client=inputs.client, now=inputs.now, horizon=inputs.horizon)
     if empty is not None:  # a custom object hangs off a lead: none was updated before the first lead was created
         done.add(empty)
     plan = plan_windows(done, now=inputs.now, horizon=inputs.horizon, lookback=OBJECT_LOOKBACK)

@@ -21,7 +21,7 @@ from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, 
 from marketo_stream.planner import plan_windows
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunInputs, Tally
-from marketo_stream.sync.windows import bounded_windows, request_window, window_request
+from marketo_stream.sync.windows import before_first_lead, request_window, window_request
 from marketo_stream.sync_state import CursorState, ExportProgress, LeadState, StateDocuments, effects_documents
 from marketo_stream.tables import DELETE_LEAD_TYPE, LEAD_TABLE
 
@@ -118,7 +118,7 @@ class LeadPhase:
         done = state.done
         for progress in state.exports.values():
             done.add(progress.window)
-        _, empty = bounded_windows(done, client=ctx.client, now=ctx.now, horizon=ctx.horizon)
+        empty = before_first_lead(done, client=ctx.client, now=ctx.now, horizon=ctx.horizon)
         if empty is not None:  # no lead was created before the first New Lead activity: no export below it
             done.add(empty)
         window = timedelta(days=ctx.settings.sync.max_window_days)

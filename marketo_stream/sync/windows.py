@@ -115,22 +115,16 @@ def earliest_lead_created(client: MarketoClient, *, now: datetime) -> datetime |
     return first_activities(client, BEFORE_ANY_LEAD, (NEW_LEAD,), now=now).earliest
 
 
-def bounded_windows(
-    done: IntervalSet, *, client: MarketoClient, now: datetime, horizon: datetime
-) -> tuple[IntervalSet, Interval | None]:
-    """``done`` with the span below the earliest lead marked done (for leads by ``createdAt`` and custom objects
-    by ``updatedAt``); the span, so the caller keeps it in state. Probed only while nothing is done at the
-    horizon, so a later run spends no call on it."""
+def before_first_lead(done: IntervalSet, *, client: MarketoClient, now: datetime, horizon: datetime) -> Interval | None:
+    """The span below the instance's first lead not yet done (for leads by ``createdAt`` and custom objects by
+    ``updatedAt``): known to hold nothing, so the caller marks it done without an export. Probed only while nothing
+    is done at the horizon, so a later run spends no call on it."""
     if not unprobed_history(done, horizon=horizon, now=now):
-        return done, None
+        return None
     earliest = earliest_lead_created(client, now=now)
     if earliest is None:
-        return done, None
-    floor = data_floor(earliest, now=now, horizon=horizon)
-    empty = known_empty(done, horizon=horizon, floor=floor)
-    if empty is None:
-        return done, None
-    return IntervalSet([*done, empty]), empty
+        return None
+    return known_empty(done, horizon=horizon, floor=data_floor(earliest, now=now, horizon=horizon))
 
 
 NOT_IN_MEMBER_EXPORTS = frozenset({"progressionStatus", "progressionStatusType", "stream"})
