@@ -420,6 +420,8 @@ class SyncSummary:
     """Activity table -> newest committed ``activityDate``."""
     horizon: datetime | None = None
     """How far back history is to be extracted (``sync.start_date`` or Marketo's retention)."""
+    calls_by_table: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Table (or ``(metadata, other)``) -> ``calls``, ``export_jobs`` and ``bulk_bytes`` spent reading it."""
 
     def as_json(self) -> dict[str, Any]:
         """The summary as data (``sync --json``, ``--summary-json``): the figures :meth:`render` prints."""
@@ -456,6 +458,7 @@ class SyncSummary:
             "freshness_lag_seconds": self.freshness_lag(),
             "rejected_rows": self.rejected_rows,
             "warnings": list(self.warnings),
+            "calls_by_table": {t: dict(figures) for t, figures in sorted(self.calls_by_table.items())},
         }
 
     def freshness_lag(self) -> dict[str, float]:
@@ -537,4 +540,21 @@ def render_summary(data: Mapping[str, Any]) -> str:
     if data["rejected_rows"]:
         lines.append(f"  rejected rows: {data['rejected_rows']} (in the dead-letter topic <prefix>._rejected)")
     lines.extend(f"  warning: {w}" for w in data["warnings"])
+    lines.extend(_calls_by_table(data.get("calls_by_table") or {}))
     return "\n".join(lines)
+
+
+def _calls_by_table(by_table: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """What each table cost in Marketo's scarce resources: calls (of the daily quota), export jobs (two run at once)
+    and export MB (of the daily export quota), most calls first."""
+    if not by_table:
+        return []
+    width = max(len(t) for t in by_table)
+    lines = [f"  Marketo cost per table: {'table'.ljust(width)}  {'calls':>7}  {'jobs':>5}  {'export MB':>9}"]
+    for table, figures in sorted(by_table.items(), key=lambda item: (-item[1].get("calls", 0), item[0])):
+        mb = figures.get("bulk_bytes", 0) / 1_000_000
+        lines.append(
+            f"  {''.ljust(22)}{table.ljust(width)}  {figures.get('calls', 0):>7,}  {figures.get('export_jobs', 0):>5,}"
+            f"  {mb:>9.2f}"
+        )
+    return lines

@@ -3,18 +3,20 @@
 One method, :meth:`MarketoClient.request`, sends a JSON call and returns its :class:`Envelope` only when
 Marketo said yes (or the code table says its "no" means yes); every other outcome is a typed
 :class:`MarketoError`. :meth:`MarketoClient.download` streams a bulk file to disk, resuming with
-``Range`` after a dropped connection. The client counts its calls per endpoint for the run report.
+``Range`` after a dropped connection. The client counts its calls per endpoint for the run report, and per table
+(:meth:`MarketoClient.charged_to`: calls, export jobs created and bytes downloaded while a phase reads that table).
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import re
 import threading
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +43,9 @@ log = logging.getLogger("marketo_stream.marketo")
 
 LEAD_DB_PREFIX = "/rest/v1/"
 USAGE_PATH = "/rest/v1/stats/usage.json"
+UNCHARGED = "(metadata, other)"
+"""The table label of calls made outside any :meth:`MarketoClient.charged_to` block."""
+_EXPORT_CREATE = re.compile(r"^POST /bulk/v1/.+/export/create\.json$")
 _ID_SEGMENT = re.compile(r"^(\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
 Params = Mapping[str, str | int | float | bool | list[str] | list[int] | None]
@@ -105,6 +110,8 @@ class MarketoClient:
         )
         self._counts: Counter[str] = Counter()
         self._downloaded = 0
+        self._charged_to = UNCHARGED
+        self._by_table: dict[str, TableUsage] = {}
         self._server_time: tuple[datetime, float] | None = None
         self._lock = threading.Lock()
 
@@ -142,6 +149,21 @@ class MarketoClient:
         """Calls sent so far, per endpoint: retries included, identity too (which Marketo does not count)."""
         with self._lock:
             return dict(self._counts)
+
+    def usage_by_table(self) -> dict[str, TableUsage]:
+        """Calls, export jobs created and bulk bytes downloaded so far, per table label (see :meth:`charged_to`)."""
+        with self._lock:
+            return {label: replace(usage) for label, usage in self._by_table.items()}
+
+    @contextlib.contextmanager
+    def charged_to(self, label: str) -> Iterator[None]:
+        """Every call sent inside the block (from any thread: a phase's prefetch workers too) counts against
+        ``label``, so the run report can say what each table cost. Blocks nest; the innermost label wins."""
+        previous, self._charged_to = self._charged_to, label
+        try:
+            yield
+        finally:
+            self._charged_to = previous
 
     @property
     def downloaded_bytes(self) -> int:
@@ -237,6 +259,10 @@ class MarketoClient:
             headers["Authorization"] = f"Bearer {token}"
         with self._lock:
             self._counts[endpoint] += 1
+            usage = self._table_usage()
+            usage.calls += 1
+            if _EXPORT_CREATE.match(endpoint):
+                usage.export_jobs += 1
         try:
             response = self._session.request(
                 method, url, headers=headers, timeout=self.config.timeout_seconds, stream=stream, **kwargs
@@ -342,6 +368,33 @@ class MarketoClient:
     def _add_bytes(self, count: int) -> None:
         with self._lock:
             self._downloaded += count
+            self._table_usage().bulk_bytes += count
+
+    def _table_usage(self) -> TableUsage:
+        """The current label's figures (the caller holds the lock)."""
+        usage = self._by_table.get(self._charged_to)
+        if usage is None:
+            usage = self._by_table[self._charged_to] = TableUsage()
+        return usage
+
+
+@dataclass(slots=True)
+class TableUsage:
+    """What reading one table cost in Marketo's scarce resources."""
+
+    calls: int = 0
+    """HTTP calls sent, retries and identity included."""
+    export_jobs: int = 0
+    """Bulk export jobs created."""
+    bulk_bytes: int = 0
+    """Bytes of export files downloaded."""
+
+    def minus(self, before: TableUsage | None) -> TableUsage:
+        if before is None:
+            return replace(self)
+        return TableUsage(
+            self.calls - before.calls, self.export_jobs - before.export_jobs, self.bulk_bytes - before.bulk_bytes
+        )
 
 
 def row_code(row: Resolution, status: int) -> str:

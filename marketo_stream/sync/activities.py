@@ -20,12 +20,12 @@ from marketo_stream.bulk.csvfile import QuarantinedRow
 from marketo_stream.bulk.exporter import CompletedExport
 from marketo_stream.bulk.request import ExportRequest
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
-from marketo_stream.planner import plan_windows, window_size
+from marketo_stream.planner import plan_windows, reads_on_from_latest, window_size
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunInputs, Tally, watch_jobs
 from marketo_stream.sync.published import PublishedTable
 from marketo_stream.sync.row_workers import InProcessRows, ParallelRows, Publish, RowWorkers, default_workers
-from marketo_stream.sync.windows import request_window, window_request
+from marketo_stream.sync.windows import ActivityBounds, activity_bounds, request_window, window_request
 from marketo_stream.sync_state import ActivityState, ExportProgress, RecentActivities, StateDocuments, effects_documents
 
 
@@ -129,6 +129,7 @@ class ActivityPhase:
         done = state.done_for(self.type_ids)
         for progress in state.exports.values():
             done.add(progress.window)  # planned already: resumed above
+        bounds = self._known_empty(done)
         size = window_size(
             state.rows_per_day,
             target_rows=sync.target_rows_per_export,
@@ -142,14 +143,36 @@ class ActivityPhase:
             priority_span=timedelta(days=sync.priority_days),
             lookback=self.lookback,
             window=size,
+            refresh_from_latest=not bounds.quiet and reads_on_from_latest(done, inputs.horizon, self.collect_history),
         )
         priority = resumed + [export_request(w, self.type_ids) for w in plan.priority]
         backfill = [export_request(w, self.type_ids) for w in plan.backfill]
         return priority, backfill
 
+    def _known_empty(self, done: IntervalSet) -> ActivityBounds:
+        """Spans a few REST calls show to hold nothing new are done without an export job (``sync/windows.py``)."""
+        inputs, state = self.inputs, self.state
+        bounds = activity_bounds(
+            inputs.client, done, self.type_ids, now=inputs.now, horizon=inputs.horizon, published=self.recent.guids
+        )
+        for span in bounds.empty:
+            done.add(span)
+            for type_id in self.type_ids:
+                state.done.setdefault(type_id, IntervalSet()).add(span)
+        if state.rows_per_day is None and bounds.rows_per_day:
+            state.rows_per_day = bounds.rows_per_day
+        if bounds.empty:
+            inputs.progress.step(f"activities: {', '.join(map(str, bounds.empty))} hold nothing new: no export")
+            inputs.writer.commit(state.documents())
+        return bounds
+
     # -- running -----------------------------------------------------------------------------------------------
 
     def run(self) -> None:
+        with self.inputs.client.charged_to("activities"):
+            self._run()
+
+    def _run(self) -> None:
         if not self.type_ids:
             return
         priority, backfill = self.plan()

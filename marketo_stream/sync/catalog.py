@@ -50,7 +50,8 @@ class Metadata:
         return {ACTIVITY_TYPES_ENDPOINT: self.activity_types, LEAD_DESCRIBE_ENDPOINT: self.lead_fields}[spec.endpoint]
 
 
-def fetch_metadata(client: MarketoClient) -> Metadata:
+def fetch_metadata(client: MarketoClient, settings: Settings | None = None) -> Metadata:
+    """Marketo's metadata; a custom object whose table ``settings`` block is not described (no call for it)."""
     types = client.get(ACTIVITY_TYPES_ENDPOINT).result
     describe = client.get(LEAD_DESCRIBE_ENDPOINT).result
     lead_fields = list(describe[0].get("fields", [])) if describe else []
@@ -68,7 +69,7 @@ def fetch_metadata(client: MarketoClient) -> Metadata:
         listed = []
     for item in listed:
         name = item.get("name")
-        if name:
+        if name and not (settings is not None and is_blocked(custom_object_table(str(name)), settings)):
             found = client.get(f"/rest/v1/customobjects/{name}/describe.json").result
             if found:
                 custom_objects.append(found[0])

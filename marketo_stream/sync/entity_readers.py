@@ -7,9 +7,10 @@ the column that scopes deletes all come from the specs.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from itertools import count
+from itertools import chain, count
 from typing import Any
 
 from marketo_stream.marketo.paging import MAX_BATCH, batches, offset_pages, position_token_pages
@@ -19,7 +20,13 @@ from marketo_stream.sync.entities import EntityListing
 from marketo_stream.sync.entity_run import EntityPhase, Listed
 from marketo_stream.sync.prefetch import fetch_ahead, first_pages_ahead
 from marketo_stream.sync.published import PublishedTable, Row
-from marketo_stream.sync.windows import request_window, window_request
+from marketo_stream.sync.windows import (
+    before_first_lead,
+    export_pays,
+    member_requests,
+    request_window,
+    window_request,
+)
 from marketo_stream.sync_state import effects_documents
 from marketo_stream.tables import Reader, Source, TableSpec
 
@@ -35,8 +42,18 @@ def per_table(read: Callable[[EntityPhase, TableSpec], None]) -> ReaderFunction:
 
     def reader(phase: EntityPhase, specs: list[TableSpec]) -> None:
         for spec in specs:
-            with phase.inputs.progress.table(spec.name):
+            with phase.inputs.progress.table(spec.name), phase.inputs.client.charged_to(spec.name):
                 read(phase, spec)
+
+    return reader
+
+
+def together(read: ReaderFunction) -> ReaderFunction:
+    """A reader whose calls serve every table declaring it at once: charged to them together (``a+b``)."""
+
+    def reader(phase: EntityPhase, specs: list[TableSpec]) -> None:
+        with phase.inputs.client.charged_to("+".join(spec.name for spec in specs)):
+            read(phase, specs)
 
     return reader
 
@@ -119,7 +136,16 @@ def read_described(phase: EntityPhase, spec: TableSpec) -> None:
 
 
 def read_listings(phase: EntityPhase, spec: TableSpec) -> None:
+    if phase.listing(spec) is None and not _feeds_a_child(phase, spec):
+        phase.listed[spec.name] = Listed()  # blocked, and no table reads on from it: not a call spent
+        return
     complete_listing(phase, spec, phase.rows(pages_of(phase, spec)))
+
+
+def _feeds_a_child(phase: EntityPhase, spec: TableSpec) -> bool:
+    """Whether a published table is read from this one's rows (a blocked parent is still listed for its children)."""
+    published = phase.inputs.tables.published
+    return any(other.parent == spec.name and other.name in published for other in phase.specs())
 
 
 def read_parent_details(phase: EntityPhase, specs: list[TableSpec]) -> None:
@@ -172,14 +198,17 @@ def read_parent_members(phase: EntityPhase, spec: TableSpec) -> None:
     first_pass = not listing.state.complete
     named = (found.changed | phase.effects.programs_to_refresh) & found.current
     parent_ids = found.current if first_pass else named
-    fields = ",".join(f["marketo_name"] for f in listing.table.source.value_schema["fields"] if "marketo_name" in f)
-    members = first_pages_ahead(
-        sorted(parent_ids),
-        _member_pages(phase, spec, fields),
-        workers=phase.workers,
-    )
-    for _, pages in members:
-        listing.put_all(phase.rows(pages))
+    names = [f["marketo_name"] for f in listing.table.source.value_schema["fields"] if "marketo_name" in f]
+    if spec.bulk_export and export_pays(_expected_pages(listing, parent_column(spec), parent_ids)):
+        _exported_members(phase, spec, listing, parent_ids, names)
+    else:
+        members = first_pages_ahead(
+            sorted(parent_ids),
+            _member_pages(phase, spec, ",".join(names)),
+            workers=phase.workers,
+        )
+        for _, pages in members:
+            listing.put_all(phase.rows(pages))
     scope = parent_ids | found.gone
     column = parent_column(spec)
     if first_pass:
@@ -189,6 +218,26 @@ def read_parent_members(phase: EntityPhase, spec: TableSpec) -> None:
     phase.inputs.progress.step(
         f"{spec.name}: {len(parent_ids)} {spec.parent}(s) read, {listing.published} published, {gone} deleted"
     )
+
+
+def _expected_pages(listing: EntityListing, column: str, parent_ids: set[int]) -> dict[int, int]:
+    """Pages each parent's member listing should take, from the members it had when last read (one at least)."""
+    members = Counter(int(key[column]) for key in listing.known_keys())
+    return {parent: -(-members[parent] // MAX_BATCH) for parent in parent_ids}
+
+
+def _exported_members(
+    phase: EntityPhase, spec: TableSpec, listing: EntityListing, parent_ids: set[int], fields: list[str]
+) -> None:
+    """Members through Bulk Extract, ten parents a job: the same rows as the listing, for fewer calls."""
+    inputs = phase.inputs
+    requests = member_requests(spec.name, parent_ids, fields)
+    for export in inputs.exporter.run(requests):
+        rows = export.rows(phase.tally.rejecter(spec.name, export.export_id))
+        for values in rows:
+            listing.put(rows.row(values))
+        export.path.unlink(missing_ok=True)
+    inputs.progress.step(f"{spec.name}: {len(parent_ids)} {spec.parent}(s) in {len(requests)} export(s)")
 
 
 def _member_pages(phase: EntityPhase, spec: TableSpec, fields: str) -> Callable[[int], Iterator[Any]]:
@@ -259,14 +308,25 @@ def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
         params = {"filterType": "id", "filterValues": ids, "fields": fields}
         return phase.inputs.client.get(endpoint(spec), params).result
 
-    # the batches past the end are not known in advance: up to ``workers`` calls beyond it are spent
-    for _, found in fetch_ahead(count(1, MAX_BATCH), batch_from, workers=phase.workers):
+    # a first pass does not know where the ids end: up to ``workers`` calls beyond the end are spent, and it stops
+    # after ``COMPANY_ID_GAP_BATCHES`` empty batches. A later pass fetches the ids it knew and one batch past them
+    # ahead, then one batch at a time, stopping at the first empty batch past the highest id it knew.
+    known = max((int(key["id"]) for key in listing.known_keys()), default=0) if listing.state.complete else 0
+    gap = 1 if known else COMPANY_ID_GAP_BATCHES
+    batches_read: Iterator[tuple[int, list[dict[str, Any]]]]
+    if known:
+        planned = range(1, (-(-known // MAX_BATCH) + 1) * MAX_BATCH + 1, MAX_BATCH)
+        ahead = fetch_ahead(planned, batch_from, workers=phase.workers)
+        batches_read = chain(ahead, ((start, batch_from(start)) for start in count(planned.stop, MAX_BATCH)))
+    else:
+        batches_read = fetch_ahead(count(1, MAX_BATCH), batch_from, workers=phase.workers)
+    for start, found in batches_read:
         for row in found:
             key = listing.put(row)
             if key is not None:
                 highest = max(highest, int(key["id"]))
         empty_run = 0 if found else empty_run + 1
-        if empty_run >= COMPANY_ID_GAP_BATCHES:
+        if empty_run >= gap and start > known:
             break
     gone = listing.finish()
     phase.inputs.progress.step(f"{spec.name}: ids up to {highest} read, {listing.published} published, {gone} deleted")
@@ -345,6 +405,9 @@ def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
         return
     windows = phase.state.windows(spec.name)
     done = windows.done
+    empty = before_first_lead(done, client=inputs.client, now=inputs.now, horizon=inputs.horizon)
+    if empty is not None:  # a custom object hangs off a lead: none was updated before the first lead was created
+        done.add(empty)
     plan = plan_windows(done, now=inputs.now, horizon=inputs.horizon, lookback=OBJECT_LOOKBACK)
     requests = [
         window_request(
@@ -379,7 +442,7 @@ def read_snapshot(phase: EntityPhase, spec: TableSpec) -> None:
 READERS: dict[Reader, ReaderFunction] = {
     Reader.DESCRIBED: per_table(read_described),
     Reader.LISTING: per_table(read_listings),
-    Reader.PARENT_DETAIL: read_parent_details,
+    Reader.PARENT_DETAIL: together(read_parent_details),
     Reader.PARENT_MEMBERS: per_table(read_parent_members),
     Reader.ACTIVITY_MEMBERS: per_table(read_activity_members),
     Reader.VERSIONS: per_table(read_versions),

@@ -21,7 +21,7 @@ from marketo_stream.marketo.paging import MAX_BATCH, batches, date_token_pages, 
 from marketo_stream.planner import plan_windows
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.sync.context import RunInputs, Tally, watch_jobs
-from marketo_stream.sync.windows import request_window, window_request
+from marketo_stream.sync.windows import before_first_lead, request_window, window_request
 from marketo_stream.sync_state import (
     CursorState,
     ExportProgress,
@@ -30,7 +30,7 @@ from marketo_stream.sync_state import (
     StateDocuments,
     effects_documents,
 )
-from marketo_stream.tables import DELETE_LEAD_TYPE
+from marketo_stream.tables import DELETE_LEAD_TYPE, LEAD_TABLE
 
 DELETED_LEADS_RETENTION = timedelta(days=14)
 CURSOR_OVERLAP = timedelta(hours=1)
@@ -71,6 +71,10 @@ class LeadPhase:
     # -- deletes -------------------------------------------------------------------------------------------
 
     def deleted_leads(self) -> None:
+        with self.inputs.client.charged_to(LEAD_TABLE.name):
+            self._deleted_leads()
+
+    def _deleted_leads(self) -> None:
         ctx, tally = self.inputs, self.tally
         lead = ctx.tables.lead
         if lead is None:
@@ -128,6 +132,10 @@ class LeadPhase:
     # -- initial load --------------------------------------------------------------------------------------
 
     def initial_load(self) -> None:
+        with self.inputs.client.charged_to(LEAD_TABLE.name):
+            self._initial_load()
+
+    def _initial_load(self) -> None:
         ctx = self.inputs
         lead = ctx.tables.lead
         if lead is None or self.state.initial_load_complete:
@@ -137,6 +145,9 @@ class LeadPhase:
         done = state.done
         for progress in state.exports.values():
             done.add(progress.window)
+        empty = before_first_lead(done, client=ctx.client, now=ctx.now, horizon=ctx.horizon)
+        if empty is not None:  # no lead was created before the first New Lead activity: no export below it
+            done.add(empty)
         window = timedelta(days=ctx.settings.sync.max_window_days)
         plan = plan_windows(done, now=ctx.now, horizon=ctx.horizon, lookback=timedelta(0), window=window)
         resumed = [self._request(p.window, fields, label) for label, p in sorted(state.exports.items())]
@@ -200,6 +211,10 @@ class LeadPhase:
     # -- changes named by activities -------------------------------------------------------------------------
 
     def apply_effects(self) -> None:
+        with self.inputs.client.charged_to(LEAD_TABLE.name):
+            self._apply_effects()
+
+    def _apply_effects(self) -> None:
         ctx, tally = self.inputs, self.tally
         lead = ctx.tables.lead
         effects = self.effects

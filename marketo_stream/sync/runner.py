@@ -111,6 +111,7 @@ class SyncRunner:
         started = datetime.now(UTC)
         summary = SyncSummary(started=started)
         calls_before, bytes_before = self.client.call_counts(), self.client.downloaded_bytes
+        usage_before = self.client.usage_by_table()
         try:
             self._run(summary, now)
         except BaseException:
@@ -124,6 +125,11 @@ class SyncRunner:
             summary.server_time = self.client.server_date()
             summary.export_mb_today = self.exporter.quota.used_today() / MB
             summary.export_mb_budget = float(self.settings.marketo.export_daily_mb)
+            summary.calls_by_table = {
+                table: {"calls": spent.calls, "export_jobs": spent.export_jobs, "bulk_bytes": spent.bulk_bytes}
+                for table, usage in self.client.usage_by_table().items()
+                if (spent := usage.minus(usage_before.get(table))).calls
+            }
             summary.warnings.extend(
                 f"topic {m.topic} has {m.config}={m.actual}, expected {m.expected}" for m in self.sink.policy_mismatches
             )
@@ -132,7 +138,8 @@ class SyncRunner:
     def _run(self, summary: SyncSummary, now: datetime | None) -> None:
         progress = self.progress
         progress.step("reading Marketo metadata")
-        meta = fetch_metadata(self.client)  # Marketo's credentials and permissions are checked before Kafka
+        # Marketo's credentials and permissions are checked before Kafka
+        meta = fetch_metadata(self.client, self.settings)
         self._check_start_date(now or self.client.server_now() or self.clock.now())
         progress.step(f"connecting to Kafka ({self.settings.kafka.bootstrap_servers}) and the Schema Registry")
         self.sink.connect()
