@@ -1,0 +1,96 @@
+"""A broker and a registry of the harness's own, started by the project's script on free ports with their own
+data directory: the broker can be stopped or killed and the registry restarted without touching the services
+other people share on the default ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCAL_SCRIPT = Path(__file__).resolve().parents[2] / "infra" / "local.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServiceError(RuntimeError):
+    """The project's script could not start or stop one of the harness's services."""
+
+
+@dataclass
+class Services:
+    """Kafka (KRaft) and Apicurio (KafkaSQL storage in that broker), both the harness's own."""
+
+    local_dir: Path
+    kafka_port: int
+    controller_port: int
+    registry_port: int
+    management_port: int
+
+    @classmethod
+    def start(cls, local_dir: Path) -> Services:
+        local_dir.mkdir(parents=True, exist_ok=True)
+        found = cls(local_dir, free_port(), free_port(), free_port(), free_port())
+        found.infra("up", "kafka,registry")
+        return found
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+
+    def infra(self, command: str, services: str) -> None:
+        env = {
+            **os.environ,
+            "MARKETO_STREAM_LOCAL_DIR": str(self.local_dir),
+            "MARKETO_STREAM_KAFKA_PORT": str(self.kafka_port),
+            "MARKETO_STREAM_CONTROLLER_PORT": str(self.controller_port),
+            "MARKETO_STREAM_REGISTRY_PORT": str(self.registry_port),
+            "MARKETO_STREAM_REGISTRY_MGMT_PORT": str(self.management_port),
+        }
+        done = subprocess.run(
+            [sys.executable, str(LOCAL_SCRIPT), command, "--services", services],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise ServiceError(f"infra/local.py {command} {services}: {done.stdout}{done.stderr}")
+
+    def stop_broker(self, *, hard: bool) -> None:
+        """``hard``: SIGKILL the broker's process group (a crash); otherwise the script's clean stop."""
+        if not hard:
+            self.infra("down", "kafka")
+            return
+        pid = int((self.local_dir / "run" / "kafka.pid").read_text().strip())
+        os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        raise ServiceError(f"broker pid {pid} still alive after SIGKILL")
+
+    def start_broker(self) -> None:
+        self.infra("up", "kafka")
+
+    def restart_registry(self) -> None:
+        self.infra("down", "registry")
+        self.infra("up", "registry")
+
+    def close(self) -> None:
+        self.infra("down", "kafka,registry")
