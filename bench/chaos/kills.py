@@ -152,6 +152,7 @@ def run_sync(
     for reader in readers:
         reader.start()
     killed = False
+    failed: BaseException | None = None
     if kill is not None:
         while not reached.wait(0.02):
             if process.poll() is not None:
@@ -160,7 +161,10 @@ def run_sync(
             time.sleep(kill.delay)
             if process.poll() is None:
                 if callable(on_kill_point):
-                    on_kill_point()
+                    try:
+                        on_kill_point()
+                    except Exception as exc:  # the sync still runs: wait for it, then tell
+                        failed = exc
                 else:
                     os.killpg(process.pid, signal.SIGKILL)
                     killed = True
@@ -172,6 +176,8 @@ def run_sync(
         raise RuntimeError(f"sync still running after {within_s}s") from None
     for reader in readers:
         reader.join(timeout=10)
+    if failed is not None:
+        raise failed
     return Attempt(
         None if killed else status, killed, time.monotonic() - started, lines, "".join(stdout), kill if killed else None
     )

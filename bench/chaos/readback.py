@@ -80,7 +80,7 @@ class SnapshotReader(TopicReader):
 
 def delete_prefix(bootstrap: str, prefix: str) -> None:
     """Drops a finished run's topics so that the harness's broker stays small over a hundred runs."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
     topics = [t for t in admin.list_topics(timeout=30).topics if t.startswith(prefix + ".")]
     if topics:
         for future in admin.delete_topics(topics).values():

@@ -86,11 +86,23 @@ class Services:
         raise ServiceError(f"broker pid {pid} still alive after SIGKILL")
 
     def start_broker(self) -> None:
-        self.infra("up", "kafka")
+        self._up("kafka")
 
     def restart_registry(self) -> None:
         self.infra("down", "registry")
-        self.infra("up", "registry")
+        self._up("registry")
+
+    def _up(self, service: str, attempts: int = 3) -> None:
+        """Starts ``service``, trying again when the script's readiness calls time out on a loaded machine (a
+        second ``up`` finds the service running and ready, and leaves it)."""
+        for attempt in range(attempts):
+            try:
+                self.infra("up", service)
+                return
+            except ServiceError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(2)
 
     def close(self) -> None:
         self.infra("down", "kafka,registry")
