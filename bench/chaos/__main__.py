@@ -1,10 +1,12 @@
 """``python -m bench.chaos`` (``make chaos``): the chaos suite; exits 1 if any run is not exact.
 
-Runs, in order: the SIGKILL runs of first syncs (``--runs``, default ``CHAOS_RUNS`` or 100), the SIGKILL runs
-of incremental syncs, every scripted Marketo fault once, all in ``--parallel`` workers; then, one at a time
-(they stop the services every run shares), the broker stopped, the broker killed with SIGKILL and the registry
-restarted mid-run. Run ``i`` of the kill scenarios uses seed ``--first-seed + i``; its world is seed-determined
-too, so ``--runs 1 --first-seed S --incremental 0 --no-faults --no-services`` replays it.
+Runs, in order: one at a time (they stop the services every run shares), the broker stopped, the broker killed
+with SIGKILL and the registry restarted mid-run; then, in ``--parallel`` workers, the SIGKILL runs of first syncs
+(``--runs``, default ``CHAOS_RUNS`` or 100), the SIGKILL runs of incremental syncs and every scripted Marketo
+fault (``--fault NAME`` for some only, ``--fault-repeat N`` times each). Run ``i`` of the kill scenarios uses
+seed ``--first-seed + i``; its world is seed-determined too, so ``--runs 1 --first-seed S --incremental 0
+--no-faults --no-services`` replays it. A run not exact keeps its sync logs, the sandbox's request log and its
+topics (on the harness's broker, whose data directory stays under ``--work``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--parallel", type=int, default=int(os.environ.get("CHAOS_PARALLEL", "2")))
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--no-faults", dest="faults", action="store_false")
+    parser.add_argument("--fault", action="append", default=[], help="only this fault case (repeatable)")
+    parser.add_argument("--fault-repeat", type=int, default=1, help="runs of each fault case")
     parser.add_argument("--no-services", dest="services", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep each run's topics and work directory")
     parser.add_argument("--work", type=Path, default=None, help="where the services and runs keep their files")
@@ -62,20 +66,27 @@ def main(argv: list[str]) -> int:
         seed = args.first_seed + args.runs + i
         jobs.append(lambda seed=seed: harness.kill_run(world_for(seed, INCREMENTAL_DAYS), seed, INCREMENTAL))
     if args.faults:
+        unknown = set(args.fault) - {f.name for f in FAULTS}
+        if unknown:
+            raise SystemExit(f"no fault case named {sorted(unknown)}; the cases: {[f.name for f in FAULTS]}")
         for i, fault in enumerate(FAULTS):
-            jobs.append(lambda fault=fault, i=i: harness.fault_run(world_for(i), fault, i))
+            if args.fault and fault.name not in args.fault:
+                continue
+            for _ in range(args.fault_repeat):
+                jobs.append(lambda fault=fault, i=i: harness.fault_run(world_for(i), fault, i))
+    total = len(jobs) + (len(SERVICE_CASES) if args.services else 0)
     results: list[RunResult] = []
     try:
+        if args.services:  # first, alone: they stop what every run uses, and the registry reloads little
+            for i, what in enumerate(SERVICE_CASES):
+                result = harness.service_run(world_for(i), args.first_seed + 10_000 + i, what)
+                results.append(result)
+                _progress(result, len(results), total, started)
         with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
             for future in as_completed([pool.submit(job) for job in jobs]):
                 result = future.result()
                 results.append(result)
-                _progress(result, len(results), len(jobs) + (len(SERVICE_CASES) if args.services else 0), started)
-        if args.services:
-            for i, what in enumerate(SERVICE_CASES):
-                result = harness.service_run(world_for(i), args.first_seed + 10_000 + i, what)
-                results.append(result)
-                _progress(result, len(results), len(jobs) + len(SERVICE_CASES), started)
+                _progress(result, len(results), total, started)
     finally:
         services.close()
     order = [FIRST_SYNC, INCREMENTAL] + [f"fault: {f.name}" for f in FAULTS] + list(SERVICE_CASES)

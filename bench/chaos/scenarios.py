@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from bench.chaos.compare import Comparison, compare_tables, tables_of, truth_mismatches
@@ -57,6 +58,8 @@ class RunResult:
     problems: list[str] = field(default_factory=list)
     """An exit status the README does not document for the case, a rerun that did not finish, an error."""
     took: float = 0.0
+    work: Path | None = None
+    """Where the run's sync logs are written; kept with its topics when the run is not exact."""
 
     @property
     def exact(self) -> bool:
@@ -84,9 +87,17 @@ class Harness:
         env = sync_env(sandbox, prefix, work, self.services.bootstrap_servers, self.services.registry_url)
         return sandbox, prefix, env, work
 
-    def _finish(self, sandbox: SandboxProcess, prefix: str, work: Path) -> None:
+    def _finish(self, sandbox: SandboxProcess, prefix: str, work: Path, *, keep: bool = False) -> None:
+        """Stops the sandbox; drops the topics and files unless kept (a run not exact keeps them, with the
+        sandbox's request log, for its diagnosis)."""
+        if keep:
+            try:
+                answer = requests.get(f"{sandbox.url}/_sandbox/requests", timeout=60)
+                (work / "sandbox-requests.json").write_text(answer.text)
+            except (requests.RequestException, OSError):
+                pass
         sandbox.stop()
-        if not self.keep:
+        if not (self.keep or keep):
             delete_prefix(self.services.bootstrap_servers, prefix)
             shutil.rmtree(work, ignore_errors=True)
 
@@ -144,6 +155,7 @@ class Harness:
             result.problems.append(f"setup: {exc!r}")
             result.took = time.monotonic() - started
             return result
+        result.work = work
         try:
             syncs = (None, *config.advance_days)
             for index, advance in enumerate(syncs):
@@ -161,11 +173,12 @@ class Harness:
         except Exception as exc:
             result.problems.append(f"{type(exc).__name__}: {exc}")
         finally:
-            self._finish(sandbox, prefix, work)
+            self._finish(sandbox, prefix, work, keep=not result.exact)
         result.took = time.monotonic() - started
         return result
 
     def _attempt(self, result: RunResult, attempt: Attempt) -> Attempt:
+        self._log(result, attempt)
         if attempt.killed:
             result.kills += 1
             assert attempt.kill is not None
@@ -173,6 +186,15 @@ class Harness:
         else:
             result.attempts.append(f"exit {attempt.status}")
         return attempt
+
+    @staticmethod
+    def _log(result: RunResult, attempt: Attempt) -> None:
+        """The sync's stderr and stdout, numbered in the order the syncs ran."""
+        if result.work is None:
+            return
+        n = len(list(result.work.glob("sync-*.log"))) + 1
+        lines = [f"[{line.at:8.3f}s {line.phase}] {line.text}" for line in attempt.lines]
+        (result.work / f"sync-{n}.log").write_text("\n".join([*lines, "--- stdout", attempt.stdout]))
 
     def _complete(self, result: RunResult, env: dict[str, str], why: str) -> None:
         attempt = self._attempt(result, run_sync(env))
@@ -223,6 +245,7 @@ class Harness:
             fired: list[bool] = []
             point = draw_kill(rng, [line for line in timeline if line.phase not in ("finish",)])
             attempt = run_sync(env, kill=point, on_kill_point=lambda: (fired.append(True), disturb()))
+            self._log(result, attempt)
             result.attempts.append(f"{what} at {point.describe()}: exit {attempt.status}" if fired else "undisturbed")
             result.kills += len(fired)
             if what.startswith("broker") and fired:

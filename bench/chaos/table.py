@@ -55,6 +55,10 @@ def details(results: list[RunResult]) -> str:
         if r.exact:
             continue
         out.append(f"\n{r.scenario} ({r.world}, seed {r.seed}): {' -> '.join(r.attempts)}")
+        if r.work is not None:
+            out.append(
+                f"  kept: {r.work} (sync logs, the sandbox's request log; its topics stay on the harness's broker)"
+            )
         out += [f"  problem: {p}" for p in r.problems]
         out += [f"  vs uninterrupted: {e}" for e in r.against_reference.examples]
         out += [f"  vs truth: {e}" for e in r.against_truth.examples]
