@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -95,7 +96,12 @@ def main(argv: list[str]) -> int:
     print(f"\nchaos: {len(results)} runs in {minutes:.1f} min, {args.parallel} in parallel\n")
     print(render(results))
     print(details(results))
-    return 0 if all(r.exact for r in results) else 1
+    exact = all(r.exact for r in results)
+    if exact and args.work is None and not args.keep:
+        shutil.rmtree(work, ignore_errors=True)  # nothing to diagnose: the services' data and the runs' files go
+    else:
+        print(f"\nchaos: the services' data and the kept runs are under {work}")
+    return 0 if exact else 1
 
 
 def _progress(result: RunResult, done: int, total: int, started: float) -> None:
