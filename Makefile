@@ -6,7 +6,7 @@ INFRA := $(PYTHON) infra/local.py
 
 DBT_VENV ?= .venv-dbt
 
-.PHONY: help install dbt-venv models up down up-secure down-secure connect-up connect-down status fetch test test-fast check lint typecheck contracts duplicates bench demo clean
+.PHONY: help install dbt-venv models up down up-secure down-secure connect-up connect-down status fetch test test-fast check lint typecheck contracts duplicates bench chaos demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ models: install dbt-venv connect-up ## demo sync -> Connect sink -> PostgreSQL -
 
 bench: install up ## throughput and memory benchmarks (not part of CI)
 	$(PY) -m bench $(BENCH)
+
+chaos: install ## the chaos suite: syncs SIGKILLed across every phase, every Marketo fault, broker and registry stops (not part of CI; CHAOS_RUNS=100)
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 clean: down-secure connect-down down
 	rm -rf .local $(VENV) $(DBT_VENV) warehouse/target warehouse/logs build dist *.egg-info

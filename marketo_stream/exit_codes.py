@@ -20,6 +20,7 @@ from marketo_stream.marketo.errors import (
     MarketoProtocolError,
     QuotaError,
     RetryableError,
+    TokenExpired,
 )
 from marketo_stream.redaction import redact
 from marketo_stream.schema.convert import ValueConversionError
@@ -125,6 +126,12 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
         return ExitStatus.KAFKA, f"Check the broker and the Schema Registry. {RERUN}"
     if isinstance(exc, BadCredentials):
         return ExitStatus.MARKETO, "Check marketo.client_id and marketo.client_secret (the custom service's)."
+    if isinstance(exc, TokenExpired):
+        return ExitStatus.MARKETO, (
+            "Marketo rejected an access token it had just issued (601/602 again after a fresh token): a token "
+            "revoked or the custom service reset while the run went on. Run again; if it persists, check the API "
+            "user and its custom service in Marketo's admin."
+        )
     if isinstance(exc, AuthError):
         return ExitStatus.MARKETO, (
             "The API user's role lacks the permission for the endpoint named above "

@@ -149,6 +149,7 @@ def sandbox(sandbox_factory: Callable[..., Sandbox]) -> Sandbox:
 
 SLOWEST_FIRST = (
     "tests/sync/test_rejected_rows.py",
+    "tests/chaos/test_chaos_sample.py",
     "tests/sync/test_schema_drift.py",
     "tests/sync/test_outages.py",
     "tests/sync/test_end_to_end.py",

@@ -145,7 +145,16 @@ class ActivityPhase:
             window=size,
             refresh_from_latest=not bounds.quiet and reads_on_from_latest(done, inputs.horizon, self.collect_history),
         )
-        priority = resumed + [export_request(w, self.type_ids) for w in plan.priority]
+        resumed_by_label = {request.label: request for request in resumed}
+        priority = list(resumed)
+        for window in plan.priority:
+            request = export_request(window, self.type_ids)
+            earlier = resumed_by_label.get(request.label)
+            if earlier is None:
+                priority.append(request)
+            elif earlier.filter != request.filter:  # the same window, other types: a request of its own
+                priority.append(export_request(window, self.type_ids, f"{request.label} (types now)"))
+            # else: the export resumed above is this very request (a clock that has not moved since the stop)
         backfill = [export_request(w, self.type_ids) for w in plan.backfill]
         return priority, backfill
 

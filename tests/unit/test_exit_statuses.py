@@ -14,7 +14,7 @@ import marketo_stream
 from marketo_stream.bulk.errors import ExportVerificationError
 from marketo_stream.errors import ConfigError, MarketoStreamError, Terminated
 from marketo_stream.exit_codes import ExitStatus, outcome
-from marketo_stream.marketo.errors import AccessDenied, BadCredentials, QuotaExceeded, RetryableError
+from marketo_stream.marketo.errors import AccessDenied, BadCredentials, QuotaExceeded, RetryableError, TokenExpired
 from marketo_stream.sink.errors import KafkaUnavailableError, RegistryUnavailableError
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -72,6 +72,13 @@ def test_a_refused_permission_names_the_endpoint() -> None:
     status, message = outcome(error)
     assert status is ExitStatus.MARKETO
     assert "GET /rest/v1/opportunities.json" in message and "permission" in message
+
+
+def test_a_token_refused_again_after_a_fresh_one_is_not_called_a_missing_permission() -> None:
+    """Found by the chaos suite (``make chaos``, fault "602 again after a fresh token")."""
+    status, message = outcome(TokenExpired("602", "Access token expired", "req-2"))
+    assert status is ExitStatus.MARKETO
+    assert "fresh token" in message and "permission" not in message
 
 
 def test_the_readme_table_lists_every_status() -> None:

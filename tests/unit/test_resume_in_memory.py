@@ -185,3 +185,24 @@ def test_programs_that_changed_before_a_stop_have_their_details_read_when_rerun(
     read = {int(r["path"].rsplit("/", 1)[1].removesuffix(".json")) for r in asked.json()["requests"]}
     assert changed <= read
     assert "effects" not in sink.states() or not sink.states()["effects"]["parents_changed"], "used up at the end"
+
+
+def test_a_rerun_planning_the_window_of_the_export_it_resumes_runs_it_once(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """Found by ``make chaos`` (SIGKILL, first sync, seeds 1023 and 1057): a later sync stopped after creating its
+    export, rerun while Marketo's clock reads the same second, planned the resumed export's window a second time
+    and stopped with status 1 ("export labels must be unique within a run"), on every rerun after."""
+    whole, stopped = sandbox_factory(**TINY), sandbox_factory(**TINY)
+    expected, sink = MemorySink(), MemorySink()
+    whole_settings, settings = settings_for(whole, tmp_path / "whole"), settings_for(stopped, tmp_path / "stopped")
+    run(whole_settings, expected)
+    run(whole_settings, expected)
+    run(settings, sink)
+    fault(stopped, path=r"/bulk/v1/activities/export/[^/]+/enqueue\.json", code="603", times=1)
+    with pytest.raises(MarketoStreamError):
+        run(settings, sink)  # its export created, and committed to the state, before the stop
+
+    run(settings, sink)
+
+    assert differences(topics(sink), topics(expected)) == []
