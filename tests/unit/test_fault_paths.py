@@ -141,7 +141,7 @@ def test_an_access_token_expiring_mid_run_is_refreshed_and_the_call_repeated(
     sandbox_factory: Callable[..., Sandbox], tmp_path: Path, baseline: dict[str, dict[str, Any]]
 ) -> None:
     sandbox = sandbox_factory(**TINY)
-    _faulted(sandbox, {"path": r"/status\.json$", "expire_token": True, "after": 3, "times": 1})
+    _faulted(sandbox, {"path": r"/status\.json$", "expire_token": True, "after": 1, "times": 1})
     sink, _ = _sync(sandbox, tmp_path)
     statuses = _requests(sandbox, r"/status\.json$")
     expired = next(i for i, r in enumerate(statuses) if r["code"] == "602")
