@@ -25,6 +25,15 @@ PRODUCER_TUNING: dict[str, Any] = {
     "enable.idempotence": True,
 }
 
+ONE_REQUEST_IN_FLIGHT: dict[str, Any] = {"max.in.flight.requests.per.connection": 1}
+"""Set on every producer, after any user override: with more than one produce request in flight, records are
+lost while the transaction commits. The first batch a producer id sends to a partition (a new topic, or one not
+written for a day) can fail with a retriable error (the broker's check that the partition is in the transaction,
+while the previous commit completes) while the next batch, already sent behind it, is appended: a broker holding
+no state for the producer on that partition accepts any first sequence number. librdkafka then counts the failed
+batch as "implicitly acked by subsequent batch success" and commits without it. One request in flight makes the
+retry go before any later batch of the partition."""
+
 
 @dataclass(frozen=True)
 class SinkConfig:
@@ -33,7 +42,8 @@ class SinkConfig:
     ``transactional_id`` must be stable per Marketo instance: a restarted sync with the same id fences any
     older one still running. ``topic_config`` is added to every topic the sink creates (e.g.
     ``min.insync.replicas``); ``client_config`` goes to every Kafka client the sink makes (producer, admin,
-    readers: security settings belong here); ``producer_config`` overrides ``PRODUCER_TUNING`` key by key.
+    readers: security settings belong here); ``producer_config`` overrides ``PRODUCER_TUNING`` key by key
+    (not ``ONE_REQUEST_IN_FLIGHT``).
     ``registry_config`` is the Schema Registry client's (auth, TLS).
 
     ``connect_timeout_s`` bounds how long the first contact with Kafka or the registry may take before the
@@ -98,6 +108,7 @@ class SinkConfig:
             **PRODUCER_TUNING,
             **self.client_settings(),
             **self.producer_config,
+            **ONE_REQUEST_IN_FLIGHT,
             "transactional.id": self.transactional_id,
             "transaction.timeout.ms": self.transaction_timeout_ms,
         }
