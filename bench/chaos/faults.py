@@ -45,12 +45,12 @@ FAULTS: tuple[Fault, ...] = (
     fault("611 system error", {OK}, {"path": REST, "code": "611", "after": 6, "times": 1}),
     fault("615 concurrency", {OK}, {"path": r"/bulk/v1/", "code": "615", "after": 3, "times": 3}),
     fault("1029 export queue full", {OK}, {"path": ACTIVITY_CREATE, "code": "1029", "message": "Too many jobs in queue", "after": 1}),  # noqa: E501
-    fault("1029 export quota", {QUOTA}, {"path": ACTIVITY_CREATE, "code": "1029", "message": "Export daily quota exceeded", "after": 2}),  # noqa: E501
+    fault("1029 export quota", {QUOTA}, {"path": ACTIVITY_CREATE, "code": "1029", "message": "Export daily quota exceeded", "after": 0}),  # noqa: E501
     fault("HTTP 502 three times", {OK}, {"path": REST, "http_status": 502, "after": 3, "times": 3}),
     fault("HTTP 500 persisting", {UNAVAILABLE}, {"path": r"/rest/v1/lists\.json", "http_status": 500, "times": 0}),
     fault("HTTP 503 on identity", {OK}, {"path": r"/identity/", "http_status": 503, "times": 1}),
     fault("download cut once", {OK}, {"path": FILE, "drop_after_bytes": 3000, "after": 1, "times": 1}),
-    fault("download cut every time", {UNAVAILABLE}, {"path": FILE, "drop_after_bytes": 3000, "after": 1, "times": 0}),
+    fault("download cut every time", {UNAVAILABLE}, {"path": FILE, "drop_after_bytes": 3000, "after": 0, "times": 0}),
     fault("export job Failed", {OK}, {"path": r"leads/export/create", "job": "fail", "message": "Export failed: disk full"}),  # noqa: E501
     fault("export file gone", {OK}, {"path": r"activities/export/.*/status\.json$", "job": "file_gone", "after": 2}),
     fault("slow answers", {OK}, {"path": REST, "delay_seconds": 0.5, "after": 2, "times": 4}),
