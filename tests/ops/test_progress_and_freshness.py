@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -51,28 +52,43 @@ def stamped(stderr: str) -> list[tuple[float, str]]:
     return [(float(m.group(1)), m.group(2)) for line in stderr.splitlines() if (m := STAMP.match(line))]
 
 
-@pytest.mark.kafka
-def test_progress_is_printed_at_least_every_interval_while_marketo_processes_jobs(
-    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, prefix: str, bootstrap_servers: str, registry_url: str
-) -> None:
-    sandbox = sandbox_factory(
-        scale="tiny", rate_limit_calls=100_000, clock_speed=1.0, job_duration_seconds=JOB_S, status_refresh_seconds=0
-    )
+SLOW_JOBS: dict[str, Any] = {
+    "scale": "tiny",
+    "rate_limit_calls": 100_000,
+    "clock_speed": 1.0,
+    "job_duration_seconds": JOB_S,
+    "status_refresh_seconds": 0,
+}
+"""A sandbox whose export jobs take JOB_S of real time, longer than the progress interval."""
+
+
+def slow_jobs_env(
+    sandbox: Sandbox, tmp_path: Path, prefix: str, bootstrap: str, registry_url: str, *, history_days: int
+) -> dict[str, str]:
+    """A sync's environment (none of the caller's MARKETO_STREAM_ settings) over ``history_days`` of history."""
     now = parse_instant(requests.get(f"{sandbox.url}/_sandbox/clock", timeout=30).json()["now"])
-    env = {
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("MARKETO_STREAM_")},
         "MARKETO_STREAM_BASE_URL": sandbox.url,
         "MARKETO_STREAM_CLIENT_ID": sandbox.client_id,
         "MARKETO_STREAM_CLIENT_SECRET": sandbox.client_secret,
-        "MARKETO_STREAM_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "MARKETO_STREAM_BOOTSTRAP_SERVERS": bootstrap,
         "MARKETO_STREAM_SCHEMA_REGISTRY_URL": registry_url,
         "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
         "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0.5",
         "MARKETO_STREAM_SYNC__WORK_DIR": str(tmp_path / "work"),
-        # two weeks of history: a few export jobs of each kind, each taking JOB_S
-        "MARKETO_STREAM_SYNC__START_DATE": (now.replace(microsecond=0) - _days(14)).isoformat(),
-        "MARKETO_STREAM_LOG__PROGRESS_INTERVAL_SECONDS": str(INTERVAL_S),
+        "MARKETO_STREAM_SYNC__START_DATE": (now.replace(microsecond=0) - _days(history_days)).isoformat(),
     }
+
+
+@pytest.mark.kafka
+def test_progress_is_printed_at_least_every_interval_while_marketo_processes_jobs(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, prefix: str, bootstrap_servers: str, registry_url: str
+) -> None:
+    sandbox = sandbox_factory(**SLOW_JOBS)
+    env = slow_jobs_env(sandbox, tmp_path, prefix, bootstrap_servers, registry_url, history_days=14) | {
+        "MARKETO_STREAM_LOG__PROGRESS_INTERVAL_SECONDS": str(INTERVAL_S),
+    }  # two weeks of history: a few export jobs of each kind, each taking JOB_S
     done = subprocess.run(
         [sys.executable, "-m", "marketo_stream", "sync"], env=env, capture_output=True, text=True, timeout=600
     )
@@ -132,23 +148,9 @@ def test_freshness_lag_is_marketos_time_minus_the_newest_activity_of_each_table(
 def test_on_a_terminal_the_live_view_shows_each_export_job_and_its_state(
     sandbox_factory: Callable[..., Sandbox], tmp_path: Path, prefix: str, bootstrap_servers: str, registry_url: str
 ) -> None:
-    sandbox = sandbox_factory(
-        scale="tiny", rate_limit_calls=100_000, clock_speed=1.0, job_duration_seconds=JOB_S, status_refresh_seconds=0
-    )
-    now = parse_instant(requests.get(f"{sandbox.url}/_sandbox/clock", timeout=30).json()["now"])
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MARKETO_STREAM_") and k != "COLUMNS"},
-        "MARKETO_STREAM_BASE_URL": sandbox.url,
-        "MARKETO_STREAM_CLIENT_ID": sandbox.client_id,
-        "MARKETO_STREAM_CLIENT_SECRET": sandbox.client_secret,
-        "MARKETO_STREAM_BOOTSTRAP_SERVERS": bootstrap_servers,
-        "MARKETO_STREAM_SCHEMA_REGISTRY_URL": registry_url,
-        "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
-        "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0.5",
-        "MARKETO_STREAM_SYNC__WORK_DIR": str(tmp_path / "work"),
-        "MARKETO_STREAM_SYNC__START_DATE": (now.replace(microsecond=0) - _days(7)).isoformat(),
-        "TERM": "xterm",
-    }
+    sandbox = sandbox_factory(**SLOW_JOBS)
+    env = slow_jobs_env(sandbox, tmp_path, prefix, bootstrap_servers, registry_url, history_days=7) | {"TERM": "xterm"}
+    env.pop("COLUMNS", None)
     terminal, stderr = pty.openpty()  # stderr is a terminal of 80 columns, as a person's would be
     process = subprocess.Popen(
         [sys.executable, "-m", "marketo_stream", "sync", "--json"],
