@@ -34,6 +34,7 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
+from bench.endpoints import BOOTSTRAP, REGISTRY
 from marketo_stream.activity_effects import EFFECT_TYPES
 from marketo_stream.bulk.csvfile import ExportRows
 from marketo_stream.bulk.exporter import BulkExporter, CompletedExport, ExporterConfig
@@ -57,8 +58,6 @@ from marketo_stream.sync_state import CursorState, LeadState, SyncState
 from marketo_stream.tables import LEAD_TABLE
 from marketo_stream.tables import activity_table as activity_spec
 
-BOOTSTRAP = os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
-REGISTRY = os.environ.get("MARKETO_STREAM_SCHEMA_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 BEFORE = {
     "read": 4.75,

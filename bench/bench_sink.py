@@ -24,11 +24,10 @@ from typing import Any
 import fastavro
 from confluent_kafka.admin import AdminClient
 
+from bench.endpoints import BOOTSTRAP, REGISTRY
 from marketo_stream.schema import RowConverter, lead_table
 from marketo_stream.sink import KafkaSink, SinkConfig, TableSchema
 
-BOOTSTRAP = os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
-REGISTRY = os.environ.get("MARKETO_STREAM_SCHEMA_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
 ROWS = int(os.environ.get("BENCH_SINK_ROWS", "200000"))
 PER_TRANSACTION = 20_000
 ROUNDS = 3

@@ -41,6 +41,7 @@ from typing import Any
 import requests
 
 from bench.bench_sandbox import SETTINGS, _peak_rss_mb, _start
+from bench.endpoints import BOOTSTRAP, REGISTRY
 
 SANDBOX = {**SETTINGS, "rate_limit_calls": 1_000_000, "daily_quota": 10_000_000, "concurrency_limit": 10}
 """bench_sandbox's world, without the rate limits that would only measure waiting."""
@@ -49,8 +50,6 @@ BEFORE = {"activity_rows_per_s": 53_500, "records_per_s": 36_821}
 """The single-process path's figures (commit 7e095e8: main's 23725e4 with this bench's phase figure), the best of
 three runs on the shared two-core machine at load average 5 (the others, at load 13: 25.4k and 19.9k / 18.0k)."""
 ACTIVITY_SPEEDUP, RECORDS_SPEEDUP = 2.0, 1.6
-BOOTSTRAP = os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
-REGISTRY = os.environ.get("MARKETO_STREAM_SCHEMA_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7")
 ROOT = Path(__file__).resolve().parents[1]
 
 

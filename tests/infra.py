@@ -20,6 +20,8 @@ import pytest
 import requests
 from confluent_kafka.admin import AdminClient
 
+from bench import endpoints
+
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_SCRIPT = REPO / "infra" / "local.py"
 
@@ -39,14 +41,8 @@ class Infra:
         )
 
 
-def _bootstrap() -> str:
-    port = os.environ.get("MARKETO_STREAM_KAFKA_PORT", "19092")
-    return os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", f"127.0.0.1:{port}")
-
-
-def _registry_url() -> str:
-    port = os.environ.get("MARKETO_STREAM_REGISTRY_PORT", "18081")
-    return os.environ.get("MARKETO_STREAM_SCHEMA_REGISTRY_URL", f"http://127.0.0.1:{port}/apis/ccompat/v7")
+_bootstrap = endpoints.bootstrap_servers
+_registry_url = endpoints.registry_url
 
 
 def kafka_reachable(bootstrap: str) -> bool:

@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from bench.bench_rows import Run, completed, write_activities
+from bench.endpoints import BOOTSTRAP
 from marketo_stream.activity_effects import EFFECT_TYPES
 from marketo_stream.errors import RowWorkerError
 from marketo_stream.sink.fields import TABLE_HEADER
@@ -88,10 +89,9 @@ def topic_content(run: Run) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def read_raw(topic: str) -> list[tuple[Any, ...]]:
-    bootstrap = os.environ.get("MARKETO_STREAM_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            "bootstrap.servers": BOOTSTRAP,
             "group.id": f"rows-{uuid.uuid4().hex}",
             "isolation.level": "read_committed",
             "enable.auto.commit": False,
