@@ -19,6 +19,7 @@ from marketo_stream.settings import load_settings
 from marketo_stream.sink.fields import SYNCED_AT_FIELD
 from marketo_stream.sync import windows
 from marketo_stream.sync.runner import SyncRunner
+from tests.fast import UNTHROTTLED_WINDOW_SECONDS
 from tests.sync.topics import TopicReader
 
 pytestmark = pytest.mark.kafka
@@ -50,6 +51,7 @@ def sync_into(sandbox: Sandbox, prefix: str, work: Path, bootstrap: str, registr
             "MARKETO_STREAM_SCHEMA_REGISTRY_URL": registry,
             "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
             "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0",
+            "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": UNTHROTTLED_WINDOW_SECONDS,
             "MARKETO_STREAM_SYNC__WORK_DIR": str(work),
             "MARKETO_STREAM_SYNC__START_DATE": "2026-09-01T00:00:00Z",
         },

@@ -22,6 +22,7 @@ from marketo_stream.sandbox import Sandbox
 from marketo_stream.settings import load_settings
 from marketo_stream.state_migrations import STATE_VERSION
 from marketo_stream.sync.runner import SyncRunner
+from tests.fast import UNTHROTTLED_WINDOW_SECONDS
 from tests.unit.test_state_migrations import FIXTURE, fixture_states, republished_after_upgrade
 
 pytestmark = pytest.mark.kafka
@@ -53,6 +54,7 @@ def test_a_sync_resumes_from_version_one_state_as_that_release_did(
         "MARKETO_STREAM_CLIENT_SECRET": sandbox.client_secret,
         "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
         "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0",
+        "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": UNTHROTTLED_WINDOW_SECONDS,
         "MARKETO_STREAM_SYNC__WORK_DIR": str(tmp_path / "work"),
         "MARKETO_STREAM_SYNC__START_DATE": head["start_date"],
         "MARKETO_STREAM_BOOTSTRAP_SERVERS": bootstrap_servers,

@@ -26,6 +26,7 @@ from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sync.runner import SyncRunner
 from marketo_stream.sync.tail import TailResult
 from marketo_stream.sync.tail_loop import TailFollower, TailSession
+from tests.fast import UNTHROTTLED_WINDOW_SECONDS
 from tests.sync.topics import TopicReader
 
 pytestmark = pytest.mark.kafka
@@ -62,6 +63,7 @@ def settings_for(tmp_path: Path, bootstrap_servers: str, registry_url: str) -> C
                 "MARKETO_STREAM_SCHEMA_REGISTRY_URL": registry_url,
                 "MARKETO_STREAM_KAFKA__TOPIC_PREFIX": prefix,
                 "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0",
+                "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": UNTHROTTLED_WINDOW_SECONDS,
                 "MARKETO_STREAM_SYNC__WORK_DIR": str(tmp_path / prefix),
                 "MARKETO_STREAM_SYNC__START_DATE": "2026-09-01T00:00:00Z",
                 "MARKETO_STREAM_FOLLOW__SAFETY_LAG_SECONDS": "60",

@@ -17,6 +17,7 @@ from marketo_stream.sandbox import Sandbox
 from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sink.memory import MemorySink
 from marketo_stream.sync.runner import SyncRunner
+from tests.fast import UNTHROTTLED_WINDOW_SECONDS
 
 TINY: dict[str, Any] = {"scale": "tiny", "rate_limit_calls": 100_000}
 HISTORY_DAYS = 30
@@ -32,6 +33,7 @@ def settings_for(sandbox: Sandbox, work: Path) -> Settings:
             "MARKETO_STREAM_CLIENT_ID": sandbox.client_id,
             "MARKETO_STREAM_CLIENT_SECRET": sandbox.client_secret,
             "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0",
+            "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": UNTHROTTLED_WINDOW_SECONDS,
             "MARKETO_STREAM_SYNC__WORK_DIR": str(work),
         },
     )

@@ -64,7 +64,8 @@ def test_a_run_started_right_after_a_stopped_one_keeps_marketos_window(
     topic) and waits for its window instead of being refused with 606. The waits advance the sandbox's clock."""
     sandbox = sandbox_factory(scale="tiny", rate_limit_calls=30, rate_limit_window_seconds=20.0)
     settings = settings_for(sandbox, tmp_path)
-    settings = settings.model_copy(update={"marketo": settings.marketo.model_copy(update={"calls_per_window": 24})})
+    share = settings.marketo.model_copy(update={"calls_per_window": 24, "window_seconds": 20.0})
+    settings = settings.model_copy(update={"marketo": share})
     admin = SandboxAdmin(sandbox)
     clock = SandboxClock(admin)
     sink = MemorySink()

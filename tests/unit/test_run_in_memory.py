@@ -24,6 +24,7 @@ from marketo_stream.sync import catalog as catalog_module
 from marketo_stream.sync import entity_run
 from marketo_stream.sync.runner import SyncRunner
 from marketo_stream.tables import FIXED_TABLES, fixed_table
+from tests.fast import UNTHROTTLED_WINDOW_SECONDS
 from tests.unit.test_state_migrations import fixture_states, republished_after_upgrade
 
 TINY: dict[str, Any] = {"scale": "tiny", "rate_limit_calls": 100_000}
@@ -37,6 +38,7 @@ def settings_for(sandbox: Sandbox, work: Path, start_date: str = "2026-09-01T00:
             "MARKETO_STREAM_CLIENT_ID": sandbox.client_id,
             "MARKETO_STREAM_CLIENT_SECRET": sandbox.client_secret,
             "MARKETO_STREAM_MARKETO__POLL_INTERVAL_SECONDS": "0",
+            "MARKETO_STREAM_MARKETO__WINDOW_SECONDS": UNTHROTTLED_WINDOW_SECONDS,
             "MARKETO_STREAM_SYNC__WORK_DIR": str(work),
             "MARKETO_STREAM_SYNC__START_DATE": start_date,
         },
