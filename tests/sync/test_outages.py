@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import requests
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from bench.ports import free_port
 from marketo_stream.exit_codes import ExitStatus
 from marketo_stream.sandbox import Sandbox
 from tests.infra import LOCAL_SCRIPT
@@ -31,12 +31,6 @@ from tests.sync.test_end_to_end import differences, sync_env
 from tests.sync.topics import TopicReader
 
 pytestmark = pytest.mark.kafka
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
