@@ -13,8 +13,10 @@ import json
 import os
 import pty
 import re
+import select
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -152,16 +154,21 @@ def test_on_a_terminal_the_live_view_shows_each_export_job_and_its_state(
     env = slow_jobs_env(sandbox, tmp_path, prefix, bootstrap_servers, registry_url, history_days=7) | {"TERM": "xterm"}
     env.pop("COLUMNS", None)
     terminal, stderr = pty.openpty()  # stderr is a terminal of 80 columns, as a person's would be
-    process = subprocess.Popen(
-        [sys.executable, "-m", "marketo_stream", "sync", "--json"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-    )
+    summary = tmp_path / "summary.json"  # a file, not a pipe: a full pipe would stop the sync mid-write
+    with summary.open("wb") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "marketo_stream", "sync", "--json"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+        )
     os.close(stderr)
     shown = bytearray()
-    while True:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if not select.select([terminal], [], [], 1.0)[0]:
+            continue
         try:
             chunk = os.read(terminal, 65536)
         except OSError:  # the process closed the terminal
@@ -176,4 +183,4 @@ def test_on_a_terminal_the_live_view_shows_each_export_job_and_its_state(
     assert "export job" in text and "rows committed" in text
     assert re.search(r"activities:\S* +[0-9a-f]{8} +(queued behind \d+ job\(s\)|processing) for \d+s", text), text
     assert "sync complete" in text, "milestones print above the view"
-    assert json.loads(process.stdout.read())["outcome"] == "completed"  # type: ignore[union-attr]
+    assert json.loads(summary.read_text())["outcome"] == "completed"
