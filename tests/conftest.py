@@ -12,6 +12,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from marketo_stream.sandbox import PINNED_START, Sandbox, SandboxConfig
 from tests.infra import Infra, SecureInfra, ensure_infra, ensure_secure_infra, stop_local_infra, stop_secure_infra
+from tests.xdist_scheduling import pytest_xdist_make_scheduler  # noqa: F401  (a hook: loadscope without its hangs)
 
 _infra_used: list[Infra | SecureInfra] = []
 

@@ -1,0 +1,39 @@
+"""A worker that dies mid-session costs ``make test`` the one test it was running, never the session: the crashed
+test is reported failed once, every other test runs once, and the session ends (``tests/xdist_scheduling.py``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYTEST = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+SESSION = {
+    "test_a_first.py": "def test_one(): pass\ndef test_two(): pass\ndef test_three(): pass\n",
+    "test_b_crash.py": "import os\ndef test_dies(): os._exit(1)\ndef test_after(): pass\n",
+    "test_c_single.py": "def test_alone(): pass\n",
+    "test_d_last.py": "import time\ndef test_slow(): time.sleep(0.5)\ndef test_next(): pass\n",
+}
+"""A worker ends in the second module, after finishing the first: with pytest-xdist 3.8.0's own scheduler this
+session runs the crashing test again in every replacement worker, then waits forever."""
+
+
+def test_a_crashed_worker_costs_its_test_and_the_session_ends(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    for name, text in SESSION.items():
+        (tmp_path / name).write_text(text)
+    for workers in ("1", "2"):
+        done = subprocess.run(
+            [*PYTEST, "-n", workers, "--dist", "loadscope", "-p", "tests.xdist_scheduling"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        summary = done.stdout.strip().splitlines()[-1]
+        assert re.match(r"1 failed, 7 passed in", summary), done.stdout + done.stderr
+        assert "FAILED test_b_crash.py::test_dies - worker 'gw" in done.stdout
