@@ -60,15 +60,14 @@ from marketo_stream.tables import activity_table as activity_spec
 
 ROWS = int(os.environ.get("BENCH_ROWS", "200000"))
 BEFORE = {
-    "read": 4.75,
-    "convert": 1.46,
-    "encode": 2.77,
-    "produce": 1.44,
-    "whole": 11.12,
+    "read": 2.84,
+    "convert": 1.39,
+    "encode": 2.14,
+    "produce": 1.34,
+    "whole": 9.90,
 }
 """Activities, µs of CPU per row before the row workers (commit 7e095e8: main's 23725e4 with this bench running
-again), the lower of two runs at load average 5-13 on the shared two-core machine; the README's earlier figures,
-from a quieter sitting: read 2.9, convert 1.4, encode 2.3, produce 1.4, whole 9.0."""
+again), on the two-core development machine with nothing else running (load average 0.2), 2026-12-07."""
 TARGET_SHARE = 2 / 3
 SEED = 20260901
 WINDOW = Interval(datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
