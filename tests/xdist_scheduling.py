@@ -11,8 +11,9 @@ starts a replacement, and 3.8.0's scheduler can then leave the whole session wai
 
 Upstream: pytest-xdist issues 1323, 1327 and 1378. This scheduler puts back only the unfinished modules of a dead
 worker, does not run the test that crashed again (xdist has already reported it failed), and always leaves a worker
-two tests ahead or told to stop. Loaded by ``tests/conftest.py``; ``tests/unit/test_xdist_scheduling.py`` runs a
-crashing session through it.
+two tests ahead or told to stop. Work handed to a worker that has died while its last results are still being read
+fails to send; it stays in that worker's workload and goes back on the queue with it. Loaded by
+``tests/conftest.py``; ``tests/unit/test_xdist_scheduling.py`` runs a crashing session through it.
 """
 
 from __future__ import annotations
@@ -40,12 +41,17 @@ class CrashSafeLoadScope(LoadScopeScheduling):
     def _reschedule(self, node: WorkerController) -> None:
         if node.shutting_down:
             return
-        if self.workqueue and self._pending_of(self.assigned_work[node]) <= 2:
-            self._assign_work_unit(node)
-        while self.workqueue and self._pending_of(self.assigned_work[node]) < 2:
-            self._assign_work_unit(node)
-        if not self.workqueue:
-            node.shutdown()  # the worker runs what it holds, then stops
+        try:
+            if self.workqueue and self._pending_of(self.assigned_work[node]) <= 2:
+                self._assign_work_unit(node)
+            while self.workqueue and self._pending_of(self.assigned_work[node]) < 2:
+                self._assign_work_unit(node)
+            if not self.workqueue:
+                node.shutdown()  # the worker runs what it holds, then stops
+        except OSError:
+            # The worker died before its last results were read: its channel is closed. What was just handed to it
+            # is in its workload, which its coming "errordown" event puts back on the queue.
+            return
 
 
 def pytest_xdist_make_scheduler(config: Any, log: Any) -> LoadScopeScheduling | None:

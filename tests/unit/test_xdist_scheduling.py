@@ -8,6 +8,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+from tests.xdist_scheduling import CrashSafeLoadScope
 
 REPO = Path(__file__).resolve().parents[2]
 PYTEST = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
@@ -39,3 +43,56 @@ def test_a_crashed_worker_costs_its_test_and_the_session_ends(tmp_path: Path) ->
         summary = done.stdout.strip().splitlines()[-1]
         assert re.search(r"\b1 failed, 7 passed in", summary), done.stdout + done.stderr
         assert "FAILED test_b_crash.py::test_dies - worker 'gw" in done.stdout
+
+
+class _Config:
+    """What the scheduler reads of pytest's config: two workers, modules largest first."""
+
+    class option:
+        loadscopereorder = True
+
+    def getvalue(self, name: str) -> list[str]:
+        assert name == "tx"
+        return ["2*popen"]
+
+
+class _Worker:
+    """A worker as the scheduler sees it; once dead, its channel refuses every command, as execnet's does."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = SimpleNamespace(id=name)
+        self.shutting_down = False
+        self.alive = True
+        self.given: list[int] = []
+
+    def send_runtest_some(self, indexes: list[int]) -> None:
+        self._send()
+        self.given.extend(indexes)
+
+    def shutdown(self) -> None:
+        self._send()
+        self.shutting_down = True
+
+    def _send(self) -> None:
+        if not self.alive:
+            raise OSError("cannot send (already closed?)")
+
+
+def test_work_handed_to_a_worker_that_died_before_its_last_result_was_read_goes_back_on_the_queue() -> None:
+    collection = [f"test_m{module}.py::test_one" for module in range(8)]
+    scheduler = CrashSafeLoadScope(cast(Any, _Config()))
+    first, second = _Worker("gw0"), _Worker("gw1")
+    for worker in (first, second):
+        scheduler.add_node(cast(Any, worker))
+        scheduler.add_node_collection(cast(Any, worker), collection)
+    scheduler.schedule()
+    done, crashed = first.given[0], first.given[1]
+
+    first.alive = False  # its first test's result is read after it died in the second
+    scheduler.mark_test_complete(cast(Any, first), done)  # hands it more work: the send fails, nothing raised
+    assert scheduler.remove_node(cast(Any, first)) == collection[crashed]
+
+    queued = {nodeid for unit in scheduler.workqueue.values() for nodeid, ran in unit.items() if not ran}
+    with_second = {collection[index] for index in second.given}
+    assert queued | with_second == set(collection) - {collection[done], collection[crashed]}
+    assert not queued & with_second
