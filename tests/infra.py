@@ -41,10 +41,6 @@ class Infra:
         )
 
 
-_bootstrap = endpoints.bootstrap_servers
-_registry_url = endpoints.registry_url
-
-
 def kafka_reachable(bootstrap: str) -> bool:
     try:
         AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=5)
@@ -87,7 +83,7 @@ def unavailable(reason: str, start: str = "make up") -> NoReturn:
 
 
 def ensure_infra() -> Infra:
-    bootstrap, registry = _bootstrap(), _registry_url()
+    bootstrap, registry = endpoints.bootstrap_servers(), endpoints.registry_url()
     started = False
     if not (kafka_reachable(bootstrap) and registry_reachable(registry)):
         proc = subprocess.run([sys.executable, str(LOCAL_SCRIPT), "up"], capture_output=True, text=True)
