@@ -96,3 +96,27 @@ def test_work_handed_to_a_worker_that_died_before_its_last_result_was_read_goes_
     with_second = {collection[index] for index in second.given}
     assert queued | with_second == set(collection) - {collection[done], collection[crashed]}
     assert not queued & with_second
+
+
+def test_a_test_stuck_where_no_signal_reaches_it_fails_by_name_and_the_session_goes_on(tmp_path: Path) -> None:
+    """pytest-timeout as ``pyproject.toml`` sets it (its watchdog thread): a test that SIGALRM cannot stop (here the
+    signal is blocked, as it effectively is for a thread stuck in C code) still ends: its worker is ended and the test
+    reported as the one it crashed on."""
+    (tmp_path / "test_a_stuck.py").write_text(
+        "import signal, time\n"
+        "def test_stuck():\n"
+        "    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+        "    time.sleep(60)\n"
+    )
+    (tmp_path / "test_b_after.py").write_text("def test_after(): pass\n")
+    project = ("-c", str(REPO / "pyproject.toml"), "--rootdir", str(tmp_path), "-o", "timeout=2")
+    done = subprocess.run(
+        [*PYTEST, *project, "-n", "1", "--dist", "loadscope", "-p", "tests.xdist_scheduling", str(tmp_path)],
+        cwd=tmp_path,
+        env={**OWN_ENVIRONMENT, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert re.search(r"\b1 failed, 1 passed in", done.stdout.strip().splitlines()[-1]), done.stdout + done.stderr
+    assert "FAILED test_a_stuck.py::test_stuck - worker 'gw0' crashed while running" in done.stdout
