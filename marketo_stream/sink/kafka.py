@@ -381,7 +381,7 @@ class KafkaSink:
                 break
             except _AbortRequired as exc:
                 if redo == self.config.max_redos:
-                    raise self._gave_up("commit_transaction", exc.error) from exc
+                    raise self._gave_up("commit_transaction", batch, exc.error) from exc
                 self.redo(batch, exc.error)
         batch.committed = True
         self._transactions["committed"] += 1
@@ -390,8 +390,9 @@ class KafkaSink:
     def redo(self, batch: Batch, error: KafkaError) -> None:
         """Aborts the transaction and produces the batch's records again in a new one."""
         batch.redos += 1
+        batch.first_error = batch.first_error or error
         if batch.redos > self.config.max_redos:
-            raise self._gave_up("transaction", error)
+            raise self._gave_up("transaction", batch, error)
         log.warning("transaction must be aborted (%s); producing its %d records again", error.name(), len(batch.sent))
         producer = self._usable()
         self._call("abort_transaction", producer.abort_transaction)
@@ -491,9 +492,13 @@ class KafkaSink:
             raise _AbortRequired(error) from exc
         raise KafkaOperationError(what, error.code(), error.name(), error.str()) from exc
 
-    def _gave_up(self, what: str, error: KafkaError) -> KafkaOperationError:
+    def _gave_up(self, what: str, batch: Batch, last: KafkaError) -> KafkaOperationError:
+        """The error that first made the batch be redone: a later attempt can fail on a consequence of it instead
+        (after a refused record, librdkafka may report the next one's skipped sequence number)."""
+        first = batch.first_error or last
+        detail = first.str() if last.code() == first.code() else f"{first.str()}; the last attempt: {last.name()}"
         return KafkaOperationError(
-            f"{what} (aborted and redone {self.config.max_redos} times)", error.code(), error.name(), error.str()
+            f"{what} (aborted and redone {self.config.max_redos} times)", first.code(), first.name(), detail
         )
 
 
@@ -517,6 +522,8 @@ class Batch:
         self._tombstones: Counter[str] = Counter()
         self.committed = False
         self.redos = 0
+        self.first_error: KafkaError | None = None
+        """What the transaction was first aborted for: the error to report if every redo fails."""
         self._counted: tuple[int, dict[str, dict[str, int]]] | None = None
 
     def upsert(self, table: str, key: Mapping[str, Any], value: Mapping[str, Any]) -> None:

@@ -6,10 +6,11 @@ import secrets
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Producer
 
 from marketo_stream.schema import fixed_table
 from marketo_stream.sink import (
+    Batch,
     KafkaOperationError,
     KafkaSink,
     ProducerFencedError,
@@ -122,6 +123,23 @@ def test_a_batch_kafka_keeps_refusing_is_aborted_redone_then_reported(
     assert sink.stats()["transactions"]["redone"] == 2
     assert read_topic(bootstrap_servers, sink.config.topic("list")) == []
     assert KafkaSink(sink_config()).open() == {}
+
+
+def test_a_batch_given_up_on_is_reported_by_the_error_it_was_first_aborted_for(
+    sink_config: Callable[..., SinkConfig],
+) -> None:
+    """After a refused record, a later attempt can fail on a consequence (the next record's skipped sequence number):
+    the report names the cause, and the last attempt's error after it."""
+    too_large = KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, "Broker: Message size too large")
+    out_of_order = KafkaError(KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER, "skipped sequence numbers")
+    sink = KafkaSink(sink_config(max_redos=2))
+    batch = Batch.__new__(Batch)
+    batch.first_error = too_large
+
+    reported = sink._gave_up("commit_transaction", batch, out_of_order)
+
+    assert reported.name == "MSG_SIZE_TOO_LARGE" and reported.code == KafkaError.MSG_SIZE_TOO_LARGE
+    assert str(reported).endswith("Broker: Message size too large; the last attempt: OUT_OF_ORDER_SEQUENCE_NUMBER")
 
 
 def test_records_for_an_unprepared_table_are_refused(open_sink: Callable[..., KafkaSink]) -> None:
