@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from xdist.scheduler import LoadScopeScheduling
 from xdist.workermanage import WorkerController
 
@@ -54,6 +55,7 @@ class CrashSafeLoadScope(LoadScopeScheduling):
             return
 
 
+@pytest.hookimpl(optionalhook=True)  # ``-p no:xdist`` runs without it
 def pytest_xdist_make_scheduler(config: Any, log: Any) -> LoadScopeScheduling | None:
     if config.getvalue("dist") == "loadscope":
         return CrashSafeLoadScope(config, log)

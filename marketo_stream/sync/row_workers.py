@@ -14,7 +14,8 @@ processes (``sync.row_workers``, one per core by default; 1 keeps everything in 
   transactional producer, records and the state saying they are done in one transaction, records in file order,
   so topic content is byte for byte what the single-process path publishes.
 
-A worker that dies (killed, out of memory) ends the run with ``RowWorkerError`` before anything else is produced:
+A worker that dies (killed, out of memory), even halfway through handing back a span, ends the run with
+``RowWorkerError`` before anything else is produced (``worker_pipes``: one pipe per worker, so a death is seen):
 the open transaction is aborted, so nothing of it is visible, and the next run resumes after the rows committed.
 Files smaller than ``PARALLEL_MIN_BYTES`` are read in the sync process: starting workers would cost more.
 """
@@ -22,13 +23,9 @@ Files smaller than ``PARALLEL_MIN_BYTES`` are read in the sync process: starting
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -49,6 +46,7 @@ from marketo_stream.schema import ValueConversionError, ValuesConverter
 from marketo_stream.sink import RecordEncoding, RecordEncodingError
 from marketo_stream.sink.codec import TimedRecordEncoder
 from marketo_stream.sync.published import PublishedTable
+from marketo_stream.sync.worker_pipes import Ticket, WorkerDied, WorkerPipes
 from marketo_stream.sync.writer import Writer
 from marketo_stream.transform import ColumnPolicy, bulk_converter
 
@@ -155,7 +153,7 @@ class ParallelRows:
             return
         pool, task, quarantine, path = self._pool, self._task, self._quarantine, self._export.path
         spans = record_spans(path, self._start, self._first_line, SPAN_BYTES)
-        pending: deque[tuple[ByteSpan, Future[_SpanResult]]] = deque()
+        pending: deque[tuple[ByteSpan, Ticket]] = deque()
         counted = 0
         try:
             while True:
@@ -169,9 +167,8 @@ class ParallelRows:
                     counted += result.counted
                     yield from _handed_back(result.items, quarantine)
                     continue
-                # the span ended inside a record (stray quotes): the file from its start on, read here in one piece
-                for _, later in pending:
-                    later.cancel()
+                # the span ended inside a record (stray quotes): the file from its start on, read here in one piece;
+                # the workers' answers for later spans are passed over when their pipes are next read
                 pending.clear()
                 log.info("%s: stray quotes; rows from line %d on are read in the sync process", path.name,
                          span.first_line)  # fmt: skip
@@ -189,8 +186,7 @@ class ParallelRows:
                         yield item
                 break
         finally:
-            for _, later in pending:
-                later.cancel()
+            pending.clear()
         self._check_count(counted)
 
     def _check_count(self, counted: int) -> None:
@@ -261,7 +257,7 @@ class RowWorkers:
         self.workers = workers
         self.in_flight = workers * IN_FLIGHT_PER_WORKER
         self._recipes = _recipes(writer, tables) if workers > 1 else None
-        self._executor: ProcessPoolExecutor | None = None
+        self._pipes: WorkerPipes[tuple[_FileTask, ByteSpan], _SpanResult] | None = None
         self._local: _SpanReader | None = None
 
     def rows(
@@ -272,25 +268,22 @@ class RowWorkers:
             return InProcessRows(export.rows(quarantine), self.writer)
         return ParallelRows(self, export, quarantine, collect)
 
-    def submit(self, task: _FileTask, span: ByteSpan) -> Future[_SpanResult]:
-        if self._executor is None:
+    def submit(self, task: _FileTask, span: ByteSpan) -> Ticket:
+        if self._pipes is None:
             assert self._recipes is not None, "parallel rows only with recipes"
-            context = multiprocessing.get_context("spawn")  # no fork of a process running librdkafka's threads
-            start: Callable[..., None] = _start_worker
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=start, initargs=(self._recipes,)
-            )
+            self._pipes = WorkerPipes(self.workers, _start_worker, self._recipes, name="row worker")
         try:
-            return self._executor.submit(_read_span, task, span)
-        except BrokenProcessPool as exc:
-            raise self._crashed(task, span) from exc
+            return self._pipes.submit((task, span))
+        except WorkerDied as exc:
+            raise self._crashed(exc, span) from exc
 
-    def result(self, future: Future[_SpanResult], span: ByteSpan) -> _SpanResult | None:
+    def result(self, ticket: Ticket, span: ByteSpan) -> _SpanResult | None:
         """The span's rows; None when it ended inside a record."""
+        assert self._pipes is not None
         try:
-            return future.result()
-        except BrokenProcessPool as exc:
-            raise self._crashed(None, span) from exc
+            return self._pipes.result(ticket)
+        except WorkerDied as exc:
+            raise self._crashed(exc, span) from exc
         except ChunkBoundaryError:
             return None
 
@@ -300,18 +293,18 @@ class RowWorkers:
             self._local = _SpanReader(self._recipes)
         return self._local
 
-    def _crashed(self, task: _FileTask | None, span: ByteSpan) -> RowWorkerError:
+    def _crashed(self, died: WorkerDied, span: ByteSpan) -> RowWorkerError:
         self.close()
         return RowWorkerError(
-            f"a row worker process ended unexpectedly (killed or out of memory) while reading the export from line "
-            f"{span.first_line} on; the open transaction is aborted and the next run resumes after the rows "
+            f"a row worker process ended unexpectedly (killed or out of memory; {died}) while reading the export "
+            f"from line {span.first_line} on; the open transaction is aborted and the next run resumes after the rows "
             f"committed (sync.row_workers = 1 reads rows in the sync process)"
         )
 
     def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        pipes, self._pipes = self._pipes, None
+        if pipes is not None:
+            pipes.close()
 
     def __enter__(self) -> RowWorkers:
         return self
@@ -339,27 +332,21 @@ def _recipes(writer: Writer, tables: Mapping[int, PublishedTable | None]) -> dic
 
 # -- in a worker -------------------------------------------------------------------------------------------------
 
-_reader: _SpanReader | None = None
 
+def _start_worker(recipes: dict[int, _Recipe | None]) -> Callable[[tuple[_FileTask, ByteSpan]], _SpanResult]:
+    """A worker's handler: reads the spans it is handed with one ``_SpanReader``."""
+    reader = _SpanReader(recipes)
 
-def _start_worker(recipes: dict[int, _Recipe | None]) -> None:
-    """A worker leaves the sync's process group: a Ctrl-C or a signal to the group stops the sync process, which
-    aborts its transaction and stops the workers (they end, too, when it dies: their task queue closes)."""
-    os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _reader
-    _reader = _SpanReader(recipes)
+    def read_span(work: tuple[_FileTask, ByteSpan]) -> _SpanResult:
+        items = reader.items(*work)
+        found: list[Any] = []
+        while True:
+            try:
+                found.append(next(items))
+            except StopIteration as stop:
+                return _SpanResult(found, int(stop.value))
 
-
-def _read_span(task: _FileTask, span: ByteSpan) -> _SpanResult:
-    assert _reader is not None, "the worker was started without its recipes"
-    items = _reader.items(task, span)
-    found: list[Any] = []
-    while True:
-        try:
-            found.append(next(items))
-        except StopIteration as stop:
-            return _SpanResult(found, int(stop.value))
+    return read_span
 
 
 @dataclass(slots=True)
