@@ -8,7 +8,6 @@ are checked, the API user's role is checked (603 for an area it lacks), the rout
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from marketo_stream.sandbox.envelope import MESSAGES, ApiError, failure
@@ -79,7 +78,7 @@ class SandboxApp:
         """Applies delays, then the first bare HTTP error or error code among the rules that fired."""
         delay = sum(rule.delay_seconds for rule in fired)
         if delay:
-            time.sleep(delay)
+            self.state.faults.delay(delay)
         for rule in fired:
             if rule.http_status is not None:
                 return Response.text(rule.http_status, rule.body or "Bad Gateway")

@@ -8,13 +8,15 @@ fault. Effects, combinable:
 |---|---|
 | ``code`` (+ ``message``) | Marketo error envelope with that code (HTTP 200), e.g. ``"606"``, ``"1029"``, ``"1035"`` |
 | ``http_status`` (+ ``body``) | a bare HTTP error such as 502, plain text |
-| ``delay_seconds`` | answer late (real seconds), then normally unless another effect applies |
+| ``delay_seconds`` | answer late (real seconds; cut short by clearing the faults), then as otherwise |
 | ``drop_after_bytes`` | file downloads: send the headers and that many body bytes, then drop the connection |
 | ``corrupt_body: true`` | file downloads: the right size, one byte changed, so no match with ``fileChecksum`` |
 | ``expire_token: true`` | API calls: the token expires now: this call 602, later uses 601, identity a new one |
 | ``job: "fail"`` (+ ``message``) | on a bulk create/enqueue/status/file path: that job ends Failed with ``errorMsg`` |
 | ``job: "file_gone"`` | on a bulk status/file path: the job stays Completed but its file is gone (404) |
 
+Clearing the faults (``DELETE /_sandbox/faults``) ends every delay under way: a test holds calls in flight with a
+long delay for as long as it needs them there, then lets them go, whatever the machine's speed.
 ``corrupt_body`` is a corruption in transit: the next download is sound unless the rule fires again.
 ``expire_token`` is a token's hour running out mid-run, as Marketo reports it (the first use after expiry 602).
 On the identity path (``/identity/oauth/token``) ``http_status`` (e.g. 503), ``body`` and ``delay_seconds`` apply.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -81,6 +84,8 @@ class FaultPlan:
 
     def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
         self._lock = threading.Lock()
+        self._cleared = threading.Condition(self._lock)
+        self._clearings = 0
         self._rules: list[tuple[FaultRule, list[int]]] = []
         self.add(rules)
 
@@ -91,6 +96,16 @@ class FaultPlan:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._clearings += 1
+            self._cleared.notify_all()
+
+    def delay(self, seconds: float) -> None:
+        """Waits ``seconds``, or until the rules are cleared."""
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            clearings = self._clearings
+            while self._clearings == clearings and (left := deadline - time.monotonic()) > 0:
+                self._cleared.wait(left)
 
     def describe(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import hashlib
 import io
+import time
 from collections.abc import Callable
 
 from marketo_stream.sandbox import FaultRule, Sandbox
@@ -49,6 +51,21 @@ def test_rules_from_the_config_are_live_at_start_and_can_be_listed_and_cleared(
     assert listed[0]["code"] == "713" and listed[0]["seen"] == 1
     api.admin("DELETE", "faults")
     assert api.get(TYPES)["success"]
+
+
+def test_a_delayed_call_is_held_until_the_faults_are_cleared_then_answered(sandbox: Sandbox) -> None:
+    api = Api(sandbox)
+    api.authenticate()
+    api.admin("POST", "faults", {"faults": [{"path": "types", "delay_seconds": 600}]})
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        held = pool.submit(api.twin().get, TYPES)
+        deadline = time.monotonic() + 30
+        while api.admin("GET", "stats")["in_flight"] < 1:
+            assert time.monotonic() < deadline, "the delayed call never arrived"
+            time.sleep(0.01)
+        assert not held.done()
+        api.admin("DELETE", "faults")
+        assert held.result(timeout=30)["success"]
 
 
 def test_identity_can_be_faulted_too(sandbox: Sandbox) -> None:
