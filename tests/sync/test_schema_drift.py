@@ -95,8 +95,8 @@ def env_for(
 ) -> Callable[..., tuple[Sandbox, dict[str, str], str]]:
     def make(*, slow_lists: bool = False) -> tuple[Sandbox, dict[str, str], str]:
         sandbox = sandbox_factory(scale="tiny", rate_limit_calls=100_000)
-        if slow_lists:  # a run still going while the test restarts the registry
-            slow = {"path": "/rest/v1/lists\\.json", "delay_seconds": 30, "times": 1}
+        if slow_lists:  # a run still going while the test restarts the registry: held until ``release``
+            slow = {"path": "/rest/v1/lists\\.json", "delay_seconds": 600, "times": 1}
             requests.post(f"{sandbox.url}/_sandbox/faults", json={"faults": [slow]}, timeout=30).raise_for_status()
         prefix = f"drift{uuid.uuid4().hex[:8]}"
         env = sync_env(sandbox, prefix, tmp_path / prefix) | {
@@ -107,6 +107,11 @@ def env_for(
         return sandbox, env, prefix
 
     return make
+
+
+def release(sandbox: Sandbox) -> None:
+    """Lets the held lists call be answered: the run goes on (clearing the faults ends a delay under way)."""
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=30).raise_for_status()
 
 
 def end_offsets(bootstrap: str, prefix: str) -> dict[str, int]:
@@ -146,6 +151,7 @@ def test_a_registry_restarted_mid_run_and_between_runs_loses_no_schema(
     try:
         wait_for_topic(pair.bootstrap_servers, f"{prefix}.lead")  # made once every schema is registered
         pair.restart_registry()  # while the run publishes, and then waits on the slow lists
+        release(sandbox)
         status, printed, _ = finish(process, within_s=300)
     finally:
         process.kill()
@@ -207,6 +213,7 @@ def test_a_registry_that_forgot_while_the_run_went_on_ends_it_with_5_not_success
     try:
         wait_for_topic(pair.bootstrap_servers, f"{prefix}.lead")  # every schema registered
         pair.restart_registry(storage="memory")  # while the run publishes, and then waits on the slow lists
+        release(sandbox)
         status, printed, _ = finish(process, within_s=300)
     finally:
         process.kill()
