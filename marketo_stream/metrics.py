@@ -122,6 +122,11 @@ class Metrics:
             "rejected_rows", "Export rows that could not be published and went to the dead-letter topic"
         )
         self.runs = counter("runs", "Sync passes by outcome (completed, stopped, failed)", "outcome")
+        self.tail_passes = counter(
+            "tail_passes",
+            "Streaming tail passes (sync --follow between bulk passes) that ended; their records, calls "
+            "and freshness count in the other metrics",
+        )
         self.last_progress = gauge(
             "last_progress_timestamp_seconds",
             "When the sync last had news (a milestone, an export job's poll, rows committed, a wait begun; Unix "
@@ -151,6 +156,27 @@ class Metrics:
 
     def record_run(self, summary: SyncSummary, topic_prefix: str) -> None:
         """Add one pass's figures: counters grow by the pass's counts, gauges take its values."""
+        self._record_figures(summary, topic_prefix)
+        if summary.oldest_activity_window is not None:
+            self.backfill_oldest.set(summary.oldest_activity_window.timestamp())
+        if summary.horizon is not None:
+            self.backfill_horizon.set(summary.horizon.timestamp())
+        self.windows_left.set(summary.windows_left)
+        self.windows_done.inc(summary.windows_done)
+        self.runs.labels(outcome=summary.outcome).inc()
+        finished = summary.finished or datetime.now(summary.started.tzinfo)
+        self.last_run.set(finished.timestamp())
+        self.last_duration.set((finished - summary.started).total_seconds())
+        if summary.outcome == "completed":
+            self.last_success.set(finished.timestamp())
+
+    def record_tail_pass(self, figures: SyncSummary, topic_prefix: str) -> None:
+        """Add one tail pass's figures (``sync --follow`` between bulk passes): its records, calls, commits and the
+        freshness of what it committed. The pass counts are the bulk passes' alone (a tail pass is no run)."""
+        self._record_figures(figures, topic_prefix)
+        self.tail_passes.inc()
+
+    def _record_figures(self, summary: SyncSummary, topic_prefix: str) -> None:
         for table, n in summary.records.items():
             self.records.labels(topic=f"{topic_prefix}.{table}").inc(n)
         for table, n in summary.tombstones.items():
@@ -178,19 +204,7 @@ class Metrics:
         if now is not None:
             for table, newest in self._newest.items():
                 self.freshness_lag.labels(table=table).set((now - newest).total_seconds())
-        if summary.oldest_activity_window is not None:
-            self.backfill_oldest.set(summary.oldest_activity_window.timestamp())
-        if summary.horizon is not None:
-            self.backfill_horizon.set(summary.horizon.timestamp())
-        self.windows_left.set(summary.windows_left)
-        self.windows_done.inc(summary.windows_done)
         self.rejected_rows.inc(summary.rejected_rows)
-        self.runs.labels(outcome=summary.outcome).inc()
-        finished = summary.finished or datetime.now(summary.started.tzinfo)
-        self.last_run.set(finished.timestamp())
-        self.last_duration.set((finished - summary.started).total_seconds())
-        if summary.outcome == "completed":
-            self.last_success.set(finished.timestamp())
 
     def follow_progress(self, news: Callable[[], float]) -> None:
         """``last_progress_timestamp_seconds`` reads ``news()`` (Unix time of the run's latest news) when scraped."""

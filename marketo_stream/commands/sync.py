@@ -115,17 +115,25 @@ def follow_loop(
 
     loop = FollowLoop(lambda: _pass(runner, settings, outputs), pause, progress, marketo_now)
     if settings.follow.tail:  # the runner was made with follow_tail then
-        loop.wait = tail_wait(runner, settings, progress, loop)
+        loop.wait = tail_wait(runner, settings, progress, loop, outputs)
     return loop
 
 
-def tail_wait(runner: SyncRunner, settings: Settings, progress: Progress, loop: FollowLoop) -> Wait:
+def tail_wait(runner: SyncRunner, settings: Settings, progress: Progress, loop: FollowLoop, outputs: Outputs) -> Wait:
     """The pause between bulk passes spent streaming recent activities (``sync.tail_loop``), on the runner's own
     Marketo client and sink: still one producer and one registry client. A tail that fails for a reason the world
-    will get over (or a spent quota) leaves the rest of the pause to an ordinary sleep and the next bulk pass."""
+    will get over (or a spent quota) leaves the rest of the pause to an ordinary sleep and the next bulk pass.
+    Each tail pass's records, calls and freshness go to the metrics (and the textfile) as it ends."""
+    from marketo_stream.sync.tail import TailResult
     from marketo_stream.sync.tail_loop import TailFollower
 
-    tail = TailFollower(settings, progress, client=runner.client, sink=runner.sink)
+    def counted(result: TailResult) -> None:
+        if result.figures is not None:
+            outputs.metrics.record_tail_pass(result.figures, settings.kafka.topic_prefix)
+            if settings.metrics.textfile is not None:
+                outputs.metrics.write_textfile(settings.metrics.textfile)
+
+    tail = TailFollower(settings, progress, client=runner.client, sink=runner.sink, on_pass=counted)
 
     def wait(seconds: float, why: str) -> None:
         try:

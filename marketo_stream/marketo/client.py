@@ -109,6 +109,7 @@ class MarketoClient:
             refresh_margin_seconds=self.config.token_refresh_margin_seconds,
         )
         self._counts: Counter[str] = Counter()
+        self._errors: Counter[tuple[str, str]] = Counter()
         self._downloaded = 0
         self._charged_to = UNCHARGED
         self._by_table: dict[str, TableUsage] = {}
@@ -149,6 +150,12 @@ class MarketoClient:
         """Calls sent so far, per endpoint: retries included, identity too (which Marketo does not count)."""
         with self._lock:
             return dict(self._counts)
+
+    def error_counts(self) -> dict[tuple[str, str], int]:
+        """Calls answered with an error so far, per (endpoint, code): Marketo's code (``606``), ``HTTP 502``,
+        ``timeout`` or ``connection``; each is also in :meth:`call_counts`."""
+        with self._lock:
+            return dict(self._errors)
 
     def usage_by_table(self) -> dict[str, TableUsage]:
         """Calls, export jobs created and bulk bytes downloaded so far, per table label (see :meth:`charged_to`)."""
@@ -212,9 +219,7 @@ class MarketoClient:
                     return self._interpret(response, token, path, as_form)
 
         what = endpoint_of(method, path)
-        return self._naming_host(
-            lambda: run_with_retries(attempt, retry or self.config.retry, self.clock.sleep, what=what)
-        )
+        return self._naming_host(lambda: self._retried(attempt, retry or self.config.retry, what))
 
     def _too_long(self, url: str, query: list[tuple[str, str]]) -> bool:
         full = url + "?" + urllib.parse.urlencode(query) if query else url
@@ -249,6 +254,25 @@ class MarketoClient:
         return error
 
     # -- transport -----------------------------------------------------------------------------------------
+
+    def _retried(self, attempt: Callable[[], T], policy: RetryPolicy, what: str) -> T:
+        """``attempt`` run per the retry policy; each attempt answered with an error is counted for ``what``."""
+
+        def counted() -> T:
+            try:
+                return attempt()
+            except Again as again:
+                self._count_error(what, again.error.code)
+                raise
+            except MarketoError as error:
+                self._count_error(what, error.code)
+                raise
+
+        return run_with_retries(counted, policy, self.clock.sleep, what=what)
+
+    def _count_error(self, endpoint: str, code: str) -> None:
+        with self._lock:
+            self._errors[endpoint, code] += 1
 
     def _send(
         self, method: str, url: str, endpoint: str, token: str | None, *, stream: bool = False, **kwargs: Any
@@ -313,7 +337,7 @@ class MarketoClient:
                 raise Again(row, row.error(row.code, _short_text(response)))
             return response
 
-        return run_with_retries(attempt, self.config.retry, self.clock.sleep, what=endpoint_of(method, path))
+        return self._retried(attempt, self.config.retry, endpoint_of(method, path))
 
     def _read_usage(self) -> int:
         """Reads stats/usage outside the daily check (the budget calls this to do that check)."""
@@ -323,7 +347,7 @@ class MarketoClient:
             with self._send("GET", self.base_url + USAGE_PATH, endpoint_of("GET", USAGE_PATH), token) as response:
                 return self._interpret(response, token, USAGE_PATH, [False])
 
-        envelope = run_with_retries(attempt, self.config.retry, self.clock.sleep, what="GET " + USAGE_PATH)
+        envelope = self._retried(attempt, self.config.retry, "GET " + USAGE_PATH)
         totals = [int(day.get("total") or 0) for day in envelope.result]
         return totals[0] if totals else 0
 
@@ -353,9 +377,7 @@ class MarketoClient:
                         self._interpret(response, token, path, [True])
                     return stream_to_file(response, dest, offset, self.config.download_chunk_bytes, self._add_bytes)
 
-        return self._naming_host(
-            lambda: run_with_retries(attempt, retry or self.config.retry, self.clock.sleep, what=endpoint)
-        )
+        return self._naming_host(lambda: self._retried(attempt, retry or self.config.retry, endpoint))
 
     def _naming_host(self, call: Callable[[], T]) -> T:
         """A call whose transient failure, once its retries are spent, names the host it could not use."""

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from marketo_stream.bulk.csvfile import Quarantine, QuarantinedRow
 from marketo_stream.bulk.exporter import BulkExporter, JobState, OnJobState
@@ -23,6 +23,8 @@ from marketo_stream.settings import Settings
 from marketo_stream.sync.catalog import RunTables
 from marketo_stream.sync.rejected import csv_line, rejected_record, row_text
 from marketo_stream.sync.writer import Writer
+
+K = TypeVar("K")
 
 COUNTED_JOB_STATES = frozenset({"created", "completed", "failed", "cancelled", "timed_out"})
 """The export job states the summary (and ``marketo_stream_export_jobs_total``) counts."""
@@ -129,3 +131,18 @@ def watch_jobs(inputs: RunInputs, tally: Tally) -> OnJobState:
         inputs.progress.job(state)
 
     return told
+
+
+def counted_since(now: Mapping[K, int], before: Mapping[K, int]) -> Counter[K]:
+    """What each count grew by since ``before`` (the counts that did not grow left out): a pass's share of a
+    client's running counts."""
+    return Counter({key: n - before.get(key, 0) for key, n in now.items() if n > before.get(key, 0)})
+
+
+def add_commits(summary: SyncSummary, writer: Writer, topic_prefix: str) -> None:
+    """The writer's commit times, and its bytes per topic as bytes per table."""
+    summary.commit_seconds.extend(writer.commit_seconds)
+    head = f"{topic_prefix}."
+    for topic, size in writer.committed_bytes.items():
+        if topic.startswith(head) and size:
+            summary.bytes[topic.removeprefix(head)] += size

@@ -37,7 +37,7 @@ from marketo_stream.sink import KafkaSink, SinkConfig
 from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.activities import ActivityResult, sync_activities
 from marketo_stream.sync.catalog import Metadata, fetch_metadata, plan_tables, register_tables
-from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.context import RunInputs, Tally, add_commits, counted_since
 from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.tail import tail_holds
@@ -111,6 +111,7 @@ class SyncRunner:
         started = datetime.now(UTC)
         summary = SyncSummary(started=started)
         calls_before, bytes_before = self.client.call_counts(), self.client.downloaded_bytes
+        errors_before = self.client.error_counts()
         usage_before = self.client.usage_by_table()
         try:
             self._run(summary, now)
@@ -120,7 +121,8 @@ class SyncRunner:
         finally:
             summary.finished = datetime.now(UTC)
             calls = self.client.call_counts()
-            summary.api_calls = {k: n - calls_before.get(k, 0) for k, n in calls.items() if n > calls_before.get(k, 0)}
+            summary.api_calls = dict(counted_since(calls, calls_before))
+            summary.api_errors = counted_since(self.client.error_counts(), errors_before)
             summary.bulk_bytes = self.client.downloaded_bytes - bytes_before
             summary.server_time = self.client.server_date()
             summary.export_mb_today = self.exporter.quota.used_today() / MB
@@ -170,7 +172,7 @@ class SyncRunner:
             self._read_usage(summary)
         finally:
             tally.add_to(summary)
-            self._add_commits(summary, writer)
+            add_commits(summary, writer, self.sink.config.topic_prefix)
         progress.step("sync complete")
 
     def _read_usage(self, summary: SyncSummary) -> None:
@@ -181,14 +183,6 @@ class SyncRunner:
         except MarketoError as exc:
             log.warning("today's API usage could not be read: %s", exc)
         summary.calls_budget = self.settings.marketo.daily_call_budget
-
-    def _add_commits(self, summary: SyncSummary, writer: Writer) -> None:
-        """The writer's commit times, and its bytes per topic as bytes per table."""
-        summary.commit_seconds.extend(writer.commit_seconds)
-        head = f"{self.sink.config.topic_prefix}."
-        for topic, size in writer.committed_bytes.items():
-            if topic.startswith(head) and size:
-                summary.bytes[topic.removeprefix(head)] += size
 
     def _calls_documents(self, *, ended: bool = False) -> StateDocuments:
         """Our calls in Marketo's rate window, with every commit: the next process counts them (``assume_recent``)."""

@@ -41,6 +41,7 @@ from typing import Any
 from marketo_stream.activity_effects import EFFECT_TYPES
 from marketo_stream.intervals import Interval, IntervalSet, format_instant, parse_instant
 from marketo_stream.marketo.paging import MAX_BATCH, date_token_pages, paging_token
+from marketo_stream.report import SyncSummary
 from marketo_stream.schema import ValueConversionError
 from marketo_stream.settings import FollowSettings
 from marketo_stream.sync.context import RunInputs, Tally
@@ -76,6 +77,8 @@ class TailResult:
     handover: str | None
     end: datetime | None
     """The end of the bulk windows after the pass (what the tail marked done)."""
+    figures: SyncSummary | None = None
+    """The pass's records, calls and commits as a summary's figures, for the metrics (``TailSession`` fills it)."""
 
 
 def windows_end(state: SyncState, inputs: RunInputs) -> datetime | None:
@@ -191,6 +194,7 @@ class TailPass:
                 tally.reject(table.name, row, exc)
             else:
                 tally.records[table.name] += 1
+                tally.saw_activity(table.name, date)  # the table's freshness (metrics), once committed
                 self.published += 1
         at = _instant(date)
         if at is not None:

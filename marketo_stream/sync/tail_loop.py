@@ -13,17 +13,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from marketo_stream.bulk.exporter import BulkExporter
 from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.marketo.clock import SYSTEM_CLOCK, Clock
-from marketo_stream.report import Progress
+from marketo_stream.report import Progress, SyncSummary
 from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink
 from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.catalog import RunTables, fetch_metadata, plan_tables, register_tables
-from marketo_stream.sync.context import RunInputs, Tally
+from marketo_stream.sync.context import RunInputs, Tally, add_commits, counted_since
 from marketo_stream.sync.runner import exporter_config, sink_config
 from marketo_stream.sync.tail import TailResult, run_tail_pass
 from marketo_stream.sync.writer import Writer
@@ -94,13 +95,22 @@ class TailSession:
         return cls(settings, client, sink, tables, state, progress, clock, owned)
 
     def tail_pass(self) -> TailResult:
+        started = datetime.now(UTC)
+        calls_before, errors_before = self.client.call_counts(), self.client.error_counts()
         now = self.client.server_now() or self.clock.now()
         writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
         exporter = BulkExporter(self.client, exporter_config(self.settings), clock=self.clock)
         inputs = RunInputs(self.settings, self.client, exporter, writer, self.tables, self.progress, now)
+        tally = Tally(writer)
         with writer:
-            result = run_tail_pass(inputs, self.state, Tally(writer), self.settings.follow)
-        return result
+            result = run_tail_pass(inputs, self.state, tally, self.settings.follow)
+        figures = SyncSummary(started=started, finished=datetime.now(UTC))
+        tally.add_to(figures)
+        add_commits(figures, writer, self.sink.config.topic_prefix)
+        figures.api_calls = dict(counted_since(self.client.call_counts(), calls_before))
+        figures.api_errors = counted_since(self.client.error_counts(), errors_before)
+        figures.server_time = self.client.server_date()
+        return replace(result, figures=figures)
 
     def _calls_documents(self) -> StateDocuments:
         at, calls = self.client.budget.recent_calls()
@@ -124,10 +134,13 @@ class TailFollower:
         monotonic: Callable[[], float] = time.monotonic,
         client: MarketoClient | None = None,
         sink: Sink | None = None,
+        on_pass: Callable[[TailResult], None] | None = None,
     ) -> None:
-        """``client``, ``sink``: the bulk passes' to share (see ``TailSession.open``); made per ``follow`` if not."""
+        """``client``, ``sink``: the bulk passes' to share (see ``TailSession.open``); made per ``follow`` if not.
+        ``on_pass``: told of every pass that ends (the metrics count the tail's records and calls there)."""
         self.client = client
         self.sink = sink
+        self.on_pass = on_pass
         self.settings = settings
         self.progress = progress
         self.sleep = sleep
@@ -152,6 +165,8 @@ class TailFollower:
                 calls = counted_calls(session.client)
                 self.passes += 1
                 self.calls += calls - spent
+                if self.on_pass is not None:
+                    self.on_pass(result)
                 log.info(
                     "tail pass: %d read, %d published, %d tombstones, %d calls", result.read, result.published,
                     result.tombstones, calls - spent,

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from marketo_stream.exit_codes import ExitStatus, outcome
+from marketo_stream.metrics import Metrics
 from marketo_stream.sandbox import Sandbox
 from marketo_stream.sink.memory import MemorySink
 from marketo_stream.sync.rejected import REJECTED_TABLE
@@ -165,3 +167,37 @@ def test_malformed_rows_in_lead_and_custom_object_files_with_a_right_checksum_ar
     rejected = {(v["export_id"], v["line"]) for _, v in sink.records(REJECTED_TABLE) if v}
     assert rejected == {(t["export_id"], t["line"]) for t in truth}
     assert sink.compacted("lead") and sink.compacted("custom_object_car_c")
+
+
+def test_calls_answered_with_an_error_are_counted_by_endpoint_and_code_for_the_summary_and_the_metrics(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(**TINY)
+    _faulted(
+        sandbox,
+        {"path": r"/rest/v1/lists\.json$", "code": "606", "times": 1},
+        {"path": r"/rest/asset/v1/programs\.json$", "http_status": 502, "times": 1},
+    )
+    runner = SyncRunner(settings_for(sandbox, tmp_path), sink=MemorySink(), clock=SandboxClock(SandboxAdmin(sandbox)))
+    try:
+        summary = runner.run_once()
+    finally:
+        runner.close()
+
+    assert summary.api_errors == {
+        ("GET /rest/v1/lists.json", "606"): 1,
+        ("GET /rest/asset/v1/programs.json", "HTTP 502"): 1,
+    }
+    metrics = Metrics()
+    metrics.record_run(summary, "mkto")
+    calls = {
+        (s.labels["endpoint"], s.labels["code"]): s.value
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        for s in family.samples
+        if s.name == "marketo_stream_api_calls_total"
+    }
+    lists = summary.api_calls["GET /rest/v1/lists.json"]
+    assert calls[("GET /rest/v1/lists.json", "606")] == 1
+    assert calls[("GET /rest/v1/lists.json", "ok")] == lists - 1 >= 1, "the retry answered"
+    assert calls[("GET /rest/asset/v1/programs.json", "HTTP 502")] == 1
+    assert "606" in summary.render() and "HTTP 502" in summary.render()

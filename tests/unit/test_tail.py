@@ -10,15 +10,18 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
+from marketo_stream.commands.sync import Outputs, follow_loop
 from marketo_stream.errors import MarketoStreamError
+from marketo_stream.metrics import Metrics
 from marketo_stream.report import Progress
 from marketo_stream.sandbox import Sandbox
 from marketo_stream.settings import Settings
 from marketo_stream.sink.memory import MemorySink
 from marketo_stream.sync.runner import SyncRunner
 from marketo_stream.sync.tail import TailResult, type_groups
-from marketo_stream.sync.tail_loop import TailSession, pause_after
+from marketo_stream.sync.tail_loop import TailFollower, TailSession, pause_after
 from marketo_stream.sync_state import SyncState
 from tests.unit.test_run_in_memory import settings_for
 
@@ -165,3 +168,66 @@ def test_a_tail_pass_stopped_midway_resumes_from_its_last_committed_page_publish
     alone = MemorySink()
     bulk_pass(settings, alone)
     assert set(published) == set(guids(alone))
+
+
+def test_a_tail_pass_reaches_the_metrics_with_its_records_calls_and_freshness(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(**WORLD)
+    settings = settings_for(sandbox, tmp_path)
+    sink = MemorySink()
+    bulk_pass(settings, sink)
+    add_activities(sandbox, per_minute=2, minutes=30)
+    advance(sandbox, 40 * 60)
+    before = {table: len(sink.records(table)) for table in sink.tables}
+    passes: list[TailResult] = []
+    follower = TailFollower(settings, Progress(quiet=True), sink=sink, on_pass=passes.append, sleep=lambda _: None)
+
+    follower.follow(0.0)  # one pass: no time left after it
+
+    (result,) = passes
+    assert result.figures is not None and result.published > 0
+    metrics = Metrics()
+    metrics.record_tail_pass(result.figures, "mkto")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        for s in family.samples
+    }
+    published = {
+        t: len(sink.records(t)) - before.get(t, 0) for t in sink.tables if len(sink.records(t)) > before.get(t, 0)
+    }
+    records = {dict(k[1])["topic"]: v for k, v in samples.items() if k[0] == "marketo_stream_records_total"}
+    assert records == {f"mkto.{table}": n for table, n in published.items()}, "every record the pass published"
+    calls = sum(v for k, v in samples.items() if k[0] == "marketo_stream_api_calls_total")
+    assert calls == sum(result.figures.api_calls.values()) > 0
+    lags = [v for k, v in samples.items() if k[0] == "marketo_stream_freshness_lag_seconds"]
+    assert lags and all(0 <= lag < 40 * 60 for lag in lags), "freshness of what the tail committed, by Marketo's clock"
+    assert samples[("marketo_stream_tail_passes_total", ())] == 1
+    assert ("marketo_stream_runs_total", (("outcome", "completed"),)) not in samples, "a tail pass is no run"
+
+
+def test_the_follow_loops_tail_counts_each_of_its_passes_in_the_processs_metrics(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(**WORLD)
+    settings = settings_for(sandbox, tmp_path)
+    runner = SyncRunner(settings, sink=MemorySink(), follow_tail=True)
+    try:
+        runner.run_once()
+        add_activities(sandbox, per_minute=2, minutes=30)
+        advance(sandbox, 40 * 60)
+        outputs = Outputs(metrics=Metrics())
+        loop = follow_loop(runner, settings, Progress(quiet=True), 0.0, outputs)
+
+        loop.wait(0.0, "a pause with no time in it: one tail pass")
+    finally:
+        runner.close()
+
+    served = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(outputs.metrics.exposition().decode())
+        for s in family.samples
+    }
+    assert served[("marketo_stream_tail_passes_total", ())] == 1
+    assert sum(v for k, v in served.items() if k[0] == "marketo_stream_records_total") > 0
