@@ -15,12 +15,13 @@ from marketo_stream.marketo.client import MarketoClient
 from marketo_stream.report import Progress
 from marketo_stream.sandbox import Sandbox
 from marketo_stream.sink.memory import MemorySink
-from marketo_stream.sync.activities import sync_activities
+from marketo_stream.sync.activities import ActivityPhase, sync_activities
 from marketo_stream.sync.catalog import Metadata, build_tables, fetch_metadata
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.runner import exporter_config
+from marketo_stream.sync.windows import ActivityBounds
 from marketo_stream.sync.writer import Writer
 from marketo_stream.sync_state import STATE_VERSION, SyncState, load_effects
 from tests.unit.test_run_in_memory import TINY, settings_for
@@ -116,3 +117,28 @@ def test_an_aborted_transaction_leaves_neither_records_nor_state(bench: Bench) -
         raise RuntimeError("stopped midway")
     assert bench.sink.records("lead") == [] and bench.sink.states() == {}
     assert phase.state.initial_load_complete is False
+
+
+def test_a_resumed_export_is_planned_once_when_the_rerun_plans_its_very_window(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync stopped right after creating its export and rerun while Marketo's clock reads the same second plans
+    the same lookback window again: the export is resumed, never requested twice (``make chaos`` found runs
+    stopping with "export labels must be unique" on every rerun). The probes would call this rerun quiet and plan
+    nothing, so they are told here to say they cannot tell."""
+    first = sync_activities(bench.inputs, SyncState.load({}).activities, SyncState.load({}).recent, Effects(),
+                            bench.tally, first_run=True)  # fmt: skip
+    monkeypatch.setattr(ActivityPhase, "_known_empty", lambda self, done: ActivityBounds())
+    state = SyncState.load({})
+    stopped = ActivityPhase(bench.inputs, first.state, state.recent, Effects(), bench.tally, collect_fresh=True,
+                            collect_history=False)  # fmt: skip
+    (window, *_), _ = stopped.plan()
+    stopped._on_export_id(window, "job-1")  # created and committed; then the stop
+
+    rerun = ActivityPhase(bench.inputs, first.state, state.recent, Effects(), bench.tally, collect_fresh=True,
+                          collect_history=False)  # fmt: skip
+    priority, backfill = rerun.plan()
+
+    labels = [request.label for request in priority + backfill]
+    assert labels.count(window.label) == 1, labels
+    assert priority[0].label == window.label, "the export resumed comes first"

@@ -196,7 +196,8 @@ def test_a_rerun_planning_the_window_of_the_export_it_resumes_runs_it_once(
 
     Since later syncs probe where new activities start (``sync/windows.activity_bounds``), this world's rerun no
     longer plans a window with the resumed export's label, so the test shows the rerun whole but no longer reaches
-    the guard in ``ActivityPhase.plan`` (it passes with the guard removed); the chaos suite's kill runs cover it."""
+    the guard in ``ActivityPhase.plan`` (it passes with the guard removed): ``tests/unit/test_phases.py``'s
+    ``test_a_resumed_export_is_planned_once_when_the_rerun_plans_its_very_window`` does (fails without it)."""
     whole, stopped = sandbox_factory(**TINY), sandbox_factory(**TINY)
     expected, sink = MemorySink(), MemorySink()
     whole_settings, settings = settings_for(whole, tmp_path / "whole"), settings_for(stopped, tmp_path / "stopped")
