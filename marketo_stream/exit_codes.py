@@ -83,8 +83,8 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
         return ExitStatus.TERMINATED, f"terminated by a signal. {RERUN}"
     if isinstance(exc, RowWorkerError):
         return ExitStatus.TERMINATED, (
-            f"A row worker was ended by a signal. {RERUN} If the out-of-memory killer ended it, set "
-            "sync.row_workers lower (1 reads rows in the sync process)."
+            f"A row worker process ended before handing back its rows. {RERUN} If the out-of-memory killer ended "
+            "it, set sync.row_workers lower (1 reads rows in the sync process)."
         )
     if isinstance(exc, ConfigError):
         return ExitStatus.CONFIG, "Fix the setting named above (`marketo-stream config validate` checks them all)."

@@ -295,8 +295,9 @@ class RowWorkers:
 
     def _crashed(self, died: WorkerDied, span: ByteSpan) -> RowWorkerError:
         self.close()
+        why = "killed, or out of memory" if died.exitcode is not None and died.exitcode < 0 else "its error is above"
         return RowWorkerError(
-            f"a row worker process ended unexpectedly (killed or out of memory; {died}) while reading the export "
+            f"a row worker process ended unexpectedly ({died}: {why}) while reading the export "
             f"from line {span.first_line} on; the open transaction is aborted and the next run resumes after the rows "
             f"committed (sync.row_workers = 1 reads rows in the sync process)"
         )

@@ -119,3 +119,14 @@ def test_workers_leave_the_callers_process_group_so_a_ctrl_c_reaches_the_caller_
     pipes.result(pipes.submit(("echo", 1)))
 
     assert all(os.getpgid(p.pid or -1) != os.getpgid(0) for p in pipes.processes)
+
+
+def cannot_start(_: object) -> Callable[[Task], object]:
+    raise Refused("no recipes")
+
+
+def test_a_worker_that_fails_to_start_is_reported_with_its_exit_status_not_as_killed() -> None:
+    pipes: WorkerPipes[Task, object] = WorkerPipes(1, cannot_start, None, name="test worker")
+    with pipes, pytest.raises(WorkerDied, match="test worker 1 ended with exit status 1") as died:
+        pipes.result(pipes.submit(("echo", 1)))
+    assert died.value.exitcode == 1
