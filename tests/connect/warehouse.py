@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -112,6 +113,24 @@ class ConnectWorker:
     def delete(self, name: str) -> None:
         requests.delete(f"{self.url}/connectors/{name}", timeout=60)
 
+    def task_threads(self, name: str) -> str:
+        """Where the connector's threads are, from a thread dump the worker prints to its log on SIGQUIT: the
+        stack a stuck task waits in (empty when the worker is not one this machine's scripts started)."""
+        local = Path(os.environ.get("MARKETO_STREAM_LOCAL_DIR") or REPO / ".local")
+        pid_file, log = local / "run" / "connect.pid", local / "logs" / "connect.log"
+        try:
+            pid = int(pid_file.read_text().strip())
+            start = log.stat().st_size
+            os.kill(pid, signal.SIGQUIT)
+        except (OSError, ValueError):
+            return ""
+        time.sleep(2)
+        with log.open("rb") as handle:
+            handle.seek(start)
+            dump = handle.read().decode(errors="replace")
+        blocks = [block for block in dump.split("\n\n") if block.startswith('"') and name in block.split("\n", 1)[0]]
+        return "\n\n".join(blocks)
+
     def failures(self, name: str) -> list[str]:
         """The traces of a failed connector or task; empty while everything runs (or still starts)."""
         status = requests.get(f"{self.url}/connectors/{name}/status", timeout=10).json()
@@ -185,4 +204,8 @@ def wait_until_caught_up(
         if all(lag <= 0 for lag in behind.values()):
             return
         time.sleep(0.5)
-    raise AssertionError(f"connector {connector} did not catch up within {timeout:.0f}s; records behind: {behind}")
+    threads = worker.task_threads(connector)
+    raise AssertionError(
+        f"connector {connector} did not catch up within {timeout:.0f}s; records behind: {behind}\n"
+        f"its threads:\n{threads or '(no thread dump)'}"
+    )
