@@ -76,7 +76,12 @@ class Tally:
             at = parse_instant(str(date)) if date else None
         except ValueError:
             return
-        if at is not None and (table not in self.newest_by_table or at > self.newest_by_table[table]):
+        if at is not None:
+            self.saw_activity_at(table, at)
+
+    def saw_activity_at(self, table: str, at: datetime) -> None:
+        """``saw_activity`` for a date already read."""
+        if table not in self.newest_by_table or at > self.newest_by_table[table]:
             self.newest_by_table[table] = at
 
     def job(self, state: JobState) -> None:
@@ -134,9 +139,26 @@ def watch_jobs(inputs: RunInputs, tally: Tally) -> OnJobState:
 
 
 def counted_since(now: Mapping[K, int], before: Mapping[K, int]) -> Counter[K]:
-    """What each count grew by since ``before`` (the counts that did not grow left out): a pass's share of a
-    client's running counts."""
+    """What each count grew by since ``before`` (the counts that did not grow left out)."""
     return Counter({key: n - before.get(key, 0) for key, n in now.items() if n > before.get(key, 0)})
+
+
+@dataclass(frozen=True)
+class CallsMark:
+    """A client's running call counts at a pass's start: the pass's share is what they grew by since."""
+
+    calls: Mapping[str, int]
+    errors: Mapping[tuple[str, str], int]
+
+    @classmethod
+    def of(cls, client: MarketoClient) -> CallsMark:
+        return cls(client.call_counts(), client.error_counts())
+
+    def add_since(self, summary: SyncSummary, client: MarketoClient) -> None:
+        """The pass's calls and error answers per endpoint, and Marketo's clock as last seen."""
+        summary.api_calls = dict(counted_since(client.call_counts(), self.calls))
+        summary.api_errors = counted_since(client.error_counts(), self.errors)
+        summary.server_time = client.server_date()
 
 
 def add_commits(summary: SyncSummary, writer: Writer, topic_prefix: str) -> None:

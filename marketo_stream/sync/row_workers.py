@@ -155,38 +155,34 @@ class ParallelRows:
         spans = record_spans(path, self._start, self._first_line, SPAN_BYTES)
         pending: deque[tuple[ByteSpan, Ticket]] = deque()
         counted = 0
-        try:
-            while True:
-                while len(pending) < pool.in_flight and (span := next(spans, None)) is not None:
-                    pending.append((span, pool.submit(task, span)))
-                if not pending:
-                    break
-                span, future = pending.popleft()
-                result = pool.result(future, span)
-                if result is not None:
-                    counted += result.counted
-                    yield from _handed_back(result.items, quarantine)
-                    continue
-                # the span ended inside a record (stray quotes): the file from its start on, read here in one piece;
-                # the workers' answers for later spans are passed over when their pipes are next read
-                pending.clear()
-                log.info("%s: stray quotes; rows from line %d on are read in the sync process", path.name,
-                         span.first_line)  # fmt: skip
-                rest = ByteSpan(span.start, path.stat().st_size, span.first_line, True)
-                items = pool.local_reader().items(task, rest)
-                while True:
-                    try:
-                        item = next(items)
-                    except StopIteration as stop:
-                        counted += stop.value
-                        break
-                    if item.__class__ is QuarantinedRow:
-                        quarantine(item)
-                    else:
-                        yield item
+        while True:
+            while len(pending) < pool.in_flight and (span := next(spans, None)) is not None:
+                pending.append((span, pool.submit(task, span)))
+            if not pending:
                 break
-        finally:
-            pending.clear()
+            span, ticket = pending.popleft()
+            result = pool.result(ticket, span)
+            if result is not None:
+                counted += result.counted
+                yield from _handed_back(result.items, quarantine)
+                continue
+            # the span ended inside a record (stray quotes): the file from its start on, read here in one piece;
+            # the workers' answers for later spans are passed over when their pipes are next read
+            log.info("%s: stray quotes; rows from line %d on are read in the sync process", path.name,
+                     span.first_line)  # fmt: skip
+            rest = ByteSpan(span.start, path.stat().st_size, span.first_line, True)
+            items = pool.local_reader().items(task, rest)
+            while True:
+                try:
+                    item = next(items)
+                except StopIteration as stop:
+                    counted += stop.value
+                    break
+                if item.__class__ is QuarantinedRow:
+                    quarantine(item)
+                else:
+                    yield item
+            break
         self._check_count(counted)
 
     def _check_count(self, counted: int) -> None:
@@ -295,7 +291,7 @@ class RowWorkers:
 
     def _crashed(self, died: WorkerDied, span: ByteSpan) -> RowWorkerError:
         self.close()
-        why = "killed, or out of memory" if died.exitcode is not None and died.exitcode < 0 else "its error is above"
+        why = "killed, or out of memory" if died.killed else "its error is above"
         return RowWorkerError(
             f"a row worker process ended unexpectedly ({died}: {why}) while reading the export "
             f"from line {span.first_line} on; the open transaction is aborted and the next run resumes after the rows "

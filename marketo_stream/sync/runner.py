@@ -37,7 +37,7 @@ from marketo_stream.sink import KafkaSink, SinkConfig
 from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.activities import ActivityResult, sync_activities
 from marketo_stream.sync.catalog import Metadata, fetch_metadata, plan_tables, register_tables
-from marketo_stream.sync.context import RunInputs, Tally, add_commits, counted_since
+from marketo_stream.sync.context import CallsMark, RunInputs, Tally, add_commits
 from marketo_stream.sync.entity_phase import sync_entities
 from marketo_stream.sync.leads import LeadPhase
 from marketo_stream.sync.tail import tail_holds
@@ -110,8 +110,7 @@ class SyncRunner:
         """One pass; raises typed errors (quota, Marketo, Kafka), leaving committed state consistent."""
         started = datetime.now(UTC)
         summary = SyncSummary(started=started)
-        calls_before, bytes_before = self.client.call_counts(), self.client.downloaded_bytes
-        errors_before = self.client.error_counts()
+        calls, bytes_before = CallsMark.of(self.client), self.client.downloaded_bytes
         usage_before = self.client.usage_by_table()
         try:
             self._run(summary, now)
@@ -120,11 +119,8 @@ class SyncRunner:
             raise
         finally:
             summary.finished = datetime.now(UTC)
-            calls = self.client.call_counts()
-            summary.api_calls = dict(counted_since(calls, calls_before))
-            summary.api_errors = counted_since(self.client.error_counts(), errors_before)
+            calls.add_since(summary, self.client)
             summary.bulk_bytes = self.client.downloaded_bytes - bytes_before
-            summary.server_time = self.client.server_date()
             summary.export_mb_today = self.exporter.quota.used_today() / MB
             summary.export_mb_budget = float(self.settings.marketo.export_daily_mb)
             summary.calls_by_table = {

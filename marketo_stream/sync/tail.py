@@ -187,6 +187,7 @@ class TailPass:
                 type_id, row.get("leadId"), row.get("primaryAttributeValueId"), date, guid, attributes
             )
         table = inputs.tables.activity_by_type.get(type_id)
+        at = _instant(date)
         if table is not None:
             try:
                 inputs.writer.upsert_row(table, row)
@@ -194,9 +195,9 @@ class TailPass:
                 tally.reject(table.name, row, exc)
             else:
                 tally.records[table.name] += 1
-                tally.saw_activity(table.name, date)  # the table's freshness (metrics), once committed
+                if at is not None:  # the table's freshness (metrics), once committed
+                    tally.saw_activity_at(table.name, at)
                 self.published += 1
-        at = _instant(date)
         if at is not None:
             recent[guid] = int(at.timestamp())
             if tally.newest_activity is None or at > tally.newest_activity:

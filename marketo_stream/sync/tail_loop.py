@@ -24,7 +24,7 @@ from marketo_stream.settings import Settings
 from marketo_stream.sink import KafkaSink
 from marketo_stream.sink.protocol import Sink
 from marketo_stream.sync.catalog import RunTables, fetch_metadata, plan_tables, register_tables
-from marketo_stream.sync.context import RunInputs, Tally, add_commits, counted_since
+from marketo_stream.sync.context import CallsMark, RunInputs, Tally, add_commits
 from marketo_stream.sync.runner import exporter_config, sink_config
 from marketo_stream.sync.tail import TailResult, run_tail_pass
 from marketo_stream.sync.writer import Writer
@@ -96,7 +96,7 @@ class TailSession:
 
     def tail_pass(self) -> TailResult:
         started = datetime.now(UTC)
-        calls_before, errors_before = self.client.call_counts(), self.client.error_counts()
+        calls = CallsMark.of(self.client)
         now = self.client.server_now() or self.clock.now()
         writer = Writer(self.sink, self.settings.sync.transaction_rows, also=self._calls_documents)
         exporter = BulkExporter(self.client, exporter_config(self.settings), clock=self.clock)
@@ -107,9 +107,7 @@ class TailSession:
         figures = SyncSummary(started=started, finished=datetime.now(UTC))
         tally.add_to(figures)
         add_commits(figures, writer, self.sink.config.topic_prefix)
-        figures.api_calls = dict(counted_since(self.client.call_counts(), calls_before))
-        figures.api_errors = counted_since(self.client.error_counts(), errors_before)
-        figures.server_time = self.client.server_date()
+        calls.add_since(figures, self.client)
         return replace(result, figures=figures)
 
     def _calls_documents(self) -> StateDocuments:

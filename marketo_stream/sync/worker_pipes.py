@@ -22,7 +22,7 @@ import signal
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
@@ -40,6 +40,11 @@ class WorkerDied(Exception):
     def __init__(self, name: str, exitcode: int | None) -> None:
         self.exitcode = exitcode
         super().__init__(f"{name} ended {_how(exitcode)}")
+
+    @property
+    def killed(self) -> bool:
+        """Ended by a signal (``kill -9``, the out-of-memory killer), not by an error of its own."""
+        return self.exitcode is not None and self.exitcode < 0
 
 
 class WorkerTraceback(Exception):
@@ -108,7 +113,6 @@ class WorkerPipes(Generic[Task, Answer]):
         worker = self._workers[ticket.worker]
         assert worker.answered < ticket.number, "each answer is read once"
         while True:
-            wait([worker.connection, worker.process.sentinel])
             try:
                 number, ok, answer = worker.connection.recv()
             except (EOFError, OSError) as exc:  # EOFError also when the message was cut off
