@@ -211,7 +211,9 @@ def test_the_follow_loops_tail_counts_each_of_its_passes_in_the_processs_metrics
     sandbox_factory: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(**WORLD)
+    textfile = tmp_path / "marketo_stream.prom"
     settings = settings_for(sandbox, tmp_path)
+    settings = settings.model_copy(update={"metrics": settings.metrics.model_copy(update={"textfile": textfile})})
     runner = SyncRunner(settings, sink=MemorySink(), follow_tail=True)
     try:
         runner.run_once()
@@ -231,3 +233,4 @@ def test_the_follow_loops_tail_counts_each_of_its_passes_in_the_processs_metrics
     }
     assert served[("marketo_stream_tail_passes_total", ())] == 1
     assert sum(v for k, v in served.items() if k[0] == "marketo_stream_records_total") > 0
+    assert "marketo_stream_tail_passes_total 1.0" in textfile.read_text(), "the textfile is written after the pass"

@@ -22,12 +22,14 @@ class Refused(Exception):
 
 def serve(greeting: str) -> Callable[[Task], tuple[str, int, int | bytes]]:
     """A worker answering ("echo", n) with its greeting, its pid and n; ("bulk", n) with n bytes; ("fail", _) by
-    raising."""
+    raising; ("sleep", n) after n seconds."""
 
     def handle(task: Task) -> tuple[str, int, int | bytes]:
         kind, n = task
         if kind == "fail":
             raise Refused(f"task {n} refused")
+        if kind == "sleep":
+            time.sleep(n)
         return greeting, os.getpid(), (b"x" * n if kind == "bulk" else n)
 
     return handle
@@ -89,6 +91,7 @@ def test_a_worker_killed_halfway_through_writing_its_answer_is_reported_at_once(
     with pytest.raises(WorkerDied, match="test worker 1 ended by signal SIGKILL") as died:
         pipes.result(ticket)
     assert died.value.exitcode == -signal.SIGKILL
+    assert died.value.killed
 
 
 def test_a_worker_killed_while_idle_is_reported_when_next_given_work_or_asked(pipes) -> None:
@@ -130,3 +133,16 @@ def test_a_worker_that_fails_to_start_is_reported_with_its_exit_status_not_as_ki
     with pipes, pytest.raises(WorkerDied, match="test worker 1 ended with exit status 1") as died:
         pipes.result(pipes.submit(("echo", 1)))
     assert died.value.exitcode == 1
+    assert not died.value.killed, "its own error ended it"
+
+
+def test_close_kills_a_worker_still_busy_after_the_grace_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_pipes, "STOP_SECONDS", 0.5)
+    pipes: WorkerPipes[Task, tuple[str, int, int | bytes]] = WorkerPipes(1, serve, "hello")
+    pipes.result(pipes.submit(("echo", 0)))  # started
+    pipes.submit(("sleep", 600))
+    (process,) = pipes.processes
+
+    pipes.close()
+
+    assert process.exitcode == -signal.SIGKILL, "a worker that cannot notice its pipe closed is killed"
