@@ -266,6 +266,12 @@ class SyncSettings(_Section):
         "in the sync process). The sync process alone produces and commits",
     )
     follow_interval_seconds: float = Field(900.0, gt=0, description="Pause between runs with --follow")
+    full_reread_minutes: float = Field(
+        60.0,
+        ge=0,
+        description="Companies and opportunities (no change feed in Marketo) are read again in full at most this "
+        "often; runs between read only new ones (0: every run)",
+    )
     work_dir: Path = Field(Path(".local/work"), description="Where export files are downloaded")
 
 

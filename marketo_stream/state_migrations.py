@@ -29,6 +29,9 @@ History:
    group of activity types and one for deleted leads (``tokens``), and the end of the activity windows those tokens
    were opened at or last extended to (``end``; a bulk pass that moves the end makes the tail open new tokens).
    Nothing else changed; a version-4 state has no tail, which then starts from the bulk windows' end.
+6. An entity index may carry ``read_at``: when the table's last complete listing ended. Tables Marketo gives no
+   change feed for (companies, opportunities) are read in full again only when it is ``sync.full_reread_minutes``
+   old. A version-5 index has none, so the first run after the upgrade reads every table in full.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from typing import Any
 
 from marketo_stream.errors import MarketoStreamError
 
-STATE_VERSION = 5
+STATE_VERSION = 6
 
 ACTIVITIES_KEY = "activities"
 RECENT_KEY = "activities.recent"
@@ -139,21 +142,22 @@ def _v2_to_v3(key: str, doc: Mapping[str, Any]) -> Documents:
     return found
 
 
-def _v3_to_v4(key: str, doc: Mapping[str, Any]) -> Documents:
-    """Version 4 only adds a key (``schemas``): every other document is the same."""
-    return {key: {**doc, "v": 4}}
+def _adds_only(version: int) -> Callable[[str, Mapping[str, Any]], Documents]:
+    """The step to ``version`` where that version only adds a key or a field (see the history above): every
+    document stays as it is, with its new version."""
 
+    def step(key: str, doc: Mapping[str, Any]) -> Documents:
+        return {key: {**doc, "v": version}}
 
-def _v4_to_v5(key: str, doc: Mapping[str, Any]) -> Documents:
-    """Version 5 only adds a key (``activities.tail``): every other document is the same."""
-    return {key: {**doc, "v": 5}}
+    return step
 
 
 MIGRATIONS: dict[int, Callable[[str, Mapping[str, Any]], Documents]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
-    3: _v3_to_v4,
-    4: _v4_to_v5,
+    3: _adds_only(4),  # schemas
+    4: _adds_only(5),  # activities.tail
+    5: _adds_only(6),  # an entity index's read_at
 }
 """``MIGRATIONS[n]`` turns one version-``n`` document into the version-``n + 1`` documents it stands for."""
 

@@ -320,6 +320,9 @@ class EntityState:
 
     rows: ShardedRows = field(default_factory=ShardedRows)
     complete: bool = False
+    read_at: datetime | None = None
+    """When the last complete listing ended (the run's instant): tables without a change feed in Marketo
+    (``TableSpec.change_feed``) are read in full again only when it is old enough."""
     dirty: set[int] = field(default_factory=set, repr=False)
     """Shards changed since the last ``documents``."""
 
@@ -341,7 +344,9 @@ class EntityState:
         mine = {key: doc for key, doc in states.items() if key == index or key.startswith(index + "/")}
         legacy = bool((mine.get(index) or {}).get("rows"))
         current = upgrade_states(mine)
-        state = cls(complete=bool((current.get(index) or {}).get("complete")))
+        doc = current.get(index) or {}
+        read_at = doc.get("read_at")
+        state = cls(complete=bool(doc.get("complete")), read_at=parse_instant(read_at) if read_at else None)
         for key, doc in current.items():
             if key != index:
                 shard = int(key.rpartition("/")[2])
@@ -354,6 +359,8 @@ class EntityState:
         """The index and every shard changed since the last call."""
         index = entity_key(table)
         docs: dict[str, dict[str, Any]] = {index: {"v": STATE_VERSION, "complete": self.complete}}
+        if self.read_at is not None:
+            docs[index]["read_at"] = format_instant(self.read_at)
         for shard in sorted(self.dirty):
             docs[f"{index}/{shard:02d}"] = {"v": STATE_VERSION, "rows": dict(self.rows.shards[shard])}
         self.dirty.clear()

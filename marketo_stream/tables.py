@@ -123,6 +123,11 @@ class TableSpec:
     bulk_export: str | None = None
     """The Bulk Extract object that can also read this table's rows, ten parents a job (``program_members``): the
     reader uses it where a job costs fewer calls than paging every parent (``sync/entity_readers.py``)."""
+    change_feed: bool = True
+    """Marketo tells a run what changed in this table (a listing cheap enough to repeat, an ``updatedAt`` filter,
+    activities). False (companies, opportunities): a change or a delete shows only when every known row is read
+    again, which costs a call per 300 rows; a run does that at most every ``sync.full_reread_minutes`` and
+    otherwise reads only rows it has not seen (ids past the highest known, ids this run's roles name)."""
 
     @property
     def topic_suffix(self) -> str:
@@ -215,6 +220,7 @@ FIXED_TABLES: tuple[TableSpec, ...] = (
         reader=Reader.BY_PARENT_TAG,
         parent="opportunity_membership",
         tag_column="external_opportunity_id",
+        change_feed=False,
     ),
     TableSpec(
         name="opportunity_membership",
@@ -226,7 +232,11 @@ FIXED_TABLES: tuple[TableSpec, ...] = (
         tag_column="lead_id",
     ),
     TableSpec(
-        name="company", source=Source.LEAD_DB_LISTING, endpoint="/rest/v1/companies.json", reader=Reader.ID_RANGE
+        name="company",
+        source=Source.LEAD_DB_LISTING,
+        endpoint="/rest/v1/companies.json",
+        reader=Reader.ID_RANGE,
+        change_feed=False,
     ),
     TableSpec(
         name="email_template_history",

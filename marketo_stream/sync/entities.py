@@ -61,6 +61,7 @@ class EntityListing:
         gone: Callable[[Row], bool] | None = None,
     ) -> None:
         self.writer = inputs.writer
+        self.now = inputs.now
         self.tally = tally
         self.table = table
         self.tag = tag
@@ -139,6 +140,7 @@ class EntityListing:
                 gone += 1
         if scope is None and complete:
             self.state.complete = True
+            self.state.read_at = self.now
         self.writer.commit({**self.documents(), **(also or {})})
         return gone
 

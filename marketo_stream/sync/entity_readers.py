@@ -310,12 +310,15 @@ def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
 
     # a first pass does not know where the ids end: up to ``workers`` calls beyond the end are spent, and it stops
     # after ``COMPANY_ID_GAP_BATCHES`` empty batches. A later pass fetches the ids it knew and one batch past them
-    # ahead, then one batch at a time, stopping at the first empty batch past the highest id it knew.
+    # ahead, then one batch at a time, stopping at the first empty batch past the highest id it knew; one that
+    # is not due to read every known id again (``full_read_due``) starts at the batch holding the highest.
     known = max((int(key["id"]) for key in listing.known_keys()), default=0) if listing.state.complete else 0
+    full = phase.full_read_due(listing)
     gap = 1 if known else COMPANY_ID_GAP_BATCHES
     batches_read: Iterator[tuple[int, list[dict[str, Any]]]]
     if known:
-        planned = range(1, (-(-known // MAX_BATCH) + 1) * MAX_BATCH + 1, MAX_BATCH)
+        first = 1 if full else (known - 1) // MAX_BATCH * MAX_BATCH + 1
+        planned = range(first, (-(-known // MAX_BATCH) + 1) * MAX_BATCH + 1, MAX_BATCH)
         ahead = fetch_ahead(planned, batch_from, workers=phase.workers)
         batches_read = chain(ahead, ((start, batch_from(start)) for start in count(planned.stop, MAX_BATCH)))
     else:
@@ -328,7 +331,7 @@ def read_id_range(phase: EntityPhase, spec: TableSpec) -> None:
         empty_run = 0 if found else empty_run + 1
         if empty_run >= gap and start > known:
             break
-    gone = listing.finish()
+    gone = listing.finish(complete=full)
     phase.inputs.progress.step(f"{spec.name}: ids up to {highest} read, {listing.published} published, {gone} deleted")
 
 
@@ -373,14 +376,17 @@ def _filtered_pages(client: Any, path: str, filter_type: str, fields: str) -> Ca
 
 
 def read_by_parent_tag(phase: EntityPhase, spec: TableSpec) -> None:
-    """Rows found by the ids the parent's rows name: those of this run and those already known (kept as tags)."""
+    """Rows found by the ids the parent's rows name: those of this run, and those already known (kept as tags) when a
+    full read is due (``EntityPhase.full_read_due``)."""
     listing = phase.listing(spec)
     if listing is None:
         return
     column = spec.tag_column or ""
     marketo_field = marketo_name(listing.table, column)
     ids = {str(row[marketo_field]) for row in phase.listed[spec.parent or ""].rows if row.get(marketo_field)}
-    ids |= {mark.partition("|")[0] for mark in listing.state.rows.values()}
+    full = phase.full_read_due(listing)
+    if full:
+        ids |= {mark.partition("|")[0] for mark in listing.state.rows.values()}
     ids.discard("")
     fields = fields_of(listing.table)
     path = endpoint(spec)
@@ -392,7 +398,7 @@ def read_by_parent_tag(phase: EntityPhase, spec: TableSpec) -> None:
     )
     for _, pages in found:
         listing.put_all(phase.rows(pages))
-    gone = listing.finish()
+    gone = listing.finish(complete=full)
     phase.inputs.progress.step(f"{spec.name}: {listing.published} published, {gone} deleted")
 
 

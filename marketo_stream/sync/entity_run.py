@@ -93,6 +93,24 @@ class EntityPhase:
             return set(self.loaded_ids)
         return {int(key["id"]) for key in self.inputs.writer.live_keys(lead)}
 
+    def full_read_due(self, listing: EntityListing) -> bool:
+        """Whether this run reads every known row of the table again. Always, for a table Marketo tells changes
+        of (``TableSpec.change_feed``) and for one never read in full; for the others (companies, opportunities:
+        a call per 300 known rows, every run) only once ``sync.full_reread_minutes`` have passed since the last
+        complete listing. Until then a change or a delete of a known row waits for that listing."""
+        state = listing.state
+        if listing.table.spec.change_feed or not state.complete or state.read_at is None:
+            return True
+        minutes = self.inputs.settings.sync.full_reread_minutes
+        due = (self.inputs.now - state.read_at).total_seconds() >= minutes * 60
+        if not due:
+            age = (self.inputs.now - state.read_at).total_seconds() / 60
+            self.inputs.progress.step(
+                f"{listing.table.name}: new rows only (read in full {age:.0f} min ago; again after "
+                f"sync.full_reread_minutes = {minutes:g})"
+            )
+        return due
+
     def lead_gone(self, key: Row) -> bool:
         return str(key.get(LEAD_COLUMN)) in self.gone_text
 

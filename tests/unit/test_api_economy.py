@@ -5,10 +5,11 @@ sink; the calls and jobs are read from the sandbox's own request log."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from marketo_stream.intervals import parse_instant
@@ -16,6 +17,7 @@ from marketo_stream.report import SyncSummary
 from marketo_stream.sandbox import Sandbox
 from marketo_stream.settings import Settings, load_settings
 from marketo_stream.sink.memory import MemorySink
+from marketo_stream.sync import entity_readers
 from marketo_stream.sync.runner import SyncRunner
 from tests.fast import UNTHROTTLED_WINDOW_SECONDS
 
@@ -178,3 +180,69 @@ def test_blocked_tables_cost_no_calls(sandbox_factory: Callable[..., Sandbox], t
     assert requests_since(sandbox, before, r"/bulk/v1/customobjects/") == []
     assert not any(table.startswith("custom_object") or table == "form" for table in summary.calls_by_table)
     assert requests_since(sandbox, before, r"/rest/asset/v1/programs\.json"), "the other tables are still read"
+
+
+def test_companies_and_opportunities_are_read_in_full_at_most_every_full_reread_minutes(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marketo gives no change feed for companies (nor opportunities): seeing a change means asking for every known
+    id again, a call per 300. Between full reads a run asks only from the batch holding the highest id it knows, so
+    a new company arrives at once and a change to one of the lower known ids waits for the next full read. (Batches
+    of 3 ids here, so that the tiny world's companies span several.)"""
+    monkeypatch.setattr(entity_readers, "MAX_BATCH", 3)
+    sandbox = sandbox_factory(**TINY)
+    settings = settings_for(sandbox, tmp_path)
+    sink = MemorySink()
+    run(settings, sink)
+    first = company_updates(sandbox)
+    assert published_updates(sink) == first
+
+    before = last_seq(sandbox)
+    run(with_full_reread(settings, minutes=200 * 1440), sink := next_run(sink))
+    assert not sink.records("opportunity_membership"), "no role changed"
+    assert requests_since(sandbox, before, r"/rest/v1/opportunities\.json") == [], "so no opportunity is asked for"
+    requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 100 * 86_400}, timeout=30)
+    later = company_updates(sandbox)
+    last_batch = (max(first) - 1) // 3 * 3 + 1
+    assert any(later[cid] != at for cid, at in first.items() if cid < last_batch), "lower known ids changed"
+
+    before = last_seq(sandbox)
+    sink = next_run(sink)
+    run(with_full_reread(settings, minutes=200 * 1440), sink)
+    asked = {int(i) for e in requests_since(sandbox, before, r"/rest/v1/companies\.json") for i in asked_ids(e)}
+    assert min(asked) == last_batch, "only from the batch holding the highest known id"
+    seen = {**first, **published_updates(sink)}
+    assert seen == {cid: (later if cid >= last_batch else first)[cid] for cid in later}, (
+        "changes from the batch holding the highest known id on, and nothing else"
+    )
+
+    sink = next_run(sink)
+    run(with_full_reread(settings, minutes=0), sink)
+    published = published_updates(sink)
+    assert {**seen, **published} == later, "the full read publishes every change"
+    assert set(published) == {cid for cid in later if cid < last_batch and later[cid] != first[cid]}, "once"
+
+
+def asked_ids(entry: dict[str, Any]) -> list[str]:
+    """The ids one logged request filtered on."""
+    query = entry.get("query") or {}
+    values = query.get("filterValues", "")
+    return [v for v in (values[0] if isinstance(values, list) else values).split(",") if v]
+
+
+def company_updates(sandbox: Sandbox) -> dict[int, datetime]:
+    """Each company's ``updatedAt`` in Marketo now."""
+    answer = requests.get(f"{sandbox.url}/_sandbox/truth/company", timeout=30).json()
+    return {int(r["id"]): parse_instant(r["updatedAt"]) for r in answer["records"]}
+
+
+def published_updates(sink: MemorySink) -> dict[int, datetime]:
+    """Each company's ``updated_at`` published in this run (Avro timestamp-millis)."""
+    return {
+        int(value["id"]): datetime.fromtimestamp(value["updated_at"] / 1000, UTC)
+        for value in sink.compacted("company").values()
+    }
+
+
+def with_full_reread(settings: Settings, *, minutes: float) -> Settings:
+    return settings.model_copy(update={"sync": settings.sync.model_copy(update={"full_reread_minutes": minutes})})

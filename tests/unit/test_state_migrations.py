@@ -216,7 +216,7 @@ def test_a_version_4_state_upgrades_unchanged_and_starts_the_tail_from_the_bulk_
         "activities.recent": {"v": 4, "guids": {"123": 1793000000}},
     }
     current = upgrade_states(v4)
-    assert current == {key: {**doc, "v": STATE_VERSION} for key, doc in v4.items()} and STATE_VERSION == 5
+    assert current == {key: {**doc, "v": STATE_VERSION} for key, doc in v4.items()} and STATE_VERSION >= 5
     state = SyncState.load(v4)
     assert state.tail.tokens == {} and state.tail.end is None, "no tail yet: it opens its tokens at the bulk end"
     assert state.recent.guids == {"123": 1793000000}
@@ -229,3 +229,18 @@ def test_the_tail_state_keeps_its_tokens_only_while_the_bulk_windows_end_where_i
     assert stored == tail and tail.documents()[TAIL_KEY]["v"] == STATE_VERSION  # type: ignore[index]
     assert stored.tokens_for(end.replace(microsecond=500)) == tail.tokens, "to the second, as stored"
     assert stored.tokens_for(datetime(2026, 11, 2, 16, 0, tzinfo=UTC)) == {}, "a bulk pass moved the end"
+
+
+def test_a_version_5_entity_index_upgrades_unchanged_and_its_table_is_read_in_full_next() -> None:
+    v5 = {"entity.company": {"v": 5, "complete": True}, "entity.company/03": {"v": 5, "rows": {"[7]": "f"}}}
+    current = upgrade_states(v5)
+    assert current == {key: {**doc, "v": STATE_VERSION} for key, doc in v5.items()} and STATE_VERSION == 6
+    state = EntityState.load(v5, "company")
+    assert state.complete and state.read_at is None, "never read in full as far as it knows: due at once"
+
+
+def test_when_a_table_was_last_read_in_full_is_kept_to_the_second() -> None:
+    state = EntityState(complete=True, read_at=datetime(2026, 11, 2, 15, 0, 7, 500_000, tzinfo=UTC))
+    docs = state.documents("company")
+    assert docs["entity.company"] == {"v": STATE_VERSION, "complete": True, "read_at": "2026-11-02T15:00:07Z"}
+    assert EntityState.load(docs, "company").read_at == datetime(2026, 11, 2, 15, 0, 7, tzinfo=UTC)
