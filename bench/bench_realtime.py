@@ -9,9 +9,10 @@ the tail takes over; activities are then added at a steady rate (``RATE_PER_MINU
 Printed, in Marketo time: freshness p50 / p99 / max from the moment an activity becomes visible in Marketo's API (its
 commit, which the sandbox knows; some web and email types commit late) to the moment its record is committed in
 Kafka, against the targets (p50 <= 30 s, p99 <= 90 s); the activities that were visible but never arrived; and the
-API calls per Marketo hour during the measurement (counted calls in the sandbox's request log) against the tail's
-share (``follow.tail_call_share`` of 50,000 a day). The tail's settings are scaled with the clock so that its share
-holds in Marketo time. Its topics and subjects are deleted afterwards.
+API calls per Marketo hour during the measurement (every counted call in the sandbox's request log, bulk passes'
+and tail passes') against the share of ``sync --follow`` (``follow.tail_call_share`` of 50,000 a day). The tail's
+settings are scaled with the clock so that the share holds in Marketo time. Its topics and subjects are deleted
+afterwards.
 """
 
 from __future__ import annotations

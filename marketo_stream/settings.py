@@ -269,8 +269,9 @@ class SyncSettings(_Section):
     full_reread_minutes: float = Field(
         60.0,
         ge=0,
-        description="Companies and opportunities (no change feed in Marketo) are read again in full at most this "
-        "often; runs between read only new ones (0: every run)",
+        description="Tables Marketo tells no changes of are read again at most this often (Marketo minutes): "
+        "companies and opportunities in full, custom objects by an export of the span since the last; runs between "
+        "read only new companies and opportunities (0: every run)",
     )
     work_dir: Path = Field(Path(".local/work"), description="Where export files are downloaded")
 
@@ -281,7 +282,11 @@ class FollowSettings(_Section):
 
     tail: bool = Field(True, description="Keep activities current through REST paging tokens between bulk passes")
     tail_call_share: float = Field(
-        0.3, gt=0, le=1, description="Share of the instance's daily API calls the tail may spend (it slows to fit)"
+        0.3,
+        gt=0,
+        le=1,
+        description="Share of the instance's daily API calls sync --follow may spend: the tail gets what each bulk "
+        "pass leaves of its cycle's share (it slows to fit)",
     )
     daily_calls: int = Field(50_000, ge=1, description="The instance's daily API call quota, shared by integrations")
     tail_interval_seconds: float = Field(5.0, ge=0, description="Shortest pause between two tail passes")

@@ -124,10 +124,11 @@ class TableSpec:
     """The Bulk Extract object that can also read this table's rows, ten parents a job (``program_members``): the
     reader uses it where a job costs fewer calls than paging every parent (``sync/entity_readers.py``)."""
     change_feed: bool = True
-    """Marketo tells a run what changed in this table (a listing cheap enough to repeat, an ``updatedAt`` filter,
-    activities). False (companies, opportunities): a change or a delete shows only when every known row is read
-    again, which costs a call per 300 rows; a run does that at most every ``sync.full_reread_minutes`` and
-    otherwise reads only rows it has not seen (ids past the highest known, ids this run's roles name)."""
+    """Marketo tells a run cheaply what changed in this table (a listing cheap enough to repeat, activities). False:
+    seeing a change costs a read of every known row (companies, opportunities: a call per 300 rows) or an export job
+    for the span since the last one, whether or not anything changed (custom objects: Marketo offers no cheaper
+    bound on their ``updatedAt``). A run does that at most every ``sync.full_reread_minutes``; in between it reads
+    only rows it has not seen (ids past the highest known, ids this run's roles name), and custom objects wait."""
 
     @property
     def topic_suffix(self) -> str:
@@ -295,6 +296,7 @@ def custom_object_table(api_name: str) -> TableSpec:
         object_name=api_name,
         reader=Reader.UPDATED_WINDOWS,
         tag_column="lead_id",
+        change_feed=False,
     )
 
 

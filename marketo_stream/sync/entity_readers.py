@@ -404,7 +404,7 @@ def read_by_parent_tag(phase: EntityPhase, spec: TableSpec) -> None:
 
 def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
     """Bulk exports over ``updatedAt`` windows: the first run back to the horizon, later runs from the last window
-    (with an overlap). Rows of leads that are gone become tombstones."""
+    (with an overlap) once it is due (``EntityPhase.window_due``). Rows of leads that are gone become tombstones."""
     inputs = phase.inputs
     listing = phase.listing(spec)
     if listing is None:
@@ -415,6 +415,7 @@ def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
     if empty is not None:  # a custom object hangs off a lead: none was updated before the first lead was created
         done.add(empty)
     plan = plan_windows(done, now=inputs.now, horizon=inputs.horizon, lookback=OBJECT_LOOKBACK)
+    due = phase.window_due(spec, done)
     requests = [
         window_request(
             "custom_object",
@@ -424,7 +425,7 @@ def read_updated_windows(phase: EntityPhase, spec: TableSpec) -> None:
             fields=listing.table.marketo_fields(),
             label=f"{spec.name}:{window}",
         )
-        for window in plan.all()
+        for window in (plan.all() if due else ())
     ]
     for export in inputs.exporter.run(requests, on_job_state=watch_jobs(inputs, phase.tally)):
         rows = export.rows(phase.tally.rejecter(spec.name, export.export_id))

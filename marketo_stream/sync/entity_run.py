@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marketo_stream.activity_effects import Effects
+from marketo_stream.intervals import Interval, IntervalSet, format_instant
 from marketo_stream.sync.catalog import Metadata
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.entities import EntityListing, tag_by
@@ -92,6 +93,24 @@ class EntityPhase:
                 )
             return set(self.loaded_ids)
         return {int(key["id"]) for key in self.inputs.writer.live_keys(lead)}
+
+    def window_due(self, spec: TableSpec, done: IntervalSet) -> bool:
+        """Whether this run exports the ``updatedAt`` span since the last window of a table Marketo tells no
+        changes of (``TableSpec.change_feed``: custom objects). Always while its history is not complete; after
+        that once ``sync.full_reread_minutes`` have passed since the end of the last window: the span waits and
+        grows, one job instead of one a run, nothing skipped."""
+        latest = done.latest_end()
+        horizon, now = self.inputs.horizon, self.inputs.now
+        if spec.change_feed or latest is None or done.missing(Interval(horizon, min(latest, now))):
+            return True
+        minutes = self.inputs.settings.sync.full_reread_minutes
+        age = (now - latest).total_seconds() / 60
+        if age < minutes:
+            self.inputs.progress.step(
+                f"{spec.name}: changes since {format_instant(latest)} wait ({age:.0f} min; exported after "
+                f"sync.full_reread_minutes = {minutes:g})"
+            )
+        return age >= minutes
 
     def full_read_due(self, listing: EntityListing) -> bool:
         """Whether this run reads every known row of the table again. Always, for a table Marketo tells changes

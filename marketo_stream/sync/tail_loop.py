@@ -2,10 +2,13 @@
 
 ``TailFollower.follow(seconds)`` opens one session (Marketo client, transactional producer, tables, state), runs
 tail passes until the pause before the next bulk pass is over, and returns early, with no pause left, when a pass
-says Bulk Extract should take over (a large window). Pacing: a pass that spent ``n`` calls is followed by a pause of
-at least ``n × 86,400 / (follow.daily_calls × follow.tail_call_share)`` seconds from its start, so that over any
-day the tail spends at most its share; and never less than ``follow.tail_interval_seconds``. The calls of opening a
-session (metadata) count as the first pass's.
+says Bulk Extract should take over (a large window). Pacing: the share (``follow.tail_call_share`` of
+``follow.daily_calls``) covers the whole ``--follow`` process, so each cycle (a bulk pass and the pause after it)
+gives the tail what the bulk pass left of the cycle's share (``tail_budget``), spread evenly over the pause: a pass
+that spent ``n`` calls is followed by a pause of at least ``n`` times the seconds each call of that budget is worth,
+and never less than ``follow.tail_interval_seconds``. A bulk pass that spent the cycle's whole share leaves the tail
+nothing until the next cycle: it is the pass Marketo's data cannot do without. The calls of opening a session
+(metadata) count as the first pass's.
 """
 
 from __future__ import annotations
@@ -36,11 +39,23 @@ DAY_SECONDS = 86_400.0
 IDENTITY = "/identity/oauth/token"
 
 
-def pause_after(calls: int, elapsed: float, settings: Settings) -> float:
-    """Seconds to wait after a pass that spent ``calls`` in ``elapsed`` seconds, to stay within the call share."""
+def seconds_per_call(settings: Settings) -> float:
+    """How long the share takes to earn one call."""
     follow = settings.follow
-    per_call = DAY_SECONDS / (follow.daily_calls * follow.tail_call_share)
-    return max(follow.tail_interval_seconds - elapsed, calls * per_call - elapsed, 0.0)
+    return DAY_SECONDS / (follow.daily_calls * follow.tail_call_share)
+
+
+def tail_budget(settings: Settings, *, cycle_seconds: float, bulk_calls: int) -> float:
+    """Calls the tail may spend in a cycle of ``cycle_seconds`` (a bulk pass and the pause after it) whose bulk pass
+    spent ``bulk_calls``: the cycle's share less those, never below nothing."""
+    return max(cycle_seconds / seconds_per_call(settings) - bulk_calls, 0.0)
+
+
+def pause_after(calls: int, elapsed: float, settings: Settings, per_call: float | None = None) -> float:
+    """Seconds to wait after a pass that spent ``calls`` in ``elapsed`` seconds, each call being worth ``per_call``
+    seconds of the share (default: the whole share's rate, ``seconds_per_call``)."""
+    per_call = seconds_per_call(settings) if per_call is None else per_call
+    return max(settings.follow.tail_interval_seconds - elapsed, calls * per_call - elapsed, 0.0)
 
 
 def counted_calls(client: MarketoClient) -> int:
@@ -145,6 +160,9 @@ class TailFollower:
         self.monotonic = monotonic
         self.passes = 0
         self.calls = 0
+        self._cycle_start = (self.monotonic(), self._counted())
+        """When (monotonic) the current cycle began and the client's counted calls then: the end of the last
+        ``follow``, or this follower's making (so the first bulk pass of ``--follow`` counts too)."""
         self._handed_over_at_once = False
         """The last ``follow`` handed over on its first pass: a second such call waits instead (a bulk pass that
         cannot bring the windows close to now must not be followed by another at once, for ever)."""
@@ -152,9 +170,30 @@ class TailFollower:
     def follow(self, seconds: float) -> float:
         """Runs tail passes for up to ``seconds``; returns the pause left before the next bulk pass (0 when the
         tail handed over to Bulk Extract)."""
+        try:
+            return self._follow(seconds)
+        finally:
+            self._cycle_start = (self.monotonic(), self._counted())
+
+    def _counted(self) -> int:
+        return counted_calls(self.client) if self.client is not None else 0
+
+    def _follow(self, seconds: float) -> float:
         deadline = self.monotonic() + seconds
         started = self.monotonic()
-        spent = counted_calls(self.client) if self.client is not None else 0
+        spent = self._counted()
+        began, calls_then = self._cycle_start
+        bulk_calls = spent - calls_then
+        per_call = seconds_per_call(self.settings)
+        if bulk_calls > 0:  # the bulk pass shared the client: its calls come off the cycle's share
+            budget = tail_budget(self.settings, cycle_seconds=started - began + seconds, bulk_calls=bulk_calls)
+            if budget < 1:
+                self.progress.step(
+                    f"tail: the bulk pass spent {bulk_calls} calls, this cycle's whole share of "
+                    "follow.tail_call_share; no tail passes until the next bulk pass"
+                )
+                return seconds
+            per_call = max(per_call, seconds / budget)
         session = TailSession.open(self.settings, self.progress, sink=self.sink, client=self.client)
         try:  # the session's metadata calls count as the first pass's
             first = True
@@ -174,7 +213,7 @@ class TailFollower:
                     self.progress.step(f"tail: {result.handover}; Bulk Extract takes over")
                     return max(deadline - self.monotonic(), 0.0) if at_once and first else 0.0
                 first = self._handed_over_at_once = False
-                wait = pause_after(calls - spent, self.monotonic() - started, self.settings)
+                wait = pause_after(calls - spent, self.monotonic() - started, self.settings, per_call)
                 spent = calls
                 left = deadline - self.monotonic()
                 if wait >= left:

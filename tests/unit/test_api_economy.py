@@ -246,3 +246,43 @@ def published_updates(sink: MemorySink) -> dict[int, datetime]:
 
 def with_full_reread(settings: Settings, *, minutes: float) -> Settings:
     return settings.model_copy(update={"sync": settings.sync.model_copy(update={"full_reread_minutes": minutes})})
+
+
+def test_a_custom_objects_changes_wait_for_full_reread_minutes_then_come_in_one_export(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """Marketo gives no cheap bound on custom object updates, so each run's ``updatedAt`` window was an export job,
+    empty or not. A run sooner than ``sync.full_reread_minutes`` after the last window leaves the span to a later
+    run, whose one export reads all of it: nothing skipped."""
+    sandbox = sandbox_factory(**TINY)
+    settings = with_full_reread(settings_for(sandbox, tmp_path), minutes=60)
+    sink = MemorySink()
+    run(settings, sink)
+    seen = car_updates(sink)
+    assert seen == truth_car_updates(sandbox)
+
+    requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 30 * 60}, timeout=30)
+    before = last_seq(sandbox)
+    run(settings, sink := next_run(sink))
+    assert requests_since(sandbox, before, r"/bulk/v1/customobjects/") == [], "30 minutes after the last window"
+
+    requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 10 * 86_400}, timeout=30)
+    truth = truth_car_updates(sandbox)
+    assert any(truth.get(guid) != at for guid, at in seen.items()) or set(truth) - set(seen), "cars changed"
+    before = last_seq(sandbox)
+    run(settings, sink := next_run(sink))
+    assert len(requests_since(sandbox, before, r"/bulk/v1/customobjects/car_c/export/create\.json")) == 1
+    assert {**seen, **car_updates(sink)} == truth
+
+
+def car_updates(sink: MemorySink) -> dict[str, datetime]:
+    """Each ``car_c`` record's ``updated_at`` published in this run (Avro timestamp-millis), by GUID."""
+    return {
+        str(value["marketo_guid"]): datetime.fromtimestamp(value["updated_at"] / 1000, UTC)
+        for value in sink.compacted("custom_object_car_c").values()
+    }
+
+
+def truth_car_updates(sandbox: Sandbox) -> dict[str, datetime]:
+    answer = requests.get(f"{sandbox.url}/_sandbox/truth/custom_object_car_c", timeout=30).json()
+    return {str(r["marketoGUID"]): parse_instant(r["updatedAt"]) for r in answer["records"]}

@@ -21,7 +21,7 @@ from marketo_stream.settings import Settings
 from marketo_stream.sink.memory import MemorySink
 from marketo_stream.sync.runner import SyncRunner
 from marketo_stream.sync.tail import TailResult, type_groups
-from marketo_stream.sync.tail_loop import TailFollower, TailSession, pause_after
+from marketo_stream.sync.tail_loop import TailFollower, TailSession, counted_calls, pause_after
 from marketo_stream.sync_state import SyncState
 from tests.unit.test_run_in_memory import settings_for
 
@@ -138,6 +138,46 @@ def test_the_pause_after_a_pass_keeps_the_tail_within_its_share_of_the_daily_cal
     day = 86_400.0
     passes = day / (5 * 86.4)
     assert passes * 5 <= 10_000 * 0.1, "a day of such passes spends at most the share"
+
+
+def test_the_calls_of_a_bulk_pass_come_off_the_tails_share_of_its_cycle(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """The share covers the whole ``--follow`` process: the tail of a cycle spends what its bulk pass left of the
+    cycle's share, and nothing when the bulk pass spent it all."""
+    sandbox = sandbox_factory(**WORLD)
+    settings = with_follow(
+        settings_for(sandbox, tmp_path), tail_call_share=0.5, daily_calls=10_000, tail_interval_seconds=0
+    )
+    per_call = 86_400 / (10_000 * 0.5)
+    clock = [0.0]
+    runner = SyncRunner(settings, sink=MemorySink(), follow_tail=True)
+    try:
+        follower = TailFollower(
+            settings,
+            Progress(quiet=True),
+            client=runner.client,
+            sink=runner.sink,
+            sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+            monotonic=lambda: clock[0],
+        )
+        runner.run_once()
+        bulk = counted_calls(runner.client)
+
+        assert follower.follow(bulk * per_call / 2) == bulk * per_call / 2, "the bulk pass spent the cycle's share"
+        assert counted_calls(runner.client) == bulk and follower.passes == 0
+
+        runner.run_once()
+        second_bulk = counted_calls(runner.client) - bulk
+        left_for_tail = 40
+        follower.follow((second_bulk + left_for_tail) * per_call)
+        tail = counted_calls(runner.client) - bulk - second_bulk
+        assert follower.passes >= 3, "the tail polls all the pause"
+        assert 0 < tail <= left_for_tail + tail / follower.passes * 2, (
+            "within what the bulk pass left (a last pass over)"
+        )
+    finally:
+        runner.close()
 
 
 def test_a_tail_pass_stopped_midway_resumes_from_its_last_committed_page_publishing_nothing_twice(
