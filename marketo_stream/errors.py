@@ -15,6 +15,8 @@ them to an exit status and a message, in one place.
 
 from __future__ import annotations
 
+import signal
+
 
 class MarketoStreamError(Exception):
     """Base for every deliberate error; anything else is a bug."""
@@ -31,4 +33,13 @@ class RowWorkerError(MarketoStreamError):
 
 
 class Terminated(BaseException):
-    """SIGTERM: like KeyboardInterrupt, not an ``Exception``, so that no ``except Exception`` swallows it."""
+    """SIGTERM: like KeyboardInterrupt, not an ``Exception``, so that no ``except Exception`` swallows it. Raised with
+    the signal's number; printed as its name (the bare number alone read as an error of its own)."""
+
+    def __str__(self) -> str:
+        number = self.args[0] if self.args and isinstance(self.args[0], int) else signal.SIGTERM
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"terminated by {name}"

@@ -80,7 +80,7 @@ def _classify(exc: BaseException) -> tuple[ExitStatus, str]:
     if isinstance(exc, KeyboardInterrupt):
         return ExitStatus.INTERRUPTED, f"interrupted. {RERUN}"
     if isinstance(exc, Terminated):
-        return ExitStatus.TERMINATED, f"terminated by a signal. {RERUN}"
+        return ExitStatus.TERMINATED, RERUN
     if isinstance(exc, RowWorkerError):
         return ExitStatus.TERMINATED, (
             f"A row worker process ended before handing back its rows. {RERUN} If the out-of-memory killer ended "

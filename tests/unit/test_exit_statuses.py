@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,12 @@ def test_each_failure_class_has_its_status_and_says_what_to_do(
     found, message = outcome(error)
     assert found is status
     assert says in message
+
+
+def test_a_signal_is_named_not_numbered() -> None:
+    """Found by ``bench_realtime``, which stops ``sync --follow`` with SIGTERM: the message began "error: 15"."""
+    _, message = outcome(Terminated(signal.SIGTERM))
+    assert message.splitlines()[0] == "terminated by SIGTERM"
 
 
 def test_a_refused_permission_names_the_endpoint() -> None:
