@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from marketo_stream.activity_effects import Effects
@@ -100,17 +101,13 @@ class EntityPhase:
         that once ``sync.full_reread_minutes`` have passed since the end of the last window: the span waits and
         grows, one job instead of one a run, nothing skipped."""
         latest = done.latest_end()
-        horizon, now = self.inputs.horizon, self.inputs.now
-        if spec.change_feed or latest is None or done.missing(Interval(horizon, min(latest, now))):
+        if (
+            spec.change_feed
+            or latest is None
+            or done.missing(Interval(self.inputs.horizon, min(latest, self.inputs.now)))
+        ):
             return True
-        minutes = self.inputs.settings.sync.full_reread_minutes
-        age = (now - latest).total_seconds() / 60
-        if age < minutes:
-            self.inputs.progress.step(
-                f"{spec.name}: changes since {format_instant(latest)} wait ({age:.0f} min; exported after "
-                f"sync.full_reread_minutes = {minutes:g})"
-            )
-        return age >= minutes
+        return self._reread_due(spec.name, latest, f"changes since {format_instant(latest)} wait (last export")
 
     def full_read_due(self, listing: EntityListing) -> bool:
         """Whether this run reads every known row of the table again. Always, for a table Marketo tells changes
@@ -120,15 +117,17 @@ class EntityPhase:
         state = listing.state
         if listing.table.spec.change_feed or not state.complete or state.read_at is None:
             return True
+        return self._reread_due(listing.table.name, state.read_at, "new rows only (read in full")
+
+    def _reread_due(self, table: str, since: datetime, waiting: str) -> bool:
+        """Whether ``sync.full_reread_minutes`` have passed since ``since``; if not, the progress says what waits."""
         minutes = self.inputs.settings.sync.full_reread_minutes
-        due = (self.inputs.now - state.read_at).total_seconds() >= minutes * 60
-        if not due:
-            age = (self.inputs.now - state.read_at).total_seconds() / 60
+        age = (self.inputs.now - since).total_seconds() / 60
+        if age < minutes:
             self.inputs.progress.step(
-                f"{listing.table.name}: new rows only (read in full {age:.0f} min ago; again after "
-                f"sync.full_reread_minutes = {minutes:g})"
+                f"{table}: {waiting} {age:.0f} min ago; again after sync.full_reread_minutes = {minutes:g})"
             )
-        return due
+        return age >= minutes
 
     def lead_gone(self, key: Row) -> bool:
         return str(key.get(LEAD_COLUMN)) in self.gone_text
