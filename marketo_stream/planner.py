@@ -71,6 +71,15 @@ def unprobed_history(done: IntervalSet, *, horizon: datetime, now: datetime) -> 
     return bool(gaps) and gaps[0].start == utc(horizon)
 
 
+def done_through(done: IntervalSet, *, horizon: datetime, now: datetime) -> datetime | None:
+    """The end of the newest finished span when everything from the horizon up to it (or up to ``now``) is done;
+    None while the history is still being filled (or nothing is done)."""
+    latest = done.latest_end()
+    if latest is None or done.missing(Interval(horizon, min(latest, now))):
+        return None
+    return latest
+
+
 def reads_on_from_latest(done: IntervalSet, horizon: datetime, first_run: bool) -> bool:
     """Whether the end of the newest finished span is where the newest data was read to. Not on a first run whose
     newest finished span reaches down to the horizon: that is history (known empty, or all read), and reading on

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from marketo_stream.activity_effects import Effects
-from marketo_stream.intervals import Interval, IntervalSet, format_instant
+from marketo_stream.intervals import IntervalSet, format_instant
+from marketo_stream.planner import done_through
 from marketo_stream.sync.catalog import Metadata
 from marketo_stream.sync.context import RunInputs, Tally
 from marketo_stream.sync.entities import EntityListing, tag_by
@@ -100,12 +101,8 @@ class EntityPhase:
         changes of (``TableSpec.change_feed``: custom objects). Always while its history is not complete; after
         that once ``sync.full_reread_minutes`` have passed since the end of the last window: the span waits and
         grows, one job instead of one a run, nothing skipped."""
-        latest = done.latest_end()
-        if (
-            spec.change_feed
-            or latest is None
-            or done.missing(Interval(self.inputs.horizon, min(latest, self.inputs.now)))
-        ):
+        latest = done_through(done, horizon=self.inputs.horizon, now=self.inputs.now)
+        if spec.change_feed or latest is None:
             return True
         return self._reread_due(spec.name, latest, f"changes since {format_instant(latest)} wait (last export")
 

@@ -26,7 +26,7 @@ from marketo_stream.bulk.request import ExportKind, ExportRequest, date_span
 from marketo_stream.intervals import Interval, IntervalSet
 from marketo_stream.marketo.activity_pages import first_activities
 from marketo_stream.marketo.client import MarketoClient
-from marketo_stream.planner import data_floor, known_empty, unprobed_history
+from marketo_stream.planner import data_floor, done_through, known_empty, unprobed_history
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -96,8 +96,8 @@ def activity_bounds(
         floor = data_floor(found.earliest, now=now, horizon=horizon)
         empty = known_empty(done, horizon=horizon, floor=floor)
         return ActivityBounds(empty=(empty,) if empty else (), rows_per_day=found.rows_per_day)
-    latest = done.latest_end()
-    if latest is None or done.missing(Interval(horizon, min(latest, now))):
+    latest = done_through(done, horizon=horizon, now=now)
+    if latest is None:
         return ActivityBounds()  # history still being filled: the plan reads the newest span anyway
     if latest >= now:
         return ActivityBounds(quiet=True)  # read up to now already

@@ -3,6 +3,7 @@ tail and Bulk Extract in both directions publishes each activity once, and the s
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -151,11 +152,12 @@ def test_the_calls_of_a_bulk_pass_come_off_the_tails_share_of_its_cycle(
     )
     per_call = 86_400 / (10_000 * 0.5)
     clock = [0.0]
+    told = io.StringIO()
     runner = SyncRunner(settings, sink=MemorySink(), follow_tail=True)
     try:
         follower = TailFollower(
             settings,
-            Progress(quiet=True),
+            Progress(told, interactive=False),
             client=runner.client,
             sink=runner.sink,
             sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
@@ -166,6 +168,7 @@ def test_the_calls_of_a_bulk_pass_come_off_the_tails_share_of_its_cycle(
 
         assert follower.follow(bulk * per_call / 2) == bulk * per_call / 2, "the bulk pass spent the cycle's share"
         assert counted_calls(runner.client) == bulk and follower.passes == 0
+        assert "no tail passes until the next bulk pass" in told.getvalue(), "and says so"
 
         runner.run_once()
         second_bulk = counted_calls(runner.client) - bulk
