@@ -31,6 +31,9 @@ PROGRAM_CHANGING = frozenset({CHANGE_PROGRESSION_STATUS, ADD_TO_NURTURE})
 EFFECT_TYPES = LEAD_CHANGING | PROGRAM_CHANGING
 EFFECT_TYPES |= {ADD_TO_LIST, REMOVE_FROM_LIST, ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY}
 """The activity types that have an effect; every other activity is ignored here."""
+ATTRIBUTES_READ = frozenset({MERGE_LEADS})
+"""The effect types whose ``attributes`` an effect reads (the merged ids); the others need only the lead and the
+primary attribute, so a reader handing rows over can leave their attributes out."""
 LIST_TYPES = frozenset({ADD_TO_LIST, REMOVE_FROM_LIST})
 """The types that change static list membership (and date it)."""
 

@@ -8,8 +8,9 @@ processes (``sync.row_workers``, one per core by default; 1 keeps everything in 
   even number of quotes, each checked by the worker that reads the span before it) and hands them out in order;
 - a worker reads its span exactly as the sync would (``ChunkRows``), converts each row with the table's converter
   and encodes it with the sink's ``RecordEncoding`` (schema ids known up front), and sends back, per row, the
-  columns the sync still reads itself (GUID, date, type; lead, primary attribute and attributes where the row
-  feeds effects), the framed key and value and the record timestamp, in file order, malformed rows in place;
+  columns the sync still reads itself (GUID, date, type; lead and primary attribute where the row feeds effects,
+  attributes only where an effect reads them), the framed key and value and the record timestamp, in file order,
+  malformed rows apart with their places; the sync process reads a span's rows as one list;
 - the sync process runs the same loop over them as over rows it read itself (``ActivityPhase._publish``): one
   transactional producer, records and the state saying they are done in one transaction, records in file order,
   so topic content is byte for byte what the single-process path publishes.
@@ -27,10 +28,12 @@ import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from marketo_stream.activity_effects import ATTRIBUTES_READ
 from marketo_stream.bulk.csvfile import (
     ByteSpan,
     ChunkBoundaryError,
@@ -59,7 +62,9 @@ PARALLEL_MIN_BYTES = 8 << 20
 IN_FLIGHT_PER_WORKER = 2
 """Spans handed out ahead per worker: enough to keep them busy while the sync produces, few for memory."""
 STANDARD_COLUMNS = ("marketoGUID", "activityDate", "activityTypeId")
-EFFECT_COLUMNS = ("leadId", "primaryAttributeValueId", "attributes")
+EFFECT_COLUMNS = ("leadId", "primaryAttributeValueId")
+"""The columns every effect reads; ``attributes`` only for the types of ``ATTRIBUTES_READ`` (a parsed attributes
+object is most of what a row costs to hand back)."""
 Publish = Callable[[Sequence[Any]], bool]
 """Publishes one row as a source gives it; True when the transaction is full (``Writer.upsert_values``)."""
 
@@ -149,6 +154,10 @@ class ParallelRows:
         return publish
 
     def __iter__(self) -> Iterator[list[Any]]:
+        return chain.from_iterable(self._spans())  # the rows of a span handed on in C, not through a generator
+
+    def _spans(self) -> Iterator[Iterable[list[Any]]]:
+        """Each span's rows, in file order."""
         if self._start is None:
             return
         pool, task, quarantine, path = self._pool, self._task, self._quarantine, self._export.path
@@ -164,24 +173,16 @@ class ParallelRows:
             result = pool.result(ticket, span)
             if result is not None:
                 counted += result.counted
-                yield from _handed_back(result.items, quarantine)
+                yield _interleaved(result, quarantine) if result.quarantined else result.rows
                 continue
             # the span ended inside a record (stray quotes): the file from its start on, read here in one piece;
             # the workers' answers for later spans are passed over when their pipes are next read
             log.info("%s: stray quotes; rows from line %d on are read in the sync process", path.name,
                      span.first_line)  # fmt: skip
             rest = ByteSpan(span.start, path.stat().st_size, span.first_line, True)
-            items = pool.local_reader().items(task, rest)
-            while True:
-                try:
-                    item = next(items)
-                except StopIteration as stop:
-                    counted += stop.value
-                    break
-                if item.__class__ is QuarantinedRow:
-                    quarantine(item)
-                else:
-                    yield item
+            read: list[int] = []
+            yield _streamed(pool.local_reader().items(task, rest), quarantine, read)
+            counted += sum(read)  # chain has read the stream to its end before asking for more
             break
         self._check_count(counted)
 
@@ -191,13 +192,29 @@ class ParallelRows:
             log.warning("%s: %d records read where Marketo reported %d", self._export.path.name, counted, expected)
 
 
-def _handed_back(items: Iterable[Any], quarantine: Quarantine) -> Iterator[list[Any]]:
-    """The rows among ``items``; the quarantined rows go to ``quarantine`` at their place."""
-    for item in items:
+def _streamed(items: Generator[Any, None, int], quarantine: Quarantine, read: list[int]) -> Iterator[list[Any]]:
+    """The rows of ``_SpanReader.items`` as they come, the quarantined ones to ``quarantine``; the records read are
+    appended to ``read`` at the end."""
+    while True:
+        try:
+            item = next(items)
+        except StopIteration as stop:
+            read.append(stop.value)
+            return
         if item.__class__ is QuarantinedRow:
             quarantine(item)
         else:
             yield item
+
+
+def _interleaved(result: _SpanResult, quarantine: Quarantine) -> Iterator[list[Any]]:
+    """A span's rows, its quarantined rows going to ``quarantine`` at their place among them."""
+    rows, done = result.rows, 0
+    for before, item in result.quarantined:
+        yield from rows[done:before]
+        done = before
+        quarantine(item)
+    yield from rows[done:]
 
 
 def _byte_after_lines(path: Path, lines: int) -> int | None:
@@ -240,8 +257,11 @@ class _FileTask:
 
 @dataclass(frozen=True)
 class _SpanResult:
-    items: list[Any]
-    """Rows and ``QuarantinedRow`` in file order."""
+    rows: list[Any]
+    """In file order."""
+    quarantined: list[tuple[int, QuarantinedRow]]
+    """Each with the number of rows before it (apart from the rows, so that a span without any is handed on as one
+    list)."""
     counted: int
 
 
@@ -336,12 +356,17 @@ def _start_worker(recipes: dict[int, _Recipe | None]) -> Callable[[tuple[_FileTa
 
     def read_span(work: tuple[_FileTask, ByteSpan]) -> _SpanResult:
         items = reader.items(*work)
-        found: list[Any] = []
+        rows: list[Any] = []
+        quarantined: list[tuple[int, QuarantinedRow]] = []
         while True:
             try:
-                found.append(next(items))
+                item = next(items)
             except StopIteration as stop:
-                return _SpanResult(found, int(stop.value))
+                return _SpanResult(rows, quarantined, int(stop.value))
+            if item.__class__ is QuarantinedRow:
+                quarantined.append((len(rows), item))
+            else:
+                rows.append(item)
 
     return read_span
 
@@ -352,6 +377,8 @@ class _Route:
     encode: TimedRecordEncoder | None
     blank: tuple[int, ...]
     """Columns the sync process does not read for this type: sent as None."""
+    type_text: Any
+    """The type column's text, one object for every row of the type: pickled once per span, then referred to."""
 
 
 _NOTHING = (None, None, None)
@@ -392,6 +419,8 @@ class _SpanReader:
                     outcome = (_Failure(rows.row(values), None, f"{type(exc).__name__}: {exc}"), None, None)
             for index in route.blank:
                 values[index] = None
+            if type_at is not None:
+                values[type_at] = route.type_text
             values += outcome
             yield values
         yield from held
@@ -400,13 +429,15 @@ class _SpanReader:
     def _route(self, task: _FileTask, type_text: Any) -> _Route:
         type_id = type_id_of(type_text)
         header = task.header
-        kept = STANDARD_COLUMNS + (EFFECT_COLUMNS if type_id in task.collect else ())
+        kept: tuple[str, ...] = STANDARD_COLUMNS
+        if type_id in task.collect:
+            kept += EFFECT_COLUMNS + (("attributes",) if type_id in ATTRIBUTES_READ else ())
         blank = tuple(index for index, name in enumerate(header) if name not in kept)
         recipe = self._recipes.get(type_id)
         if recipe is None:
-            return _Route(None, None, blank)
+            return _Route(None, None, blank, type_text)
         encode = self._encoders.get(recipe.table)
         if encode is None:
             encode = self._encoders[recipe.table] = recipe.encoding.encoder()
         convert = bulk_converter(recipe.source_schema, recipe.policy, header, task.json_columns)
-        return _Route(convert, encode, blank)
+        return _Route(convert, encode, blank, type_text)

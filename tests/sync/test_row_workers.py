@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from bench.bench_rows import Run, completed, write_activities
 from bench.endpoints import BOOTSTRAP
-from marketo_stream.activity_effects import EFFECT_TYPES
+from marketo_stream.activity_effects import EFFECT_TYPES, Effects
 from marketo_stream.errors import RowWorkerError
 from marketo_stream.sink.fields import TABLE_HEADER
 from marketo_stream.sync import row_workers
@@ -37,9 +37,11 @@ HOSTILE = [
     b'30000000003,5,2026-09-03T10:00:02Z,6,null,4711,x,"{""Campaign Run ID"":""not a number""}"\n',
     b'30000000004,5,2026-09-03T10:00:03Z,13,null,null,"a value\nover\nthree lines",{not json\n',
     b'30000000005,5,2026-09-03T10:00:04Z,24,null,4711,"quoted, with ""quotes""\r\nand a break",null\n',
+    b'30000000006,7,2026-09-03T10:00:05Z,32,null,null,null,"{""Merge IDs"":""[8,9]"",""Master Updated"":true}"\n',
 ]
 """Rows Marketo may serve: malformed (to the dead-letter topic), values that fit no column (rejected too),
-quoted line breaks; one stray quote, which makes a cut by quote parity land inside a record."""
+quoted line breaks; one stray quote, which makes a cut by quote parity land inside a record; a Merge Leads (a type
+without a table here) whose attributes name the leads merged away."""
 
 
 @pytest.fixture
@@ -66,12 +68,13 @@ def small_spans(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(row_workers, "PARALLEL_MIN_BYTES", 0)
 
 
-def publish(run: Run, path: Path, workers: int, state: SyncState | None = None) -> None:
+def publish(run: Run, path: Path, workers: int, state: SyncState | None = None) -> Effects:
     """An activity phase (a first run's, or one resumed from ``state``) publishing the export file, as
-    ``sync_activities`` runs it: aborted when it raises."""
+    ``sync_activities`` runs it: aborted when it raises. Returns the effects it collected."""
     with RowWorkers(run.writer, run.tables.activity_by_type, workers) as rows, run.writer:
         phase = run.activity_phase(rows, state)
         phase._publish(completed(path, "export-1", "activities", 0), collect=EFFECT_TYPES)
+        return phase.effects
 
 
 def topic_content(run: Run) -> dict[str, list[tuple[Any, ...]]]:
@@ -154,17 +157,20 @@ def test_workers_publish_byte_for_byte_what_the_sync_process_publishes(
     runs: list[Run], tmp_path: Path, export_file: Path, small_spans: None
 ) -> None:
     alone = new_run(runs, tmp_path, transaction_rows="3000")
-    publish(alone, export_file, workers=1)
+    effects = publish(alone, export_file, workers=1)
     parallel = new_run(runs, tmp_path, transaction_rows="3000")
-    publish(parallel, export_file, workers=2)
+    parallel_effects = publish(parallel, export_file, workers=2)
 
     expected = topic_content(alone)
-    assert sum(len(records) for records in expected.values()) == ROWS + len(HOSTILE)
+    assert sum(len(records) for records in expected.values()) == ROWS + len(HOSTILE) - 1, "Merge Leads has no table"
     assert len(expected[".activity_visit_webpage"]) > 1000
     assert len(expected["._rejected"]) == 3, "malformed rows and values that fit no column are dead letters"
     assert topic_content(parallel) == expected
     assert parallel.tally.records == alone.tally.records
     assert parallel.tally.rejected_rows == alone.tally.rejected_rows == 3
+    assert {8, 9} <= effects.merged_away, "the Merge Leads row's attributes were read"
+    assert len(effects.list_changes) > 100 and effects.programs_to_refresh and effects.leads_to_refresh
+    assert parallel_effects.to_json() == effects.to_json(), "the same effects from the columns the workers hand back"
 
 
 def test_a_worker_killed_mid_transaction_leaves_no_part_of_it_and_the_rerun_completes_the_topics(
